@@ -1,0 +1,45 @@
+"""Geometry of the output manifold of a smooth map, as pymanopt manifolds.
+
+The output map :math:`F(\\theta) = (f(x_1;\\theta), \\dots, f(x_n;\\theta))` of a
+model with fewer parameters than samples is, where it is an immersion, an
+embedded submanifold of the output space :math:`\\mathbb{R}^n`.
+:class:`OutputManifold` gives it to pymanopt: projection, retractions,
+metric, Weingarten map, exp/log and transport.
+
+This package depends on numpy, scipy and pymanopt only (``autograd`` is
+imported lazily by :class:`AutogradOutputMap`), and never imports
+:mod:`riemgn`.
+"""
+
+from manifolds.autograd_map import AutogradOutputMap
+from manifolds.checks import (
+    ManifoldCheckResult,
+    TaylorCheck,
+    check_manifold,
+    fit_loglog_slope,
+)
+from manifolds.exceptions import (
+    GeodesicError,
+    ManifoldError,
+    NotAnImmersionError,
+    NotOnManifoldError,
+    OutsideBallError,
+)
+from manifolds.output_manifold import OutputManifold, RankInfo
+from manifolds.output_map import OutputMap
+
+__all__ = [
+    "AutogradOutputMap",
+    "GeodesicError",
+    "ManifoldCheckResult",
+    "ManifoldError",
+    "NotAnImmersionError",
+    "NotOnManifoldError",
+    "OutputManifold",
+    "OutputMap",
+    "OutsideBallError",
+    "RankInfo",
+    "TaylorCheck",
+    "check_manifold",
+    "fit_loglog_slope",
+]

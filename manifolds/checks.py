@@ -1,0 +1,384 @@
+r"""Numerical checks of an output manifold's geometry, returned as numbers.
+
+:func:`check_manifold` runs the identity tests and the Taylor tests that
+pymanopt's ``tools.diagnostics`` and Manopt's ``checkgradient``,
+``checkhessian`` and ``checkretraction`` perform, and returns a
+:class:`ManifoldCheckResult`. Nothing is printed or plotted.
+
+Taylor tests. Along a curve :math:`c(t)` from :math:`u` with
+:math:`c'(0) = \xi`, the model errors behave like powers of :math:`t`:
+
+* gradient: :math:`|h(R_u(t\xi)) - h(u) - t\langle \operatorname{grad} h,
+  \xi\rangle| = O(t^2)` for any retraction;
+* Hessian: :math:`|h(\exp_u(t\xi)) - h(u) - t\langle \operatorname{grad} h,
+  \xi\rangle - \tfrac{t^2}{2}\langle \operatorname{Hess} h[\xi], \xi\rangle|
+  = O(t^3)`, stepping with the exponential map;
+* retraction: :math:`\|R_u(t\xi) - \exp_u(t\xi)\| = O(t^2)` for a first-order
+  and :math:`O(t^3)` for a second-order retraction.
+
+The slope of :math:`\log E` against :math:`\log t` is fitted by
+:func:`fit_loglog_slope`, which looks for the longest window of consecutive
+steps on which the points lie on a line, away from both round-off (small
+:math:`t`) and the end of the asymptotic regime (large :math:`t`). pymanopt
+2.2.1's ``identify_linear_piece`` raises under numpy >= 2.4, so the fit is
+our own.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from manifolds._validation import as_finite_vector, describe
+
+__all__ = ["ManifoldCheckResult", "TaylorCheck", "check_manifold", "fit_loglog_slope"]
+
+
+@dataclass(frozen=True)
+class TaylorCheck:
+    """The errors of a Taylor test and the slope fitted to them.
+
+    Attributes
+    ----------
+    steps : ndarray, shape (k,)
+        The step lengths :math:`t`.
+    errors : ndarray, shape (k,)
+        The model errors :math:`E(t)`.
+    slope : float
+        The fitted slope of :math:`\\log E` against :math:`\\log t`; ``inf`` when
+        every error is at round-off level (the model is exact).
+    window : tuple of int
+        ``(start, stop)``: the slice of ``steps`` the slope was fitted on.
+    residual : float
+        The root-mean-square deviation, in decades, of the fitted points from
+        the line.
+    """
+
+    steps: np.ndarray
+    errors: np.ndarray
+    slope: float
+    window: tuple[int, int]
+    residual: float
+
+
+def fit_loglog_slope(
+    steps, errors, *, min_points: int = 5, max_residual: float = 0.02
+) -> TaylorCheck:
+    r"""Fit the slope of :math:`\log_{10} E` against :math:`\log_{10} t` on its linear piece.
+
+    Among all windows of at least ``min_points`` consecutive steps whose
+    least-squares line fits with a root-mean-square residual of at most
+    ``max_residual`` decades, the longest is used (ties go to the smaller
+    residual). If no window qualifies, the best-fitting window of
+    ``min_points`` steps is used and its residual reported. Errors that are
+    zero, or below ``1e-14`` times the largest error, are round-off and are
+    left out.
+
+    Parameters
+    ----------
+    steps : array_like, shape (k,)
+        Positive step lengths.
+    errors : array_like, shape (k,)
+        Non-negative errors.
+    min_points : int, default 5
+        The shortest window.
+    max_residual : float, default 0.02
+        The largest acceptable RMS residual, in decades.
+
+    Returns
+    -------
+    TaylorCheck
+
+    Raises
+    ------
+    ValueError
+        If the arrays differ in shape, or hold non-finite or negative values.
+    """
+    steps = as_finite_vector("steps", steps)
+    errors = as_finite_vector("errors", errors, steps.shape[0])
+    if np.any(steps <= 0):
+        raise ValueError(f"`steps` must be positive, got {describe(steps)}")
+    if np.any(errors < 0):
+        raise ValueError(f"`errors` must be non-negative, got {describe(errors)}")
+    order = np.argsort(steps)
+    steps, errors = steps[order], errors[order]
+    floor = 1e-14 * float(errors.max()) if errors.max() > 0 else math.inf
+    usable = errors > floor
+    if usable.sum() < min_points:
+        return TaylorCheck(steps, errors, math.inf, (0, 0), 0.0)
+    # Fit on the longest run of usable points only.
+    x_all, y_all = np.log10(steps), np.log10(np.where(usable, errors, 1.0))
+    best = None
+    runs = np.split(
+        np.arange(steps.size), np.flatnonzero(np.diff(usable.astype(int))) + 1
+    )
+    for run in runs:
+        if not usable[run[0]] or run.size < min_points:
+            continue
+        for length in range(run.size, min_points - 1, -1):
+            for start in range(run[0], run[-1] - length + 2):
+                x, y = x_all[start : start + length], y_all[start : start + length]
+                slope, intercept = np.polyfit(x, y, 1)
+                residual = float(np.sqrt(np.mean((y - slope * x - intercept) ** 2)))
+                key = (
+                    residual <= max_residual,
+                    length if residual <= max_residual else 0,
+                    -residual,
+                )
+                if best is None or key > best[0]:
+                    best = (key, float(slope), (start, start + length), residual)
+    if best is None:
+        return TaylorCheck(steps, errors, math.inf, (0, 0), 0.0)
+    _, slope, window, residual = best
+    return TaylorCheck(steps, errors, slope, window, residual)
+
+
+@dataclass(frozen=True)
+class ManifoldCheckResult:
+    """The numbers measured by :func:`check_manifold`.
+
+    All errors are relative (dimensionless) unless noted.
+
+    Attributes
+    ----------
+    projection_idempotence : float
+        :math:`\\max \\|P(Pz) - Pz\\| / \\|z\\|` over random ambient :math:`z`.
+    projection_symmetry : float
+        :math:`\\max |a^\\top P b - b^\\top P a| / (\\|a\\|\\|b\\|)`.
+    tangency : float
+        :math:`\\max \\|P^\\perp \\xi\\| / \\|\\xi\\|` over random tangent vectors,
+        Riemannian gradients and Weingarten vectors.
+    weingarten_identity : float
+        :math:`|\\langle W(\\xi,\\nu),\\zeta\\rangle - \\langle \\mathrm{II}(\\xi,\\zeta),
+        \\nu\\rangle|`, relative to :math:`\\|W\\|\\|\\zeta\\| + \\|\\mathrm{II}\\|\\|\\nu\\|`.
+    exp_log_error : float
+        The larger of :math:`\\|\\log_u(\\exp_u \\xi) - \\xi\\| / \\|\\xi\\|` and
+        :math:`\\|\\exp_u(\\log_u v) - v\\| / \\|v - u\\|`.
+    dist_error : float
+        :math:`|\\operatorname{dist}(u, \\exp_u(t\\xi)) - t\\|\\xi\\|| / (t\\|\\xi\\|)`.
+    gradient : TaylorCheck
+        The gradient Taylor test (expected slope 2).
+    hessian : TaylorCheck
+        The Hessian Taylor test, stepping with ``exp`` (expected slope 3).
+    retraction : dict of str to TaylorCheck
+        Retraction against ``exp``, for ``"chart"`` (expected slope 2) and
+        ``"second_order"`` (expected slope 3).
+    point : ndarray, shape (n_outputs,)
+        The point the checks ran at.
+    """
+
+    projection_idempotence: float
+    projection_symmetry: float
+    tangency: float
+    weingarten_identity: float
+    exp_log_error: float
+    dist_error: float
+    gradient: TaylorCheck
+    hessian: TaylorCheck
+    retraction: dict = field(default_factory=dict)
+    point: np.ndarray | None = None
+
+    @property
+    def gradient_slope(self) -> float:
+        """The fitted slope of the gradient Taylor test (2 when correct)."""
+        return self.gradient.slope
+
+    @property
+    def hessian_slope(self) -> float:
+        """The fitted slope of the Hessian Taylor test (3 when correct)."""
+        return self.hessian.slope
+
+    @property
+    def retraction_slopes(self) -> dict:
+        """The fitted slopes of each retraction against ``exp``."""
+        return {kind: check.slope for kind, check in self.retraction.items()}
+
+
+def _default_problem(manifold, point: np.ndarray, rng: np.random.Generator):
+    r"""A non-quadratic cost with a normal gradient component: :math:`\sum_j \log\cosh(u_j - y_j)`."""
+    import pymanopt
+
+    scale = max(1.0, float(np.linalg.norm(point)) / math.sqrt(point.size))
+    target = point + scale * rng.standard_normal(point.size)
+
+    @pymanopt.function.numpy(manifold)
+    def cost(u):
+        r = u - target
+        return float(np.sum(np.logaddexp(r, -r) - math.log(2.0)))
+
+    @pymanopt.function.numpy(manifold)
+    def euclidean_gradient(u):
+        return np.tanh(u - target)
+
+    @pymanopt.function.numpy(manifold)
+    def euclidean_hessian(u, v):
+        return v / np.cosh(u - target) ** 2
+
+    return pymanopt.Problem(
+        manifold,
+        cost,
+        euclidean_gradient=euclidean_gradient,
+        euclidean_hessian=euclidean_hessian,
+    )
+
+
+def check_manifold(
+    manifold,
+    point=None,
+    *,
+    problem=None,
+    rng: np.random.Generator | None = None,
+    steps=None,
+    n_samples: int = 5,
+) -> ManifoldCheckResult:
+    r"""Check the geometry of an :class:`~manifolds.OutputManifold` numerically.
+
+    Parameters
+    ----------
+    manifold : OutputManifold
+        The manifold to check.
+    point : ndarray, shape (n_outputs,), optional
+        Where to check; by default a :meth:`~manifolds.OutputManifold.random_point`.
+    problem : pymanopt.Problem, optional
+        The cost for the gradient and Hessian Taylor tests. By default
+        :math:`h(u) = \sum_j \log\cosh(u_j - y_j)` with a random target
+        :math:`y` off the manifold, so that the gradient has a normal part and
+        the Weingarten term of the Hessian is exercised.
+    rng : numpy.random.Generator, optional
+        The source of random points and directions. Pass a seeded generator
+        for reproducible numbers.
+    steps : array_like, optional
+        Step lengths of the Taylor tests, in units where the direction has
+        :math:`\|J^+\xi\| = 1` (unit length in parameter space). By default
+        ``logspace(-8, 0, 33)``, capped at a quarter of the radius.
+    n_samples : int, default 5
+        The number of random vectors for the identity checks.
+
+    Returns
+    -------
+    ManifoldCheckResult
+
+    Examples
+    --------
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> from manifolds import AutogradOutputMap, OutputManifold, check_manifold
+    >>> X = np.random.default_rng(0).normal(size=(5, 2))
+    >>> manifold = OutputManifold(
+    ...     AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2), np.array([0.5, 0.1])
+    ... )
+    >>> result = check_manifold(manifold, rng=np.random.default_rng(1))
+    >>> bool(abs(result.gradient_slope - 2) < 0.1)
+    True
+    """
+    if rng is None:
+        rng = np.random.default_rng()
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"`rng` must be a numpy.random.Generator, got {describe(rng)}")
+    u = (
+        manifold.random_point(rng=rng)
+        if point is None
+        else as_finite_vector("point", point, manifold.ambient_dim)
+    )
+    if problem is None:
+        problem = _default_problem(manifold, u, rng)
+    n = manifold.ambient_dim
+
+    def unit_tangent():
+        return manifold.random_tangent_vector(u, rng=rng)
+
+    # Identities of the projector.
+    idempotence = symmetry = tangency = 0.0
+    for _ in range(n_samples):
+        a, b = rng.standard_normal(n), rng.standard_normal(n)
+        pa, pb = manifold.projection(u, a), manifold.projection(u, b)
+        idempotence = max(
+            idempotence,
+            float(np.linalg.norm(manifold.projection(u, pa) - pa) / np.linalg.norm(a)),
+        )
+        symmetry = max(
+            symmetry,
+            abs(float(a @ pb - b @ pa)) / float(np.linalg.norm(a) * np.linalg.norm(b)),
+        )
+
+    def off_tangent(vector):
+        size = float(np.linalg.norm(vector))
+        if size == 0.0:
+            return 0.0
+        return float(np.linalg.norm(vector - manifold.projection(u, vector))) / size
+
+    # Weingarten identity and tangency of what the manifold returns.
+    weingarten = 0.0
+    for _ in range(n_samples):
+        xi, zeta = unit_tangent(), unit_tangent()
+        z = rng.standard_normal(n)
+        nu = z - manifold.projection(u, z)
+        w = manifold.weingarten(u, xi, nu)
+        second = manifold.second_fundamental_form(u, xi, zeta)
+        lhs, rhs = (
+            manifold.inner_product(u, w, zeta),
+            manifold.inner_product(u, second, nu),
+        )
+        scale = manifold.norm(u, w) * manifold.norm(u, zeta) + manifold.norm(
+            u, second
+        ) * manifold.norm(u, nu)
+        weingarten = max(weingarten, abs(lhs - rhs) / scale if scale > 0 else 0.0)
+        tangency = max(tangency, off_tangent(xi), off_tangent(w))
+    gradient = problem.riemannian_gradient(u)
+    tangency = max(tangency, off_tangent(gradient))
+
+    # Taylor tests along a direction of unit length in parameter space.
+    xi = unit_tangent()
+    xi = xi / float(np.linalg.norm(manifold.tangent_to_chart(u, xi)))
+    if steps is None:
+        top = 1.0 if manifold.radius is None else min(1.0, manifold.radius / 4)
+        steps = top * np.logspace(-8, 0, 33)
+    steps = as_finite_vector("steps", steps)
+    cost0 = problem.cost(u)
+    slope0 = manifold.inner_product(u, gradient, xi)
+    curvature0 = manifold.inner_product(u, problem.riemannian_hessian(u, xi), xi)
+    exps = [manifold.exp(u, t * xi) for t in steps]
+    gradient_errors = [
+        abs(problem.cost(manifold.retraction(u, t * xi)) - cost0 - t * slope0)
+        for t in steps
+    ]
+    hessian_errors = [
+        abs(problem.cost(e) - cost0 - t * slope0 - 0.5 * t**2 * curvature0)
+        for t, e in zip(steps, exps, strict=True)
+    ]
+    retraction = {
+        kind: fit_loglog_slope(
+            steps,
+            [
+                float(np.linalg.norm(manifold.retract(u, t * xi, kind=kind) - e))
+                for t, e in zip(steps, exps, strict=True)
+            ],
+        )
+        for kind in ("chart", "second_order")
+    }
+
+    # exp/log inverse and distance, at a moderate step.
+    t = float(steps[len(steps) * 3 // 4])
+    v = manifold.exp(u, t * xi)
+    recovered = manifold.log(u, v)
+    exp_log = max(
+        manifold.norm(u, recovered - t * xi) / manifold.norm(u, t * xi),
+        float(np.linalg.norm(manifold.exp(u, recovered) - v) / np.linalg.norm(v - u)),
+    )
+    dist_error = abs(manifold.dist(u, v) - t * manifold.norm(u, xi)) / (
+        t * manifold.norm(u, xi)
+    )
+    return ManifoldCheckResult(
+        projection_idempotence=idempotence,
+        projection_symmetry=symmetry,
+        tangency=tangency,
+        weingarten_identity=weingarten,
+        exp_log_error=float(exp_log),
+        dist_error=float(dist_error),
+        gradient=fit_loglog_slope(steps, gradient_errors),
+        hessian=fit_loglog_slope(steps, hessian_errors),
+        retraction=retraction,
+        point=u.copy(),
+    )

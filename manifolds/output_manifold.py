@@ -1,0 +1,934 @@
+r"""The output manifold :math:`M = F(B(\theta_0, \rho)) \subset \mathbb{R}^n` as a pymanopt manifold.
+
+When :math:`F: \mathbb{R}^p \to \mathbb{R}^n` is an injective immersion on the
+ball :math:`B(\theta_0, \rho)` (so :math:`p \le n` and :math:`\operatorname{rank}
+J = p`), its image is an embedded :math:`p`-dimensional submanifold of the
+output space. Points are plain output vectors :math:`u \in \mathbb{R}^n`, so
+that a cost written for pymanopt as a function of :math:`u` works unchanged
+with every backend and optimizer.
+
+Developer notes
+---------------
+*Charts.* Each point :math:`u` has a chart: its preimage :math:`\theta(u)` and
+the thin QR factorization :math:`J(\theta) = QR`. Every geometric operation is
+written in terms of :math:`Q` and :math:`R`:
+
+* projector :math:`P_u = J(J^\top J)^{-1}J^\top = QQ^\top`;
+* pseudo-inverse :math:`J^+ = R^{-1}Q^\top` (a triangular solve);
+* :math:`(J^+)^\top = QR^{-\top}`.
+
+QR is used because the normal equations square the condition number: with
+:math:`\operatorname{cond}(J^\top J) = 10^{12}` a projector built from
+:math:`(J^\top J)^{-1}` loses about twelve digits, while :math:`QQ^\top` from
+Householder QR stays idempotent and symmetric to machine precision.
+
+*Cache.* Charts are kept in an LRU cache bounded by entry count and by
+bytes, keyed by a digest of the point's exact bytes, and factorized lazily:
+a retraction registers the chart of its result without factorizing, since
+line searches discard most trial points. A factorization is computed at
+most once per point while it stays in the cache. The Jacobian is discarded
+after factorization. A vector that the manifold did not produce (or whose
+chart was evicted) is lifted by Gauss-Newton from the nearest cached chart.
+
+*Metric.* The metric is :math:`\langle a, b \rangle_u = c\, a^\top b` with a
+fixed weight :math:`c` (``metric_weight``). The Levi-Civita connection does
+not depend on :math:`c`, so geodesics, retractions and the Weingarten map
+are those of the Euclidean metric; gradients and Hessians carry a factor
+:math:`1/c`.
+
+*Weingarten map.* For :math:`P(u) = J(J^\top J)^{-1}J^\top` and a normal
+:math:`\nu` (:math:`J^\top \nu = 0`), differentiating along :math:`\xi` with
+:math:`\dot J = DJ[J^+\xi]` gives :math:`DP[\xi]\nu = J(J^\top J)^{-1}\dot
+J^\top \nu`, already tangent, and :math:`\dot J^\top \nu = H_\nu J^+ \xi`. Hence
+
+.. math::
+
+    W(\xi, \nu) = P\, DP[\xi]\, \nu = (J^+)^\top H_\nu J^+ \xi ,
+
+and :math:`\langle W(\xi,\nu), \zeta\rangle = \langle \nu, D^2F[J^+\xi,
+J^+\zeta]\rangle = \langle \mathrm{II}(\xi,\zeta), \nu\rangle`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+from pymanopt.manifolds.manifold import RiemannianSubmanifold
+
+from manifolds._chart import Chart, ChartCache, point_key
+from manifolds._validation import (
+    as_finite_vector,
+    check_positive_int,
+    check_positive_real,
+    describe,
+)
+from manifolds.exceptions import (
+    NotAnImmersionError,
+    NotOnManifoldError,
+    OutsideBallError,
+)
+from manifolds.geodesics import shoot_geodesic, solve_geodesic
+from manifolds.output_map import OutputMap
+
+__all__ = ["OutputManifold", "RankInfo"]
+
+_EPS = np.finfo(np.float64).eps
+RETRACTIONS = ("chart", "second_order")
+
+
+@dataclass(frozen=True)
+class RankInfo:
+    """The numerical rank of a Jacobian.
+
+    Attributes
+    ----------
+    rank : int
+        The number of singular values above ``tolerance``.
+    n_params : int
+        The number of columns :math:`p`.
+    tolerance : float
+        The absolute threshold, ``rank_rtol * sigma_max``.
+    singular_values : ndarray, shape (n_params,)
+        The singular values of :math:`J`, in decreasing order.
+    """
+
+    rank: int
+    n_params: int
+    tolerance: float
+    singular_values: np.ndarray
+
+    @property
+    def condition_number(self) -> float:
+        r"""The condition number :math:`\sigma_{max}/\sigma_{min}` of :math:`J` (inf if singular)."""
+        smallest = self.singular_values[-1]
+        return math.inf if smallest == 0 else float(self.singular_values[0] / smallest)
+
+
+class OutputManifold(RiemannianSubmanifold):
+    r"""The output manifold :math:`M = F(B(\theta_0, \rho))` of a smooth map, for pymanopt.
+
+    Points are output vectors :math:`u \in \mathbb{R}^n` and tangent vectors
+    are vectors of :math:`T_u M = \operatorname{range} J(\theta(u))
+    \subset \mathbb{R}^n`, with the metric :math:`\langle a, b\rangle = c\,
+    a^\top b`.
+
+    Parameters
+    ----------
+    output_map : OutputMap
+        The map :math:`F: \mathbb{R}^p \to \mathbb{R}^n`.
+    reference_params : ndarray, shape (n_params,)
+        The centre :math:`\theta_0` of the chart domain; :math:`F` must be an
+        immersion there.
+    radius : float, optional
+        The radius :math:`\rho` of the ball :math:`B(\theta_0, \rho)`. A chart
+        that leaves it raises :class:`~manifolds.exceptions.OutsideBallError`.
+        ``None`` (the default) sets no bound.
+    metric_weight : float, default 1.0
+        The weight :math:`c > 0` of the metric (``1/n`` gives the empirical
+        measure).
+    retraction : {"chart", "second_order"}, default "chart"
+        The retraction used by :meth:`retraction`:
+
+        * ``"chart"``: :math:`R_u(\xi) = F(\theta + J^+\xi)`, first order;
+        * ``"second_order"``: :math:`R_u(\xi) = F(\theta + \eta - \tfrac12 J^+
+          D^2F[\eta, \eta])` with :math:`\eta = J^+\xi`, second order.
+    rank_rtol : float, optional
+        The relative tolerance of the numerical rank: singular values of
+        :math:`J` at or below ``rank_rtol * sigma_max`` count as zero. The
+        default is ``max(n, p) * eps``, as in :func:`numpy.linalg.matrix_rank`.
+    point_rtol : float, default 1e-9
+        A vector :math:`v` lifts to :math:`\theta` when :math:`\|F(\theta) - v\|
+        \le` ``point_rtol`` :math:`\cdot \max(1, \|v\|)`; otherwise it is not
+        on the manifold.
+    geodesic_rtol, geodesic_atol : float
+        Tolerances of the geodesic initial value problems behind :meth:`exp`
+        and :meth:`log`.
+    rng : numpy.random.Generator, optional
+        The generator used by :meth:`random_point` and
+        :meth:`random_tangent_vector` (pymanopt calls them without arguments).
+        The default is a fresh, unseeded generator.
+    cache_max_entries : int, default 64
+        The number of charts kept.
+    cache_max_bytes : int, default 512 MiB
+        The bytes the cached charts may hold (the newest chart is always kept).
+
+    Raises
+    ------
+    NotAnImmersionError
+        If :math:`J(\theta_0)` is rank-deficient.
+    ValueError
+        If an argument is out of range, or :math:`F(\theta_0)` is not finite.
+
+    Examples
+    --------
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> from manifolds import AutogradOutputMap, OutputManifold
+    >>> X = np.random.default_rng(0).normal(size=(6, 2))
+    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+    >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
+    >>> manifold.dim
+    2
+    >>> u = manifold.point(np.array([0.3, -0.2]))
+    >>> xi = manifold.random_tangent_vector(u)
+    >>> bool(np.allclose(manifold.projection(u, xi), xi))
+    True
+    """
+
+    def __init__(
+        self,
+        output_map: OutputMap,
+        reference_params,
+        *,
+        radius: float | None = None,
+        metric_weight: float = 1.0,
+        retraction: str = "chart",
+        rank_rtol: float | None = None,
+        point_rtol: float = 1e-9,
+        geodesic_rtol: float = 1e-11,
+        geodesic_atol: float = 1e-12,
+        rng: np.random.Generator | None = None,
+        cache_max_entries: int = 64,
+        cache_max_bytes: int = 512 * 2**20,
+    ):
+        if not isinstance(output_map, OutputMap):
+            raise TypeError(
+                "`output_map` must implement manifolds.OutputMap (n_params, n_outputs, "
+                "value, jacobian, jvp, vjp, second_derivative, "
+                f"weighted_hessian_vector), got {type(output_map).__name__}"
+            )
+        self._map = output_map
+        n, p = int(output_map.n_outputs), int(output_map.n_params)
+        self._n, self._p = n, p
+        self._reference_params = as_finite_vector(
+            "reference_params", reference_params, p
+        )
+        self._reference_params = self._reference_params.copy()
+        self._radius = None if radius is None else check_positive_real("radius", radius)
+        self._metric_weight = check_positive_real("metric_weight", metric_weight)
+        if retraction not in RETRACTIONS:
+            raise ValueError(
+                f"`retraction` must be one of {RETRACTIONS}, got {describe(retraction)}"
+            )
+        self._retraction_kind = retraction
+        if rank_rtol is None:
+            rank_rtol = max(n, p) * _EPS
+        self._rank_rtol = check_positive_real("rank_rtol", rank_rtol)
+        self._point_rtol = check_positive_real("point_rtol", point_rtol)
+        self._geodesic_rtol = check_positive_real("geodesic_rtol", geodesic_rtol)
+        self._geodesic_atol = check_positive_real("geodesic_atol", geodesic_atol)
+        if rng is None:
+            rng = np.random.default_rng()
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(
+                f"`rng` must be a numpy.random.Generator, got {describe(rng)}"
+            )
+        self._rng = rng
+        self._cache = ChartCache(
+            check_positive_int("cache_max_entries", cache_max_entries),
+            check_positive_int("cache_max_bytes", cache_max_bytes),
+        )
+        if p > n:
+            raise NotAnImmersionError(
+                f"F has n_params = {p} > n_outputs = {n}: an overparameterized map is "
+                "a submersion, not an immersion, so its image is not a "
+                f"{p}-dimensional submanifold of R^{n}; use Levenberg-Marquardt "
+                "dynamics in the kernel form instead"
+            )
+        self._reference_chart = self._new_chart(self._reference_params)
+        _, R = self._factors(self._reference_chart)
+        self._sigma_max = float(np.linalg.norm(R, 2))
+        self._reference_point = self._reference_chart.point
+        super().__init__(f"OutputManifold(n_outputs={n}, n_params={p})", p)
+
+    # ------------------------------------------------------------------
+    # Properties
+
+    @property
+    def output_map(self) -> OutputMap:
+        """The map :math:`F` whose image this is."""
+        return self._map
+
+    @property
+    def reference_params(self) -> np.ndarray:
+        r"""The centre :math:`\theta_0` of the chart domain (a copy)."""
+        return self._reference_params.copy()
+
+    @property
+    def reference_point(self) -> np.ndarray:
+        r"""The point :math:`F(\theta_0)` (a copy)."""
+        return self._reference_point.copy()
+
+    @property
+    def radius(self) -> float | None:
+        r"""The radius :math:`\rho` of the chart domain, or ``None``."""
+        return self._radius
+
+    @property
+    def metric_weight(self) -> float:
+        """The weight :math:`c` of the metric."""
+        return self._metric_weight
+
+    @property
+    def retraction_kind(self) -> str:
+        """The retraction used by :meth:`retraction`: ``"chart"`` or ``"second_order"``."""
+        return self._retraction_kind
+
+    @property
+    def ambient_dim(self) -> int:
+        """The dimension :math:`n` of the output space."""
+        return self._n
+
+    @property
+    def typical_dist(self) -> float:
+        r"""The scale of the manifold: :math:`\sqrt{c}\,\sigma_{max}(J(\theta_0))\,\rho`.
+
+        It estimates the diameter of the image of the ball (with :math:`\rho = 1`
+        when no radius is set). pymanopt's trust-region method uses it for its
+        default radii.
+        """
+        return math.sqrt(self._metric_weight) * self._sigma_max * (self._radius or 1.0)
+
+    @property
+    def cache_info(self) -> dict:
+        """The number of cached charts and the bytes they hold."""
+        return {"entries": len(self._cache), "nbytes": self._cache.nbytes}
+
+    # ------------------------------------------------------------------
+    # Charts
+
+    def _check_in_ball(self, params: np.ndarray, what: str) -> None:
+        if self._radius is None:
+            return
+        distance = float(np.linalg.norm(params - self._reference_params))
+        if distance > self._radius:
+            raise OutsideBallError(
+                f"{what} leaves the ball of the manifold: |theta - theta0| = "
+                f"{distance:.6g} > radius = {self._radius:.6g}; take a shorter step "
+                "or build the manifold with a larger `radius`"
+            )
+
+    def _evaluate(self, params: np.ndarray) -> np.ndarray:
+        value = np.asarray(self._map.value(params), dtype=np.float64)
+        if value.shape != (self._n,):
+            raise ValueError(
+                f"the output map returned shape {value.shape}, expected ({self._n},)"
+            )
+        if not np.all(np.isfinite(value)):
+            raise ValueError(
+                "the output map is not finite at these parameters: F(params) holds "
+                f"{int(np.sum(~np.isfinite(value)))} NaN or inf value(s)"
+            )
+        return value
+
+    def _new_chart(self, params: np.ndarray) -> Chart:
+        chart = Chart(params=params.copy(), point=self._evaluate(params))
+        chart.point.flags.writeable = False
+        chart.params.flags.writeable = False
+        self._cache.put(point_key(chart.point), chart)
+        return chart
+
+    def rank_info(self, params) -> RankInfo:
+        r"""The numerical rank of :math:`J(\theta)` with this manifold's tolerance.
+
+        Parameters
+        ----------
+        params : ndarray, shape (n_params,)
+
+        Returns
+        -------
+        RankInfo
+        """
+        params = as_finite_vector("params", params, self._p)
+        R = scipy.linalg.qr(self._map.jacobian(params), mode="r", check_finite=False)[0]
+        return self._rank_of(R[: self._p])
+
+    def _rank_of(self, R: np.ndarray) -> RankInfo:
+        singular_values = scipy.linalg.svdvals(R, check_finite=False)
+        tolerance = self._rank_rtol * singular_values[0]
+        rank = int(np.sum(singular_values > tolerance))
+        return RankInfo(rank, self._p, float(tolerance), singular_values)
+
+    def _factors(self, chart: Chart) -> tuple[np.ndarray, np.ndarray]:
+        if chart.Q is None:
+            J = np.asarray(self._map.jacobian(chart.params), dtype=np.float64)
+            if J.shape != (self._n, self._p):
+                raise ValueError(
+                    f"the output map's jacobian has shape {J.shape}, expected "
+                    f"({self._n}, {self._p})"
+                )
+            if not np.all(np.isfinite(J)):
+                raise ValueError("the Jacobian J(params) holds NaN or inf values")
+            Q, R = scipy.linalg.qr(
+                J, mode="economic", overwrite_a=True, check_finite=False
+            )
+            info = self._rank_of(R)
+            if info.rank < self._p:
+                raise NotAnImmersionError(
+                    f"J(theta) is rank-deficient: numerical rank {info.rank} < "
+                    f"n_params = {self._p} (tolerance {info.tolerance:.3e} = rank_rtol "
+                    f"{self._rank_rtol:.3e} x sigma_max {info.singular_values[0]:.3e}; "
+                    f"smallest singular value {info.singular_values[-1]:.3e}). F is not "
+                    "an immersion here, so the output manifold does not exist at this "
+                    "point. The symmetric initialization causes this (paired neurons "
+                    "with opposite output weights cancel, so rank J <= p/2): use the "
+                    "'standard' or 'centered' initialization, or Levenberg-Marquardt"
+                )
+            old = chart.nbytes
+            chart.Q, chart.R = Q, R
+            self._cache.resized(point_key(chart.point), old)
+        return chart.Q, chart.R
+
+    def _chart(self, point, name: str = "point") -> Chart:
+        point = as_finite_vector(name, point, self._n)
+        chart = self._cache.get(point_key(point))
+        if chart is None:
+            chart = self._lift_unknown(point, name)
+        return chart
+
+    def _lift_unknown(self, point: np.ndarray, name: str) -> Chart:
+        candidates = self._cache.charts() + [self._reference_chart]
+        start = min(candidates, key=lambda c: float(np.linalg.norm(c.point - point)))
+        params = start.params.copy()
+        residual = start.point - point
+        norm = float(np.linalg.norm(residual))
+        tolerance = self._point_rtol * max(1.0, float(np.linalg.norm(point)))
+        for _ in range(50):
+            if norm <= tolerance:
+                break
+            J = self._map.jacobian(params)
+            step = -scipy.linalg.lstsq(J, residual, check_finite=False)[0]
+            for _halving in range(30):
+                trial = params + step
+                trial_residual = self._map.value(trial) - point
+                trial_norm = float(np.linalg.norm(trial_residual))
+                if np.isfinite(trial_norm) and trial_norm < norm:
+                    break
+                step = 0.5 * step
+            else:
+                break
+            if trial_norm > 0.9 * norm and trial_norm > 1e3 * tolerance:
+                params, residual, norm = trial, trial_residual, trial_norm
+                break  # stagnation at a positive distance: not on M
+            params, residual, norm = trial, trial_residual, trial_norm
+        if norm > tolerance:
+            raise NotOnManifoldError(
+                f"`{name}` is not on the manifold: the nearest point found by "
+                f"Gauss-Newton from the closest known chart is at distance "
+                f"{norm:.3e} > tolerance {tolerance:.3e} (point_rtol = "
+                f"{self._point_rtol:g} x max(1, |{name}|)). Make points with "
+                "manifold.point(params), retraction or exp"
+            )
+        self._check_in_ball(params, f"the preimage of `{name}`")
+        chart = Chart(params=params, point=point.copy())
+        chart.point.flags.writeable = False
+        chart.params.flags.writeable = False
+        self._cache.put(point_key(chart.point), chart)
+        return chart
+
+    def point(self, params) -> np.ndarray:
+        r"""The point :math:`u = F(\theta)` of the manifold.
+
+        The chart of :math:`u` (its preimage and QR factors) is computed and
+        cached.
+
+        Parameters
+        ----------
+        params : ndarray, shape (n_params,)
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+
+        Raises
+        ------
+        ValueError
+            If ``params`` has the wrong shape or is not finite.
+        OutsideBallError
+            If ``params`` is outside the ball.
+        NotAnImmersionError
+            If :math:`J(\theta)` is rank-deficient.
+        """
+        params = as_finite_vector("params", params, self._p)
+        self._check_in_ball(params, "`params`")
+        chart = self._new_chart(params)
+        self._factors(chart)
+        return chart.point.copy()
+
+    def lift(self, point) -> np.ndarray:
+        r"""The preimage :math:`\theta(u)` of a point, its chart coordinates.
+
+        For a vector this manifold did not produce, :math:`F(\theta) = u` is
+        solved by Gauss-Newton from the nearest known chart.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+
+        Returns
+        -------
+        ndarray, shape (n_params,)
+
+        Raises
+        ------
+        NotOnManifoldError
+            If ``point`` is not on the manifold (to ``point_rtol``).
+        """
+        return self._chart(point).params.copy()
+
+    # ------------------------------------------------------------------
+    # Linear algebra in a chart
+
+    def _vector(self, vector, name: str) -> np.ndarray:
+        return as_finite_vector(name, vector, self._n)
+
+    def _pinv(self, chart: Chart, vector: np.ndarray) -> np.ndarray:
+        r""":math:`J^+ v = R^{-1} Q^\top v`."""
+        Q, R = self._factors(chart)
+        return scipy.linalg.solve_triangular(R, Q.T @ vector, check_finite=False)
+
+    def _pinv_transpose(self, chart: Chart, vector: np.ndarray) -> np.ndarray:
+        r""":math:`(J^+)^\top g = Q R^{-\top} g`."""
+        Q, R = self._factors(chart)
+        return Q @ scipy.linalg.solve_triangular(
+            R, vector, trans="T", check_finite=False
+        )
+
+    def _project(self, chart: Chart, vector: np.ndarray) -> np.ndarray:
+        Q, _ = self._factors(chart)
+        return Q @ (Q.T @ vector)
+
+    def tangent_to_chart(self, point, tangent_vector) -> np.ndarray:
+        r"""The chart coordinates :math:`\eta = J^+\xi` of a tangent vector.
+
+        .. math::
+
+            J^+ \xi = R^{-1} Q^\top \xi,
+
+        where :math:`J(\theta(u)) = QR`. For a tangent :math:`\xi`, :math:`J\eta = \xi`.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+        tangent_vector : ndarray, shape (n_outputs,)
+
+        Returns
+        -------
+        ndarray, shape (n_params,)
+        """
+        chart = self._chart(point)
+        return self._pinv(chart, self._vector(tangent_vector, "tangent_vector"))
+
+    def chart_to_tangent(self, point, params_vector) -> np.ndarray:
+        r"""The tangent vector :math:`J\eta = QR\eta` of a parameter-space direction.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+        params_vector : ndarray, shape (n_params,)
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+        """
+        chart = self._chart(point)
+        Q, R = self._factors(chart)
+        return Q @ (R @ as_finite_vector("params_vector", params_vector, self._p))
+
+    # ------------------------------------------------------------------
+    # Metric
+
+    def inner_product(self, point, tangent_vector_a, tangent_vector_b) -> float:
+        r"""The metric :math:`\langle a, b\rangle_u = c\, a^\top b`.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+        tangent_vector_a, tangent_vector_b : ndarray, shape (n_outputs,)
+
+        Returns
+        -------
+        float
+        """
+        a = self._vector(tangent_vector_a, "tangent_vector_a")
+        b = self._vector(tangent_vector_b, "tangent_vector_b")
+        return self._metric_weight * float(a @ b)
+
+    def norm(self, point, tangent_vector) -> float:
+        r"""The norm :math:`\sqrt{c}\,\|\xi\|`.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+        tangent_vector : ndarray, shape (n_outputs,)
+
+        Returns
+        -------
+        float
+        """
+        vector = self._vector(tangent_vector, "tangent_vector")
+        return math.sqrt(self._metric_weight) * float(np.linalg.norm(vector))
+
+    # ------------------------------------------------------------------
+    # Projection, gradient, Hessian
+
+    def projection(self, point, vector) -> np.ndarray:
+        r"""The orthogonal projection onto :math:`T_u M`, :math:`P_u v = QQ^\top v`.
+
+        .. math::
+
+            P_u = J (J^\top J)^{-1} J^\top = Q Q^\top,
+
+        where :math:`J = QR` is the thin QR factorization of :math:`J(\theta(u))`.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+        vector : ndarray, shape (n_outputs,)
+            An ambient vector.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+        """
+        chart = self._chart(point)
+        return self._project(chart, self._vector(vector, "vector"))
+
+    def to_tangent_space(self, point, vector) -> np.ndarray:
+        """Re-tangentialize ``vector``: the same as :meth:`projection`."""
+        return self.projection(point, vector)
+
+    def euclidean_to_riemannian_gradient(self, point, euclidean_gradient) -> np.ndarray:
+        r"""The Riemannian gradient :math:`\operatorname{grad} h(u) = \tfrac1c P_u \nabla h(u)`.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+        euclidean_gradient : ndarray, shape (n_outputs,)
+            :math:`\nabla h(u)`.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+        """
+        chart = self._chart(point)
+        gradient = self._vector(euclidean_gradient, "euclidean_gradient")
+        return self._project(chart, gradient) / self._metric_weight
+
+    def weingarten(self, point, tangent_vector, normal_vector) -> np.ndarray:
+        r"""The Weingarten map :math:`W(\xi, \nu) = (J^+)^\top H_\nu J^+ \xi`.
+
+        .. math::
+
+            W(\xi, \nu) = (J^+)^\top H_\nu(\theta) J^+ \xi, \qquad
+            \langle W(\xi,\nu), \zeta\rangle = \langle \mathrm{II}(\xi,\zeta), \nu\rangle,
+
+        where :math:`J^+ = R^{-1}Q^\top` and :math:`H_\nu = \sum_j \nu_j \nabla^2
+        F_j`. The identity holds for any metric weight :math:`c`.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+        tangent_vector : ndarray, shape (n_outputs,)
+            :math:`\xi \in T_u M`.
+        normal_vector : ndarray, shape (n_outputs,)
+            :math:`\nu \perp T_u M`.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+            A tangent vector.
+        """
+        chart = self._chart(point)
+        xi = self._vector(tangent_vector, "tangent_vector")
+        nu = self._vector(normal_vector, "normal_vector")
+        eta = self._pinv(chart, xi)
+        h_nu_eta = self._map.weighted_hessian_vector(chart.params, nu, eta)
+        return self._pinv_transpose(chart, np.asarray(h_nu_eta, dtype=np.float64))
+
+    def euclidean_to_riemannian_hessian(
+        self, point, euclidean_gradient, euclidean_hessian, tangent_vector
+    ) -> np.ndarray:
+        r"""The Riemannian Hessian from the Euclidean gradient and Hessian-vector product.
+
+        .. math::
+
+            \operatorname{Hess} h(u)[\xi] = \tfrac1c \left( P_u \nabla^2 h(u)\xi
+            + W(\xi, P_u^\perp \nabla h(u)) \right).
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+        euclidean_gradient : ndarray, shape (n_outputs,)
+            :math:`\nabla h(u)`.
+        euclidean_hessian : ndarray, shape (n_outputs,)
+            :math:`\nabla^2 h(u) \xi`.
+        tangent_vector : ndarray, shape (n_outputs,)
+            :math:`\xi`.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+        """
+        chart = self._chart(point)
+        gradient = self._vector(euclidean_gradient, "euclidean_gradient")
+        hessian = self._vector(euclidean_hessian, "euclidean_hessian")
+        normal_gradient = gradient - self._project(chart, gradient)
+        return (
+            self._project(chart, hessian)
+            + self.weingarten(point, tangent_vector, normal_gradient)
+        ) / self._metric_weight
+
+    def second_fundamental_form(
+        self, point, tangent_vector_a, tangent_vector_b
+    ) -> np.ndarray:
+        r"""The second fundamental form :math:`\mathrm{II}(\xi, \zeta)`.
+
+        .. math::
+
+            \mathrm{II}(\xi, \zeta) = P_u^\perp\, D^2F(\theta)[J^+\xi, J^+\zeta],
+
+        where :math:`J^+ = R^{-1}Q^\top` and :math:`P^\perp = I - QQ^\top`.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+        tangent_vector_a, tangent_vector_b : ndarray, shape (n_outputs,)
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+            A normal vector.
+        """
+        chart = self._chart(point)
+        eta_a = self._pinv(chart, self._vector(tangent_vector_a, "tangent_vector_a"))
+        eta_b = self._pinv(chart, self._vector(tangent_vector_b, "tangent_vector_b"))
+        curvature = np.asarray(
+            self._map.second_derivative(chart.params, eta_a, eta_b), dtype=np.float64
+        )
+        return curvature - self._project(chart, curvature)
+
+    # ------------------------------------------------------------------
+    # Retractions, exp, log
+
+    def _register(self, params: np.ndarray, what: str) -> np.ndarray:
+        if not np.all(np.isfinite(params)):
+            raise ValueError(f"{what} produced non-finite parameters")
+        self._check_in_ball(params, what)
+        return self._new_chart(params).point.copy()
+
+    def retract(self, point, tangent_vector, *, kind: str | None = None) -> np.ndarray:
+        r"""Retract with a chosen kind of retraction.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+        tangent_vector : ndarray, shape (n_outputs,)
+        kind : {"chart", "second_order"}, optional
+            The retraction; the manifold's own by default.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+        """
+        kind = self._retraction_kind if kind is None else kind
+        if kind not in RETRACTIONS:
+            raise ValueError(
+                f"`kind` must be one of {RETRACTIONS}, got {describe(kind)}"
+            )
+        chart = self._chart(point)
+        eta = self._pinv(chart, self._vector(tangent_vector, "tangent_vector"))
+        params = chart.params + eta
+        if kind == "second_order":
+            curvature = np.asarray(
+                self._map.second_derivative(chart.params, eta, eta), dtype=np.float64
+            )
+            params = params - 0.5 * self._pinv(chart, curvature)
+        return self._register(params, f"the {kind} retraction")
+
+    def retraction(self, point, tangent_vector) -> np.ndarray:
+        r"""The retraction chosen at construction (``"chart"`` by default).
+
+        .. math::
+
+            R_u(\xi) = F(\theta + J^+\xi) \quad\text{(chart)}, \qquad
+            R_u(\xi) = F(\theta + \eta - \tfrac12 J^+ D^2F[\eta,\eta]),
+            \ \eta = J^+\xi \quad\text{(second order)}.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+        tangent_vector : ndarray, shape (n_outputs,)
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+
+        Raises
+        ------
+        OutsideBallError
+            If the new chart leaves the ball.
+        """
+        return self.retract(point, tangent_vector)
+
+    def _geodesic_options(self) -> dict:
+        return {
+            "rtol": self._geodesic_rtol,
+            "atol": self._geodesic_atol,
+            "center": self._reference_params,
+            "radius": self._radius,
+        }
+
+    def exp(self, point, tangent_vector) -> np.ndarray:
+        r"""The exponential map: the geodesic from :math:`u` with velocity :math:`\xi`, at time 1.
+
+        Solves the initial value problem
+
+        .. math::
+
+            \theta'' = -J^+ D^2F(\theta)[\theta', \theta'], \quad
+            \theta(0) = \theta(u), \quad \theta'(0) = J^+\xi,
+
+        and returns :math:`F(\theta(1))`.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+        tangent_vector : ndarray, shape (n_outputs,)
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+
+        Raises
+        ------
+        OutsideBallError
+            If the geodesic leaves the ball.
+        GeodesicError
+            If the integration fails.
+        """
+        chart = self._chart(point)
+        velocity = self._pinv(chart, self._vector(tangent_vector, "tangent_vector"))
+        end = solve_geodesic(
+            self._map, chart.params, velocity, **self._geodesic_options()
+        )
+        return self._register(end.params, "the geodesic")
+
+    def log(self, point_a, point_b) -> np.ndarray:
+        r"""The logarithmic map: the initial velocity of the geodesic from ``point_a`` to ``point_b``.
+
+        Solves the boundary value problem :math:`\theta(0) = \theta(u_a)`,
+        :math:`\theta(1) = \theta(u_b)` of the geodesic equation by shooting,
+        and returns :math:`J(\theta(u_a))\theta'(0)`.
+
+        Parameters
+        ----------
+        point_a, point_b : ndarray, shape (n_outputs,)
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+            A tangent vector at ``point_a``.
+
+        Raises
+        ------
+        GeodesicError
+            If the shooting does not converge.
+        """
+        chart_a = self._chart(point_a, "point_a")
+        chart_b = self._chart(point_b, "point_b")
+        velocity = shoot_geodesic(
+            self._map, chart_a.params, chart_b.params, **self._geodesic_options()
+        )
+        return self.chart_to_tangent(point_a, velocity)
+
+    def dist(self, point_a, point_b) -> float:
+        r"""The geodesic distance :math:`\|\log_{u_a}(u_b)\|`.
+
+        Parameters
+        ----------
+        point_a, point_b : ndarray, shape (n_outputs,)
+
+        Returns
+        -------
+        float
+        """
+        return self.norm(point_a, self.log(point_a, point_b))
+
+    def pair_mean(self, point_a, point_b) -> np.ndarray:
+        r"""The midpoint :math:`\exp_{u_a}(\tfrac12 \log_{u_a} u_b)` of the geodesic."""
+        return self.exp(point_a, 0.5 * self.log(point_a, point_b))
+
+    def transport(self, point_a, point_b, tangent_vector_a) -> np.ndarray:
+        r"""Vector transport by projection, :math:`P_{u_b}\xi`.
+
+        Parameters
+        ----------
+        point_a, point_b : ndarray, shape (n_outputs,)
+        tangent_vector_a : ndarray, shape (n_outputs,)
+            A tangent vector at ``point_a``.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+            A tangent vector at ``point_b``.
+        """
+        self._chart(point_a, "point_a")
+        chart_b = self._chart(point_b, "point_b")
+        return self._project(
+            chart_b, self._vector(tangent_vector_a, "tangent_vector_a")
+        )
+
+    # ------------------------------------------------------------------
+    # Sampling
+
+    def random_point(self, *, rng: np.random.Generator | None = None) -> np.ndarray:
+        r"""A random point :math:`F(\theta)`, :math:`\theta` uniform in :math:`B(\theta_0, \rho/2)`.
+
+        With no radius set, :math:`\rho = 1`. Sampling in half the ball keeps
+        small steps from the point inside the chart domain.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator, optional
+            The generator; the manifold's own by default.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+        """
+        rng = self._rng if rng is None else rng
+        direction = rng.standard_normal(self._p)
+        direction /= np.linalg.norm(direction)
+        radius = 0.5 * (self._radius or 1.0) * rng.uniform() ** (1.0 / self._p)
+        return self._register(
+            self._reference_params + radius * direction, "random_point"
+        )
+
+    def random_tangent_vector(
+        self, point, *, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        """A random unit tangent vector at ``point``: a projected Gaussian, normalized.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+        rng : numpy.random.Generator, optional
+            The generator; the manifold's own by default.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+        """
+        rng = self._rng if rng is None else rng
+        chart = self._chart(point)
+        Q, _ = self._factors(chart)
+        vector = Q @ rng.standard_normal(self._p)
+        return vector / self.norm(point, vector)
+
+    def zero_vector(self, point) -> np.ndarray:
+        """The zero tangent vector, shape ``(n_outputs,)``."""
+        return np.zeros(self._n)
