@@ -130,8 +130,9 @@ def solve_geodesic(
     t_end : float, default 1.0
         The final time.
     rtol, atol : float
-        Tolerances of ``solve_ivp``; ``atol`` is in parameter units and is
-        scaled by ``max(1, |velocity|)``.
+        Tolerances of ``solve_ivp`` on the displacement
+        :math:`\theta(t) - \theta(0)` and the velocity; ``atol`` is relative
+        to :math:`\|\theta'(0)\|`, so both are scale-free.
     center, radius : optional
         The ball :math:`B(\theta_0, \rho)`. The integration stops with an
         error when the chart leaves it.
@@ -154,16 +155,22 @@ def solve_geodesic(
     if speed == 0.0 or t_end == 0.0:
         return GeodesicSolution(params.copy(), velocity.copy(), 0)
 
+    # The state is the displacement from ``params`` and the velocity, so that
+    # the relative tolerance applies to the geodesic's own scale rather than
+    # to |theta|, which would swamp a short geodesic.
     def rhs(_t, state):
         return np.concatenate(
-            [state[p:], geodesic_acceleration(output_map, state[:p], state[p:])]
+            [
+                state[p:],
+                geodesic_acceleration(output_map, params + state[:p], state[p:]),
+            ]
         )
 
     events = None
     if radius is not None:
 
         def leave_ball(_t, state):
-            return radius - np.linalg.norm(state[:p] - center)
+            return radius - np.linalg.norm(params + state[:p] - center)
 
         leave_ball.terminal = True
         leave_ball.direction = -1
@@ -172,10 +179,10 @@ def solve_geodesic(
     solution = scipy.integrate.solve_ivp(
         rhs,
         (0.0, t_end),
-        np.concatenate([params, velocity]),
+        np.concatenate([np.zeros(p), velocity]),
         method="DOP853",
         rtol=rtol,
-        atol=atol * max(1.0, speed),
+        atol=atol * speed,
         events=events,
     )
     if solution.status == 1:
@@ -194,7 +201,7 @@ def solve_geodesic(
         raise GeodesicError(
             "the geodesic initial value problem produced non-finite values"
         )
-    return GeodesicSolution(end[:p].copy(), end[p:].copy(), int(solution.t.size - 1))
+    return GeodesicSolution(params + end[:p], end[p:].copy(), int(solution.t.size - 1))
 
 
 def shoot_geodesic(
@@ -219,7 +226,7 @@ def shoot_geodesic(
     rtol, atol : float
         Tolerances of the inner initial value problems. The shooting residual
         :math:`\|\theta(1) - \theta_b\|` must fall below
-        ``100 * (rtol * |params_b - params_a| + atol)``.
+        ``100 * (rtol + atol) * |params_b - params_a|``.
     center, radius : optional
         The ball the geodesic must stay in.
     max_iter : int, default 50
@@ -240,7 +247,7 @@ def shoot_geodesic(
     scale = float(np.linalg.norm(chord))
     if scale == 0.0:
         return np.zeros(p)
-    target = 100.0 * (rtol * scale + atol)
+    target = 100.0 * (rtol + atol) * scale
 
     def shoot(velocity):
         end = solve_geodesic(

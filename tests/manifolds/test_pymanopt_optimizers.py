@@ -1,0 +1,81 @@
+"""pymanopt's own optimizers minimize a loss on an OutputManifold.
+
+The reference is the optimum that ``scipy.optimize.least_squares`` finds in
+parameter space from the same start: the loss on the manifold and the
+least-squares objective are the same function, reached through different
+coordinates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymanopt
+import pytest
+import scipy.optimize
+from problems import two_layer
+
+
+@pytest.fixture(scope="module")
+def setup():
+    problem = two_layer(n=30, d=3, width=2, seed=21)
+    rng = np.random.default_rng(22)
+    teacher = problem.params0 + 0.3 * rng.standard_normal(problem.params0.size)
+    # Not realizable: the optimum has a non-zero normal residual.
+    y = problem.output_map.value(teacher) + 0.05 * rng.standard_normal(30)
+    reference = scipy.optimize.least_squares(
+        lambda theta: problem.output_map.value(theta) - y,
+        problem.params0,
+        jac=problem.output_map.jacobian,
+        method="trf",
+        ftol=1e-15,
+        xtol=1e-15,
+        gtol=1e-15,
+    )
+    assert reference.success
+    h_star = 0.5 * float(reference.fun @ reference.fun)
+    assert h_star > 1e-3
+    manifold = problem.manifold
+
+    @pymanopt.function.autograd(manifold)
+    def cost(u):
+        return 0.5 * ((u - y) ** 2).sum()
+
+    return (
+        manifold,
+        pymanopt.Problem(manifold, cost),
+        manifold.point(problem.params0),
+        h_star,
+    )
+
+
+def relative_excess(result, h_star):
+    return abs(result.cost - h_star) / h_star
+
+
+def test_trust_regions_reaches_the_least_squares_optimum_to_1e8(setup):
+    manifold, problem, u0, h_star = setup
+    optimizer = pymanopt.optimizers.TrustRegions(verbosity=0, min_gradient_norm=1e-12)
+    result = optimizer.run(problem, initial_point=u0)
+    assert relative_excess(result, h_star) <= 1e-8
+    assert (
+        manifold.norm(result.point, problem.riemannian_gradient(result.point)) <= 1e-8
+    )
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        pymanopt.optimizers.SteepestDescent(
+            verbosity=0, max_iterations=3000, min_gradient_norm=1e-9
+        ),
+        pymanopt.optimizers.ConjugateGradient(
+            verbosity=0, max_iterations=3000, min_gradient_norm=1e-9
+        ),
+    ],
+    ids=["SteepestDescent", "ConjugateGradient"],
+)
+def test_first_order_optimizers_reach_the_optimum_to_1e4(setup, optimizer):
+    _, problem, u0, h_star = setup
+    result = optimizer.run(problem, initial_point=u0)
+    assert result.iterations <= 3000
+    assert relative_excess(result, h_star) <= 1e-4
