@@ -1,0 +1,279 @@
+r"""Smooth activations :math:`\sigma` with closed-form first and second derivatives.
+
+The analytic derivatives of :class:`~riemgn.networks.TwoLayerNetwork` need
+:math:`\sigma`, :math:`\sigma'` and :math:`\sigma''` as vectorized functions.
+Each :class:`Activation` bundles these three with ``autograd_value``, the same
+:math:`\sigma` written with ``autograd.numpy``, which is what the autograd
+reference implementations (and :class:`~riemgn.networks.MLP`) differentiate.
+
+The closed forms are written to stay accurate in float64 over the whole real
+line, not only near zero:
+
+* the logistic function is :func:`scipy.special.expit`, and
+  :math:`1 - s(z)` is computed as :math:`s(-z)`, never by subtraction;
+* :math:`1 - 2 s(z)` is computed as :math:`-\tanh(z/2)`, which has no
+  cancellation near :math:`z = 0`;
+* softplus is ``np.logaddexp(0, z)``, which neither overflows for large
+  :math:`z` nor loses the tail for very negative :math:`z`;
+* the Gaussian CDF is :func:`scipy.special.ndtr` (and ``erfc`` in the
+  autograd version), accurate in the lower tail where ``1 + erf`` cancels.
+
+The autograd versions must work in forward mode too
+(:class:`~manifolds.AutogradOutputMap` computes :math:`Jv` and
+:math:`D^2F[v, w]` with ``autograd.make_jvp``), but autograd 1.x defines no
+forward-mode rule for ``autograd.scipy.special.expit``, ``erf`` or ``erfc``.
+So the logistic function is written as
+:math:`s(z) = \exp(-\operatorname{logaddexp}(0, -z))`, which is accurate on
+the whole line, and ``erf``/``erfc`` are wrapped here as autograd primitives
+with both a forward and a reverse rule, :math:`\operatorname{erf}'(z) =
+\tfrac{2}{\sqrt\pi} e^{-z^2}`. The rules are written with
+``autograd.numpy``, so autograd differentiates them again for
+:math:`\sigma''`. This registers nothing in autograd's global tables.
+
+Derivations (:math:`s` the logistic function, :math:`\Phi, \varphi` the
+standard normal CDF and density):
+
+* tanh: :math:`\sigma = \tanh z`, :math:`\sigma' = 1 - \tanh^2 z`,
+  :math:`\sigma'' = -2 \tanh z\,(1 - \tanh^2 z)`;
+* sigmoid: :math:`\sigma = s(z)`, :math:`\sigma' = s(z) s(-z)`,
+  :math:`\sigma'' = -s(z) s(-z) \tanh(z/2)`;
+* softplus: :math:`\sigma = \log(1 + e^z)`, :math:`\sigma' = s(z)`,
+  :math:`\sigma'' = s(z) s(-z)`;
+* gelu: :math:`\sigma = z \Phi(z)`, :math:`\sigma' = \Phi(z) + z \varphi(z)`,
+  :math:`\sigma'' = \varphi(z) (2 - z^2)`, since :math:`\varphi' = -z\varphi`;
+* silu: :math:`\sigma = z s(z)`, :math:`\sigma' = s(z) (1 + z s(-z))`,
+  :math:`\sigma'' = s(z) s(-z) (2 - z \tanh(z/2))`;
+* erf: :math:`\sigma = \operatorname{erf} z`,
+  :math:`\sigma' = \tfrac{2}{\sqrt\pi} e^{-z^2}`,
+  :math:`\sigma'' = -2 z \sigma'(z)`.
+
+For silu, :math:`\sigma'' = 2 s(1-s) + z s(1-s)(1-2s)` with
+:math:`1 - 2s(z) = -\tanh(z/2)`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import autograd.numpy as anp
+import numpy as np
+from autograd.extend import defjvp, defvjp, primitive
+from scipy import special
+
+from manifolds._validation import describe
+
+__all__ = ["ACTIVATIONS", "Activation", "get_activation"]
+
+_SQRT_2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+ArrayFunction = Callable[[np.ndarray], np.ndarray]
+
+# --- autograd building blocks (forward and reverse mode) --------------------
+
+_autograd_erf = primitive(special.erf)
+_autograd_erfc = primitive(special.erfc)
+
+
+def _erf_prime_autograd(z):
+    return _TWO_OVER_SQRT_PI * anp.exp(-(z * z))
+
+
+defvjp(_autograd_erf, lambda ans, z: lambda g: g * _erf_prime_autograd(z))
+defjvp(_autograd_erf, lambda g, ans, z: g * _erf_prime_autograd(z))
+defvjp(_autograd_erfc, lambda ans, z: lambda g: -g * _erf_prime_autograd(z))
+defjvp(_autograd_erfc, lambda g, ans, z: -g * _erf_prime_autograd(z))
+
+
+def _expit_autograd(z):
+    # 1 / (1 + e^{-z}) without overflow and without losing the lower tail.
+    return anp.exp(-anp.logaddexp(0.0, -z))
+
+
+@dataclass(frozen=True)
+class Activation:
+    r"""A smooth activation :math:`\sigma` and its first two derivatives.
+
+    All four functions act elementwise on arrays of any shape.
+
+    Parameters
+    ----------
+    name : str
+        The registry name, for example ``"tanh"``.
+    value : callable
+        :math:`\sigma(z)`, a vectorized numpy function.
+    derivative : callable
+        :math:`\sigma'(z)`, a vectorized numpy function.
+    second_derivative : callable
+        :math:`\sigma''(z)`, a vectorized numpy function.
+    autograd_value : callable
+        :math:`\sigma(z)` written with ``autograd.numpy`` and
+        ``autograd.scipy.special``, so that autograd can differentiate it
+        (in forward and reverse mode, to any order). It is the independent
+        reference the closed-form derivatives are tested against.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tanh = get_activation("tanh")
+    >>> float(tanh.derivative(np.array(0.0)))
+    1.0
+    """
+
+    name: str
+    value: ArrayFunction
+    derivative: ArrayFunction
+    second_derivative: ArrayFunction
+    autograd_value: ArrayFunction
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        r"""Evaluate :math:`\sigma(z)` elementwise (same as :attr:`value`)."""
+        return self.value(z)
+
+
+# --- tanh -----------------------------------------------------------------
+
+
+def _tanh_d1(z):
+    t = np.tanh(z)
+    return 1.0 - t * t
+
+
+def _tanh_d2(z):
+    t = np.tanh(z)
+    return -2.0 * t * (1.0 - t * t)
+
+
+# --- sigmoid ----------------------------------------------------------------
+
+
+def _sigmoid_d1(z):
+    return special.expit(z) * special.expit(-z)
+
+
+def _sigmoid_d2(z):
+    # s (1 - s) (1 - 2 s), with 1 - s = s(-z) and 1 - 2 s = -tanh(z / 2).
+    return -special.expit(z) * special.expit(-z) * np.tanh(0.5 * z)
+
+
+# --- softplus ---------------------------------------------------------------
+
+
+def _softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+def _softplus_autograd(z):
+    return anp.logaddexp(0.0, z)
+
+
+# --- gelu (exact, erf form) -------------------------------------------------
+
+
+def _gelu(z):
+    return z * special.ndtr(z)
+
+
+def _gelu_d1(z):
+    return special.ndtr(z) + z * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+
+
+def _gelu_d2(z):
+    return _INV_SQRT_2PI * np.exp(-0.5 * z * z) * (2.0 - z * z)
+
+
+def _gelu_autograd(z):
+    # Phi(z) = erfc(-z / sqrt 2) / 2 keeps the lower tail accurate.
+    return 0.5 * z * _autograd_erfc(-z / _SQRT_2)
+
+
+# --- silu (swish) -----------------------------------------------------------
+
+
+def _silu(z):
+    return z * special.expit(z)
+
+
+def _silu_d1(z):
+    return special.expit(z) * (1.0 + z * special.expit(-z))
+
+
+def _silu_d2(z):
+    return special.expit(z) * special.expit(-z) * (2.0 - z * np.tanh(0.5 * z))
+
+
+def _silu_autograd(z):
+    return z * _expit_autograd(z)
+
+
+# --- erf --------------------------------------------------------------------
+
+
+def _erf_d1(z):
+    return _TWO_OVER_SQRT_PI * np.exp(-z * z)
+
+
+def _erf_d2(z):
+    return -2.0 * z * _TWO_OVER_SQRT_PI * np.exp(-z * z)
+
+
+_REGISTRY: MappingProxyType[str, Activation] = MappingProxyType(
+    {
+        activation.name: activation
+        for activation in (
+            Activation("tanh", np.tanh, _tanh_d1, _tanh_d2, anp.tanh),
+            Activation(
+                "sigmoid", special.expit, _sigmoid_d1, _sigmoid_d2, _expit_autograd
+            ),
+            Activation(
+                "softplus", _softplus, special.expit, _sigmoid_d1, _softplus_autograd
+            ),
+            Activation("gelu", _gelu, _gelu_d1, _gelu_d2, _gelu_autograd),
+            Activation("silu", _silu, _silu_d1, _silu_d2, _silu_autograd),
+            Activation("erf", special.erf, _erf_d1, _erf_d2, _autograd_erf),
+        )
+    }
+)
+
+#: The names accepted by :func:`get_activation`.
+ACTIVATIONS: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def get_activation(activation: str | Activation) -> Activation:
+    """Look up an activation by name (or pass an :class:`Activation` through).
+
+    Parameters
+    ----------
+    activation : str or Activation
+        One of :data:`ACTIVATIONS` (``"tanh"``, ``"sigmoid"``, ``"softplus"``,
+        ``"gelu"``, ``"silu"``, ``"erf"``), or an :class:`Activation`, which is
+        returned unchanged.
+
+    Returns
+    -------
+    Activation
+
+    Raises
+    ------
+    ValueError
+        If ``activation`` is a string that names no known activation.
+    TypeError
+        If ``activation`` is neither a string nor an :class:`Activation`.
+    """
+    if isinstance(activation, Activation):
+        return activation
+    if not isinstance(activation, str):
+        raise TypeError(
+            "`activation` must be a name (str) or an Activation, got "
+            f"{describe(activation)}"
+        )
+    try:
+        return _REGISTRY[activation]
+    except KeyError:
+        raise ValueError(
+            f"`activation` must be one of {list(ACTIVATIONS)}, got {activation!r}"
+        ) from None

@@ -1,0 +1,648 @@
+r"""The paper's two-layer network, with analytic derivatives of its output map.
+
+The model (THEORY §1) is
+
+.. math::
+
+    f(x; W) = \frac{\alpha}{\sqrt m} \sum_{i=1}^m c_i\, \sigma(\langle w_i, x\rangle),
+    \qquad W = (w_1, \dots, w_m)^\top \in \mathbb{R}^{m \times d},
+
+with trainable hidden weights :math:`W`, fixed output weights
+:math:`c_i \in \{\pm 1\}` and scaling factor :math:`\alpha > 0`. The parameter
+vector is :math:`\theta = \operatorname{vec}(W)`, flattened row-major, so
+:math:`\theta_{i d + k} = W_{ik}` and :math:`p = m d`.
+
+Derivation of the derivatives
+-----------------------------
+Write :math:`z_{ji} = \langle w_i, x_j\rangle` and :math:`s = \alpha/\sqrt m`.
+Since :math:`f(x_j; W)` depends on :math:`w_i` only through :math:`z_{ji}`,
+and :math:`\partial z_{ji} / \partial w_i = x_j`, the chain rule gives
+
+.. math::
+
+    \frac{\partial f(x_j)}{\partial W_{ik}} = s\, c_i\, \sigma'(z_{ji})\, x_{jk},
+    \qquad
+    \frac{\partial^2 f(x_j)}{\partial W_{ik}\, \partial W_{i'k'}}
+        = \delta_{ii'}\, s\, c_i\, \sigma''(z_{ji})\, x_{jk} x_{jk'} .
+
+The Hessian of each output is block diagonal, one :math:`d \times d` block
+per neuron, each of rank one. Every product therefore reduces to the
+:math:`n \times m` matrices :math:`\sigma'(Z)`, :math:`\sigma''(Z)` and the
+projections :math:`(X V^\top)_{ji} = \langle v_i, x_j\rangle` of a direction
+:math:`V = \operatorname{mat}(v)`: each costs :math:`O(nmd)`, and no
+:math:`n \times p \times p` tensor is ever formed.
+
+The neural tangent kernel has the closed form
+:math:`K = JJ^\top = s^2 (SS^\top) \odot (XX^\top)` with
+:math:`S = \sigma'(Z)`, because :math:`c_i^2 = 1`; it costs
+:math:`O(n^2(m + d))` instead of :math:`O(n^2 m d)`.
+
+Initializations
+---------------
+``"standard"``, ``"symmetric"`` and ``"centered"``; see
+:meth:`TwoLayerNetwork.init_params`. Their geometry differs: the symmetric
+one puts :math:`\theta_0` where :math:`F` is not an immersion.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from manifolds._validation import (
+    as_finite_array,
+    as_finite_vector,
+    check_positive_int,
+    check_positive_real,
+    describe,
+)
+from riemgn.networks.activations import Activation, get_activation
+
+__all__ = ["INIT_SCHEMES", "TwoLayerNetwork", "TwoLayerOutputMap"]
+
+#: The initialization schemes of :meth:`TwoLayerNetwork.init_params`.
+INIT_SCHEMES: tuple[str, ...] = ("standard", "symmetric", "centered")
+
+
+def _check_inputs(X: ArrayLike, input_dim: int) -> np.ndarray:
+    """Validate an input matrix ``X`` of shape ``(n, input_dim)``; return a copy.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not 2-d, has the wrong number of columns, has no rows or
+        holds NaN or inf.
+    """
+    X = as_finite_array("X", X)
+    if X.ndim != 2 or X.shape[1] != input_dim or X.shape[0] == 0:
+        raise ValueError(
+            f"`X` must have shape (n_samples, {input_dim}) with n_samples >= 1 "
+            f"(one row per input, input_dim={input_dim}), got shape {X.shape}"
+        )
+    return np.array(X, dtype=np.float64, copy=True)
+
+
+def _check_generator(rng) -> np.random.Generator:
+    """Check that ``rng`` is a :class:`numpy.random.Generator`."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            "`rng` must be a numpy.random.Generator, e.g. "
+            f"np.random.default_rng(0), got {describe(rng)}"
+        )
+    return rng
+
+
+def _check_scheme(scheme, allowed: tuple[str, ...] = INIT_SCHEMES) -> str:
+    """Check that ``scheme`` is one of ``allowed``."""
+    if not isinstance(scheme, str) or scheme not in allowed:
+        raise ValueError(
+            f"`scheme` must be one of {list(allowed)}, got {describe(scheme)}"
+        )
+    return scheme
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+class TwoLayerOutputMap:
+    r"""The output map :math:`F(\theta) = (f(x_j; W))_{j=1}^n` of a two-layer network.
+
+    Implements :class:`manifolds.OutputMap` with analytic, vectorized
+    derivatives (THEORY §1). Usually obtained from
+    :meth:`TwoLayerNetwork.output_map`; the inputs, output weights, scaling,
+    activation and centering offset are copied at creation, so later calls
+    to :meth:`TwoLayerNetwork.init_params` do not change this map.
+
+    .. math::
+
+        F_j(\theta) = \frac{\alpha}{\sqrt m} \sum_{i=1}^m c_i\,
+            \sigma(\langle w_i, x_j\rangle) - F^0_j,
+
+    where
+
+    - :math:`w_i \in \mathbb{R}^d` is row :math:`i` of
+      :math:`W = \theta.\mathrm{reshape}(m, d)`,
+    - :math:`x_j` is row :math:`j` of ``X``,
+    - :math:`c_i \in \{\pm 1\}` are the fixed ``output_weights``,
+    - :math:`F^0_j = f(x_j; W_c)` is the uncentered network's value at
+      ``center_params`` :math:`\theta_c = \operatorname{vec}(W_c)` (zero
+      when there is no centering).
+
+    Parameters
+    ----------
+    X : array_like, shape (n_outputs, input_dim)
+        The inputs, one per row.
+    output_weights : array_like, shape (width,)
+        The fixed output weights :math:`c_i`, each ``+1`` or ``-1``.
+    alpha : float
+        The scaling factor :math:`\alpha > 0`.
+    activation : str or Activation
+        The activation :math:`\sigma`.
+    center_params : array_like, shape (width * input_dim,), optional
+        If given, the map is centered, :math:`f(x; W) - f(x; W_0)` with
+        :math:`\theta_c = \operatorname{vec}(W_0)`. The offset
+        :math:`f(X; W_0)` is computed once, here.
+
+    Raises
+    ------
+    ValueError
+        If an argument has the wrong shape, is not finite, or
+        ``output_weights`` holds a value other than ``+1``/``-1``.
+    """
+
+    def __init__(
+        self,
+        X: ArrayLike,
+        output_weights: ArrayLike,
+        *,
+        alpha: float,
+        activation: str | Activation,
+        center_params: ArrayLike | None = None,
+    ):
+        output_weights = as_finite_vector("output_weights", output_weights)
+        if not np.all(np.abs(output_weights) == 1.0):
+            raise ValueError(
+                "`output_weights` must hold only +1 and -1, got "
+                f"{describe(output_weights)}"
+            )
+        X = as_finite_array("X", X, ndim=2)
+        self._X = _readonly(_check_inputs(X, X.shape[1]))
+        self._c = _readonly(np.array(output_weights, copy=True))
+        self._alpha = check_positive_real("alpha", alpha)
+        self._activation = get_activation(activation)
+        self._width = self._c.shape[0]
+        self._input_dim = self._X.shape[1]
+        self._scale = self._alpha / math.sqrt(self._width)
+        self._offset = None
+        if center_params is not None:
+            center_params = as_finite_vector(
+                "center_params", center_params, self.n_params
+            )
+            self._offset = _readonly(self._raw_value(center_params))
+
+    # --- attributes ---------------------------------------------------------
+
+    @property
+    def n_params(self) -> int:
+        """The number of parameters :math:`p = m d`."""
+        return self._width * self._input_dim
+
+    @property
+    def n_outputs(self) -> int:
+        """The number of outputs :math:`n` (rows of ``X``)."""
+        return self._X.shape[0]
+
+    @property
+    def inputs(self) -> np.ndarray:
+        """The inputs ``X``, shape ``(n_outputs, input_dim)`` (read-only)."""
+        return self._X
+
+    @property
+    def output_weights(self) -> np.ndarray:
+        """The fixed output weights :math:`c`, shape ``(width,)`` (read-only)."""
+        return self._c
+
+    @property
+    def alpha(self) -> float:
+        r"""The scaling factor :math:`\alpha`."""
+        return self._alpha
+
+    @property
+    def activation(self) -> Activation:
+        r"""The activation :math:`\sigma`."""
+        return self._activation
+
+    @property
+    def offset(self) -> np.ndarray | None:
+        """The centering offset :math:`f(X; W_0)`, shape ``(n_outputs,)``, or None."""
+        return self._offset
+
+    # --- helpers ------------------------------------------------------------
+
+    def _weights(self, params) -> np.ndarray:
+        params = as_finite_vector("params", params, self.n_params)
+        return params.reshape(self._width, self._input_dim)
+
+    def _directions(self, name: str, vector) -> np.ndarray:
+        """``X V^T`` for ``V = vector.reshape(m, d)``, shape ``(n, m)``."""
+        vector = as_finite_vector(name, vector, self.n_params)
+        return self._X @ vector.reshape(self._width, self._input_dim).T
+
+    def _raw_value(self, params: np.ndarray) -> np.ndarray:
+        Z = self._X @ params.reshape(self._width, self._input_dim).T
+        return self._scale * (self._activation.value(Z) @ self._c)
+
+    # --- OutputMap ----------------------------------------------------------
+
+    def value(self, params: ArrayLike) -> np.ndarray:
+        r"""The outputs :math:`F(\theta)`.
+
+        .. math::
+
+            F_j(\theta) = \frac{\alpha}{\sqrt m} \sum_{i=1}^m c_i\,
+                \sigma(\langle w_i, x_j\rangle) - F^0_j,
+
+        where :math:`F^0 = f(X; W_0)` for a centered network and :math:`0`
+        otherwise.
+
+        Parameters
+        ----------
+        params : array_like, shape (n_params,)
+            :math:`\theta = \operatorname{vec}(W)`, row-major.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+        """
+        W = self._weights(params)
+        out = self._raw_value(W.ravel())
+        if self._offset is not None:
+            out = out - self._offset
+        return out
+
+    def jacobian(self, params: ArrayLike) -> np.ndarray:
+        r"""The Jacobian :math:`J(\theta)`.
+
+        .. math::
+
+            J_{j,\,(i,k)} = \frac{\alpha}{\sqrt m}\, c_i\,
+                \sigma'(\langle w_i, x_j\rangle)\, x_{jk},
+
+        where column :math:`(i, k)` is the flat index :math:`i d + k`.
+
+        Parameters
+        ----------
+        params : array_like, shape (n_params,)
+
+        Returns
+        -------
+        ndarray, shape (n_outputs, n_params)
+        """
+        W = self._weights(params)
+        S = self._activation.derivative(self._X @ W.T)  # (n, m)
+        coef = self._scale * S * self._c  # (n, m)
+        return (coef[:, :, None] * self._X[:, None, :]).reshape(
+            self.n_outputs, self.n_params
+        )
+
+    def jvp(self, params: ArrayLike, vector: ArrayLike) -> np.ndarray:
+        r"""The Jacobian-vector product :math:`J(\theta) v`.
+
+        .. math::
+
+            (J v)_j = \frac{\alpha}{\sqrt m} \sum_{i=1}^m c_i\,
+                \sigma'(\langle w_i, x_j\rangle)\, \langle v_i, x_j\rangle,
+
+        where :math:`v_i` is row :math:`i` of :math:`v.\mathrm{reshape}(m, d)`.
+
+        Parameters
+        ----------
+        params : array_like, shape (n_params,)
+        vector : array_like, shape (n_params,)
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+        """
+        W = self._weights(params)
+        XV = self._directions("vector", vector)
+        S = self._activation.derivative(self._X @ W.T)
+        return self._scale * ((S * XV) @ self._c)
+
+    def vjp(self, params: ArrayLike, cotangent: ArrayLike) -> np.ndarray:
+        r"""The vector-Jacobian product :math:`J(\theta)^\top u`.
+
+        .. math::
+
+            (J^\top u)_i = \frac{\alpha}{\sqrt m}\, c_i \sum_{j=1}^n u_j\,
+                \sigma'(\langle w_i, x_j\rangle)\, x_j \in \mathbb{R}^d,
+
+        where :math:`(J^\top u)_i` is block :math:`i` (entries
+        :math:`i d, \dots, i d + d - 1`) of the result.
+
+        Parameters
+        ----------
+        params : array_like, shape (n_params,)
+        cotangent : array_like, shape (n_outputs,)
+            The vector :math:`u`.
+
+        Returns
+        -------
+        ndarray, shape (n_params,)
+        """
+        W = self._weights(params)
+        u = as_finite_vector("cotangent", cotangent, self.n_outputs)
+        S = self._activation.derivative(self._X @ W.T)
+        coef = self._scale * (u[:, None] * S) * self._c  # (n, m)
+        return (coef.T @ self._X).ravel()
+
+    def second_derivative(
+        self, params: ArrayLike, vector_a: ArrayLike, vector_b: ArrayLike
+    ) -> np.ndarray:
+        r"""The second derivative :math:`D^2F(\theta)[v, w]`.
+
+        .. math::
+
+            D^2F(\theta)[v, w]_j = \frac{\alpha}{\sqrt m} \sum_{i=1}^m c_i\,
+                \sigma''(\langle w_i, x_j\rangle)\, \langle v_i, x_j\rangle
+                \langle \tilde w_i, x_j\rangle,
+
+        where :math:`v_i, \tilde w_i` are rows :math:`i` of
+        ``vector_a.reshape(m, d)`` and ``vector_b.reshape(m, d)`` (the
+        Hessian of each output is block diagonal over neurons).
+
+        Parameters
+        ----------
+        params : array_like, shape (n_params,)
+        vector_a, vector_b : array_like, shape (n_params,)
+            The directions :math:`v` and :math:`w`.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+        """
+        W = self._weights(params)
+        XA = self._directions("vector_a", vector_a)
+        XB = self._directions("vector_b", vector_b)
+        S2 = self._activation.second_derivative(self._X @ W.T)
+        return self._scale * ((S2 * XA * XB) @ self._c)
+
+    def weighted_hessian_vector(
+        self, params: ArrayLike, weights: ArrayLike, vector: ArrayLike
+    ) -> np.ndarray:
+        r"""The weighted Hessian-vector product :math:`H_\nu(\theta) v`.
+
+        .. math::
+
+            (H_\nu v)_i = \frac{\alpha}{\sqrt m}\, c_i \sum_{j=1}^n \nu_j\,
+                \sigma''(\langle w_i, x_j\rangle)\, \langle v_i, x_j\rangle\, x_j
+                \in \mathbb{R}^d,
+
+        where :math:`H_\nu = \sum_j \nu_j \nabla^2 F_j`, :math:`(H_\nu v)_i` is
+        block :math:`i` of the result and
+        :math:`v_i` row :math:`i` of ``vector.reshape(m, d)``.
+
+        Parameters
+        ----------
+        params : array_like, shape (n_params,)
+        weights : array_like, shape (n_outputs,)
+            The weights :math:`\nu`.
+        vector : array_like, shape (n_params,)
+            The vector :math:`v`.
+
+        Returns
+        -------
+        ndarray, shape (n_params,)
+        """
+        W = self._weights(params)
+        nu = as_finite_vector("weights", weights, self.n_outputs)
+        XV = self._directions("vector", vector)
+        S2 = self._activation.second_derivative(self._X @ W.T)
+        coef = self._scale * (nu[:, None] * S2 * XV) * self._c  # (n, m)
+        return (coef.T @ self._X).ravel()
+
+    def neural_tangent_kernel(self, params: ArrayLike) -> np.ndarray:
+        r"""The empirical neural tangent kernel :math:`K = J J^\top`, in closed form.
+
+        .. math::
+
+            K = \frac{\alpha^2}{m}\, (S S^\top) \odot (X X^\top),
+            \qquad S_{ji} = \sigma'(\langle w_i, x_j\rangle),
+
+        where :math:`\odot` is the elementwise product. It holds because
+        :math:`c_i^2 = 1`, and costs :math:`O(n^2 (m + d))` against
+        :math:`O(n^2 m d)` for forming :math:`J J^\top`.
+
+        Parameters
+        ----------
+        params : array_like, shape (n_params,)
+
+        Returns
+        -------
+        ndarray, shape (n_outputs, n_outputs)
+            Symmetric positive semi-definite.
+        """
+        W = self._weights(params)
+        S = self._activation.derivative(self._X @ W.T)
+        return self._scale**2 * (S @ S.T) * (self._X @ self._X.T)
+
+
+class TwoLayerNetwork:
+    r"""A two-layer network with fixed :math:`\pm 1` output weights (THEORY §1).
+
+    .. math::
+
+        f(x; W) = \frac{\alpha}{\sqrt m} \sum_{i=1}^m c_i\,
+            \sigma(\langle w_i, x\rangle),
+
+    where
+
+    - :math:`W = (w_1, \dots, w_m)^\top \in \mathbb{R}^{m \times d}` are the
+      trainable weights, flattened row-major into ``params`` of shape
+      ``(m * d,)``,
+    - :math:`c_i \in \{\pm 1\}` are fixed output weights, drawn by
+      :meth:`init_params`,
+    - :math:`\alpha > 0` is the scaling factor and :math:`\sigma` a smooth
+      activation.
+
+    For the ``"centered"`` scheme the model is :math:`f(x; W) - f(x; W_0)`.
+
+    Parameters
+    ----------
+    input_dim : int
+        The input dimension :math:`d \ge 1`.
+    width : int
+        The number of hidden neurons :math:`m \ge 1`.
+    alpha : float, default 1.0
+        The scaling factor :math:`\alpha`, finite and ``> 0``.
+    activation : str or Activation, default "tanh"
+        One of :data:`~riemgn.networks.ACTIVATIONS` or an
+        :class:`~riemgn.networks.Activation`.
+
+    Attributes
+    ----------
+    output_weights : ndarray, shape (width,) or None
+        The fixed :math:`c`; None until :meth:`init_params` is called.
+    center_params : ndarray, shape (n_params,) or None
+        :math:`\operatorname{vec}(W_0)` for the ``"centered"`` scheme, else
+        None.
+    scheme : str or None
+        The scheme of the last :meth:`init_params` call, or None.
+
+    Raises
+    ------
+    ValueError
+        If ``input_dim`` or ``width`` is < 1, ``alpha`` is not finite and
+        ``> 0``, or ``activation`` is unknown.
+    TypeError
+        If ``input_dim`` or ``width`` is not an integer, or ``alpha`` is not
+        a real number.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = TwoLayerNetwork(3, 8, alpha=2.0, activation="gelu")
+    >>> theta0 = net.init_params(np.random.default_rng(0), scheme="symmetric")
+    >>> output_map = net.output_map(np.ones((5, 3)))
+    >>> bool(np.allclose(output_map.value(theta0), 0.0))
+    True
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        width: int,
+        *,
+        alpha: float = 1.0,
+        activation: str | Activation = "tanh",
+    ):
+        self._input_dim = check_positive_int("input_dim", input_dim)
+        self._width = check_positive_int("width", width)
+        self._alpha = check_positive_real("alpha", alpha)
+        self._activation = get_activation(activation)
+        self.output_weights: np.ndarray | None = None
+        self.center_params: np.ndarray | None = None
+        self.scheme: str | None = None
+
+    @property
+    def input_dim(self) -> int:
+        """The input dimension :math:`d`."""
+        return self._input_dim
+
+    @property
+    def width(self) -> int:
+        """The number of hidden neurons :math:`m`."""
+        return self._width
+
+    @property
+    def alpha(self) -> float:
+        r"""The scaling factor :math:`\alpha`."""
+        return self._alpha
+
+    @property
+    def activation(self) -> Activation:
+        r"""The activation :math:`\sigma`."""
+        return self._activation
+
+    @property
+    def n_params(self) -> int:
+        """The number of trainable parameters :math:`p = m d`."""
+        return self._width * self._input_dim
+
+    def init_params(
+        self, rng: np.random.Generator, scheme: str = "standard"
+    ) -> np.ndarray:
+        r"""Draw the output weights :math:`c` and the initial point :math:`\theta_0`.
+
+        This sets the network state (:attr:`output_weights`,
+        :attr:`center_params`, :attr:`scheme`), replacing any earlier one.
+        Output maps created before keep their own copy of the old state.
+
+        The schemes (THEORY §1):
+
+        ``"standard"``
+            :math:`w_i \sim N(0, I_d)` and :math:`c_i` uniform on
+            :math:`\{\pm 1\}`, all independent. :math:`F(\theta_0)` is of
+            size :math:`\alpha`.
+        ``"symmetric"``
+            ``width`` must be even. The first :math:`m/2` neurons are drawn
+            as in ``"standard"``, then :math:`w_{i+m/2} = w_i` and
+            :math:`c_{i+m/2} = -c_i`. So :math:`F(\theta_0) = 0`, and the
+            Jacobian columns of each pair cancel,
+            :math:`\operatorname{rank} J(\theta_0) \le p/2`: :math:`F` is not
+            an immersion at :math:`\theta_0`.
+        ``"centered"``
+            :math:`W_0, c` drawn as in ``"standard"``; the network becomes
+            :math:`f(x; W) - f(x; W_0)`, with :math:`\operatorname{vec}(W_0)`
+            stored in :attr:`center_params`. :math:`F(\theta_0) = 0` and
+            :math:`J(\theta_0)` is that of the standard network (full rank
+            generically).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The source of randomness, e.g. ``np.random.default_rng(0)``. The
+            same seed gives the same parameters and output weights.
+        scheme : {"standard", "symmetric", "centered"}, default "standard"
+
+        Returns
+        -------
+        ndarray, shape (n_params,)
+            :math:`\theta_0 = \operatorname{vec}(W_0)`, float64, row-major.
+
+        Raises
+        ------
+        TypeError
+            If ``rng`` is not a :class:`numpy.random.Generator`.
+        ValueError
+            If ``scheme`` is unknown, or ``scheme="symmetric"`` with an odd
+            ``width``.
+        """
+        rng = _check_generator(rng)
+        scheme = _check_scheme(scheme)
+        m, d = self._width, self._input_dim
+        if scheme == "symmetric":
+            if m % 2 != 0:
+                raise ValueError(
+                    "`scheme='symmetric'` pairs neuron i with neuron i + width/2, "
+                    f"so `width` must be even, got width={m}"
+                )
+            half_W = rng.standard_normal((m // 2, d))
+            half_c = rng.choice(np.array([-1.0, 1.0]), size=m // 2)
+            W = np.concatenate([half_W, half_W])
+            c = np.concatenate([half_c, -half_c])
+        else:
+            W = rng.standard_normal((m, d))
+            c = rng.choice(np.array([-1.0, 1.0]), size=m)
+        params = W.ravel().astype(np.float64)
+        self.output_weights = c
+        self.center_params = params.copy() if scheme == "centered" else None
+        self.scheme = scheme
+        return params
+
+    def output_map(self, X: ArrayLike) -> TwoLayerOutputMap:
+        r"""The output map :math:`F(\theta) = (f(x_j; W))_{j=1}^n` on inputs ``X``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, input_dim)
+            The inputs, one per row, finite.
+
+        Returns
+        -------
+        TwoLayerOutputMap
+            A :class:`manifolds.OutputMap` with analytic derivatives. It
+            snapshots ``X``, :attr:`output_weights`, :attr:`alpha`, the
+            activation and the centering offset :math:`f(X; W_0)`.
+
+        Raises
+        ------
+        RuntimeError
+            If :meth:`init_params` has not been called yet (the output
+            weights do not exist).
+        ValueError
+            If ``X`` has the wrong shape or holds NaN or inf.
+        """
+        X = _check_inputs(X, self._input_dim)
+        if self.output_weights is None:
+            raise RuntimeError(
+                "the output weights are not set: call "
+                "`init_params(rng, scheme=...)` before `output_map(X)`"
+            )
+        return TwoLayerOutputMap(
+            X,
+            self.output_weights,
+            alpha=self._alpha,
+            activation=self._activation,
+            center_params=self.center_params,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"TwoLayerNetwork(input_dim={self._input_dim}, width={self._width}, "
+            f"alpha={self._alpha!r}, activation={self._activation.name!r})"
+        )
