@@ -25,7 +25,7 @@ from manifolds.exceptions import (
     NotOnManifoldError,
     OutsideBallError,
 )
-from manifolds.output_manifold import OutputManifold, RankInfo
+from manifolds.output_manifold import OutputManifold, RankInfo, jacobian_rank
 from manifolds.output_map import OutputMap
 
 __all__ = [
@@ -42,4 +42,5 @@ __all__ = [
     "TaylorCheck",
     "check_manifold",
     "fit_loglog_slope",
+    "jacobian_rank",
 ]

@@ -73,7 +73,7 @@ from manifolds.exceptions import (
 from manifolds.geodesics import shoot_geodesic, solve_geodesic
 from manifolds.output_map import OutputMap
 
-__all__ = ["OutputManifold", "RankInfo"]
+__all__ = ["OutputManifold", "RankInfo", "jacobian_rank"]
 
 _EPS = np.finfo(np.float64).eps
 RETRACTIONS = ("chart", "second_order")
@@ -88,7 +88,7 @@ class RankInfo:
     rank : int
         The number of singular values above ``tolerance``.
     n_params : int
-        The number of columns :math:`p`.
+        The number of columns :math:`p` of :math:`J`.
     tolerance : float
         The absolute threshold, ``rank_rtol * sigma_max``.
     singular_values : ndarray, shape (n_params,)
@@ -105,6 +105,45 @@ class RankInfo:
         r"""The condition number :math:`\sigma_{max}/\sigma_{min}` of :math:`J` (inf if singular)."""
         smallest = self.singular_values[-1]
         return math.inf if smallest == 0 else float(self.singular_values[0] / smallest)
+
+
+def _rank_of_triangular(R: np.ndarray, rank_rtol: float) -> RankInfo:
+    singular_values = scipy.linalg.svdvals(R, check_finite=False)
+    tolerance = rank_rtol * singular_values[0]
+    rank = int(np.sum(singular_values > tolerance))
+    return RankInfo(rank, R.shape[1], float(tolerance), singular_values)
+
+
+def jacobian_rank(
+    output_map: OutputMap, params, *, rank_rtol: float | None = None
+) -> RankInfo:
+    r"""The numerical rank of :math:`J(\theta)`, from the singular values of its R factor.
+
+    Singular values at or below ``rank_rtol * sigma_max`` count as zero.
+
+    Parameters
+    ----------
+    output_map : OutputMap
+        The map :math:`F`.
+    params : ndarray, shape (n_params,)
+        Where to evaluate :math:`J`.
+    rank_rtol : float, optional
+        The relative tolerance; by default ``max(n, p) * eps``, as in
+        :func:`numpy.linalg.matrix_rank`.
+
+    Returns
+    -------
+    RankInfo
+        With ``rank <= min(n, p)``; singular values of :math:`J` (the first
+        ``min(n, p)``).
+    """
+    n, p = int(output_map.n_outputs), int(output_map.n_params)
+    params = as_finite_vector("params", params, p)
+    rank_rtol = max(n, p) * _EPS if rank_rtol is None else rank_rtol
+    rank_rtol = check_positive_real("rank_rtol", rank_rtol)
+    J = np.asarray(output_map.jacobian(params), dtype=np.float64)
+    R = scipy.linalg.qr(J, mode="r", check_finite=False)[0]
+    return _rank_of_triangular(R[: min(n, p)], rank_rtol)
 
 
 class OutputManifold(RiemannianSubmanifold):
@@ -342,15 +381,7 @@ class OutputManifold(RiemannianSubmanifold):
         -------
         RankInfo
         """
-        params = as_finite_vector("params", params, self._p)
-        R = scipy.linalg.qr(self._map.jacobian(params), mode="r", check_finite=False)[0]
-        return self._rank_of(R[: self._p])
-
-    def _rank_of(self, R: np.ndarray) -> RankInfo:
-        singular_values = scipy.linalg.svdvals(R, check_finite=False)
-        tolerance = self._rank_rtol * singular_values[0]
-        rank = int(np.sum(singular_values > tolerance))
-        return RankInfo(rank, self._p, float(tolerance), singular_values)
+        return jacobian_rank(self._map, params, rank_rtol=self._rank_rtol)
 
     def _factors(self, chart: Chart) -> tuple[np.ndarray, np.ndarray]:
         if chart.Q is None:
@@ -365,7 +396,7 @@ class OutputManifold(RiemannianSubmanifold):
             Q, R = scipy.linalg.qr(
                 J, mode="economic", overwrite_a=True, check_finite=False
             )
-            info = self._rank_of(R)
+            info = _rank_of_triangular(R, self._rank_rtol)
             if info.rank < self._p:
                 raise NotAnImmersionError(
                     f"J(theta) is rank-deficient: numerical rank {info.rank} < "

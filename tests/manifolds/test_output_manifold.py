@@ -299,3 +299,17 @@ def test_manifolds_never_imports_riemgn():
     for source in pathlib.Path(manifolds.__file__).parent.glob("*.py"):
         text = source.read_text()
         assert "import riemgn" not in text and "from riemgn" not in text, source
+
+
+def test_jacobian_rank_reports_rank_tolerance_and_singular_values():
+    from manifolds import jacobian_rank
+
+    symmetric = two_layer(n=25, d=3, width=2, scheme="symmetric", build_manifold=False)
+    info = jacobian_rank(symmetric.output_map, symmetric.params0)
+    assert (info.rank, info.n_params) == (3, 6)
+    assert info.singular_values[3] <= info.tolerance < info.singular_values[2]
+    assert info.condition_number > 1e12
+    standard = two_layer(n=25, d=3, width=2, build_manifold=False)
+    assert jacobian_rank(standard.output_map, standard.params0).rank == 6
+    with pytest.raises(ValueError, match="`rank_rtol` must be > 0"):
+        jacobian_rank(standard.output_map, standard.params0, rank_rtol=-1.0)
