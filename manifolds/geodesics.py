@@ -247,65 +247,75 @@ def shoot_geodesic(
     scale = float(np.linalg.norm(chord))
     if scale == 0.0:
         return np.zeros(p)
-    target = 100.0 * (rtol + atol) * scale
 
-    def shoot(velocity):
+    def shoot(velocity, tolerance):
         end = solve_geodesic(
             output_map,
             params_a,
             velocity,
-            rtol=rtol,
-            atol=atol,
+            rtol=tolerance,
+            atol=tolerance * atol / rtol,
             center=center,
             radius=radius,
         )
         return end.params - params_b
 
-    def jacobian_of_shot(velocity, residual):
-        step = np.sqrt(max(rtol, _EPS)) * max(1.0, float(np.linalg.norm(velocity)))
+    def jacobian_of_shot(velocity, residual, tolerance):
+        step = np.sqrt(max(tolerance, _EPS)) * max(1.0, float(np.linalg.norm(velocity)))
         columns = np.empty((p, p))
         for k in range(p):
             trial = velocity.copy()
             trial[k] += step
-            columns[:, k] = (shoot(trial) - residual) / step
+            columns[:, k] = (shoot(trial, tolerance) - residual) / step
         return columns
 
-    def try_shot(velocity):
+    def try_shot(velocity, tolerance):
         try:
-            residual = shoot(velocity)
+            residual = shoot(velocity, tolerance)
         except (OutsideBallError, GeodesicError, NotAnImmersionError):
             return None, np.inf
         return residual, float(np.linalg.norm(residual))
 
-    velocity = chord.copy()
-    residual = shoot(velocity)
-    norm = float(np.linalg.norm(residual))
     # d theta(1) / d theta'(0) is the identity on a flat chart: start from it
     # and refine by Broyden updates; fall back to a finite-difference
     # Jacobian (p extra integrations) when the iteration stops contracting.
-    sensitivity, exact = np.eye(p), False
-    for _ in range(max_iter):
-        if norm <= target:
-            return velocity
-        step = -np.linalg.lstsq(sensitivity, residual, rcond=None)[0]
-        for _halving in range(8 if exact else 1):
-            trial_residual, trial_norm = try_shot(velocity + step)
+    # The iteration first converges with loose integration tolerances (cheap
+    # steps while far from the solution) and then refines with the requested
+    # ones, keeping the velocity and the sensitivity matrix.
+    velocity, sensitivity = chord.copy(), np.eye(p)
+    iterations = 0
+    for tolerance in sorted({max(rtol, 1e-8), rtol}, reverse=True):
+        target = 100.0 * (tolerance + tolerance * atol / rtol) * scale
+        residual = shoot(velocity, tolerance)
+        norm = float(np.linalg.norm(residual))
+        exact = False
+        while norm > target and iterations < max_iter:
+            iterations += 1
+            step = -np.linalg.lstsq(sensitivity, residual, rcond=None)[0]
+            for _halving in range(8 if exact else 1):
+                trial_residual, trial_norm = try_shot(velocity + step, tolerance)
+                if trial_norm < norm:
+                    break
+                step = 0.5 * step
             if trial_norm < norm:
-                break
-            step = 0.5 * step
-        if trial_norm < norm:
-            change = trial_residual - residual
-            sensitivity += np.outer(change - sensitivity @ step, step) / (step @ step)
-            contraction = trial_norm / norm
-            velocity, residual, norm = velocity + step, trial_residual, trial_norm
-            exact = False
-            if contraction > 0.5:
-                sensitivity, exact = jacobian_of_shot(velocity, residual), True
-        elif exact:
-            break  # a fresh Jacobian and a damped step make no progress
-        else:
-            sensitivity, exact = jacobian_of_shot(velocity, residual), True
-    if norm <= target:
+                change = trial_residual - residual
+                sensitivity += np.outer(change - sensitivity @ step, step) / (
+                    step @ step
+                )
+                contraction = trial_norm / norm
+                velocity, residual, norm = velocity + step, trial_residual, trial_norm
+                exact = False
+                if contraction > 0.5 and norm > target:
+                    sensitivity = jacobian_of_shot(velocity, residual, tolerance)
+                    exact = True
+            elif exact:
+                break  # a fresh Jacobian and a damped step make no progress
+            else:
+                sensitivity = jacobian_of_shot(velocity, residual, tolerance)
+                exact = True
+        if norm > target:
+            break
+    else:
         return velocity
     raise GeodesicError(
         f"shooting for the geodesic did not converge in {max_iter} iterations: "

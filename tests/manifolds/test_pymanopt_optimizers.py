@@ -45,6 +45,7 @@ def setup():
         pymanopt.Problem(manifold, cost),
         manifold.point(problem.params0),
         h_star,
+        y,
     )
 
 
@@ -53,7 +54,7 @@ def relative_excess(result, h_star):
 
 
 def test_trust_regions_reaches_the_least_squares_optimum_to_1e8(setup):
-    manifold, problem, u0, h_star = setup
+    manifold, problem, u0, h_star, _ = setup
     optimizer = pymanopt.optimizers.TrustRegions(verbosity=0, min_gradient_norm=1e-12)
     result = optimizer.run(problem, initial_point=u0)
     assert relative_excess(result, h_star) <= 1e-8
@@ -75,7 +76,19 @@ def test_trust_regions_reaches_the_least_squares_optimum_to_1e8(setup):
     ids=["SteepestDescent", "ConjugateGradient"],
 )
 def test_first_order_optimizers_reach_the_optimum_to_1e4(setup, optimizer):
-    _, problem, u0, h_star = setup
+    _, problem, u0, h_star, _ = setup
     result = optimizer.run(problem, initial_point=u0)
     assert result.iterations <= 3000
     assert relative_excess(result, h_star) <= 1e-4
+
+
+def test_trust_regions_on_the_squared_loss_problem_with_analytic_derivatives(setup):
+    from riemgn.losses import SquaredLoss
+
+    manifold, _, u0, h_star, y = setup
+    problem = SquaredLoss(y).problem(manifold)
+    optimizer = pymanopt.optimizers.TrustRegions(verbosity=0, min_gradient_norm=1e-12)
+    result = optimizer.run(problem, initial_point=u0)
+    assert relative_excess(result, h_star) <= 1e-8
+    with pytest.raises(ValueError, match="points have 30 outputs but `y` has 29"):
+        SquaredLoss(y[:-1]).problem(manifold)
