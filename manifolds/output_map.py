@@ -38,12 +38,8 @@ __all__ = ["OutputMap"]
 class OutputMap(Protocol):
     r"""A smooth map :math:`F: \mathbb{R}^p \to \mathbb{R}^n` with derivatives.
 
-    Attributes
-    ----------
-    n_params : int
-        The number of parameters :math:`p`.
-    n_outputs : int
-        The number of outputs :math:`n` (training samples).
+    The properties :attr:`n_params` (:math:`p`) and :attr:`n_outputs`
+    (:math:`n`, the training samples) give the shapes.
 
     Notes
     -----
