@@ -13,6 +13,7 @@ import numpy as np
 
 __all__ = [
     "as_finite_array",
+    "check_generator",
     "as_finite_vector",
     "check_positive_int",
     "check_positive_real",
@@ -28,6 +29,33 @@ def describe(value) -> str:
         return f"array of shape {value.shape}"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _as_real(name: str, value) -> np.ndarray:
+    if np.iscomplexobj(value):
+        raise ValueError(f"`{name}` must be real, got a complex array")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"`{name}` must be a real numeric array, got {describe(value)}"
+        ) from error
+
+
+def check_generator(rng, name: str = "rng") -> np.random.Generator:
+    """Check that ``rng`` is a :class:`numpy.random.Generator` and return it.
+
+    Raises
+    ------
+    TypeError
+        If it is anything else (a seed, a ``RandomState``, ``None``).
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"`{name}` must be a numpy.random.Generator, e.g. "
+            f"np.random.default_rng(0), got {describe(rng)}"
+        )
+    return rng
 
 
 def as_finite_array(name: str, value, *, ndim: int | None = None) -> np.ndarray:
@@ -53,12 +81,7 @@ def as_finite_array(name: str, value, *, ndim: int | None = None) -> np.ndarray:
         If ``value`` is not numeric, has the wrong number of dimensions or
         holds NaN or inf.
     """
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(
-            f"`{name}` must be a real numeric array, got {describe(value)}"
-        ) from error
+    array = _as_real(name, value)
     if ndim is not None and array.ndim != ndim:
         raise ValueError(
             f"`{name}` must be a {ndim}-d array, got an array of shape {array.shape}"
@@ -80,12 +103,7 @@ def as_finite_vector(name: str, value, size: int | None = None) -> np.ndarray:
     ValueError
         If the shape is wrong or a value is not finite.
     """
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(
-            f"`{name}` must be a real numeric array, got {describe(value)}"
-        ) from error
+    array = _as_real(name, value)
     if array.ndim != 1 or (size is not None and array.shape[0] != size):
         expected = f"({size},)" if size is not None else "(k,)"
         raise ValueError(

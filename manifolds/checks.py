@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from manifolds._validation import as_finite_vector, describe
+from manifolds._validation import as_finite_vector, check_generator, describe
+from manifolds.exceptions import ManifoldError
 
 __all__ = ["ManifoldCheckResult", "TaylorCheck", "check_manifold", "fit_loglog_slope"]
 
@@ -54,6 +55,11 @@ class TaylorCheck:
     residual : float
         The root-mean-square deviation, in decades, of the fitted points from
         the line.
+    reliable : bool
+        Whether a window of at least ``min_points`` steps fitted a line
+        within ``max_residual``. When it is False, the slope is the best
+        available but the errors do not follow a power law (noise, or a
+        broken model).
     """
 
     steps: np.ndarray
@@ -61,6 +67,7 @@ class TaylorCheck:
     slope: float
     window: tuple[int, int]
     residual: float
+    reliable: bool = True
 
 
 def fit_loglog_slope(
@@ -131,8 +138,8 @@ def fit_loglog_slope(
                     best = (key, float(slope), (start, start + length), residual)
     if best is None:
         return TaylorCheck(steps, errors, math.inf, (0, 0), 0.0)
-    _, slope, window, residual = best
-    return TaylorCheck(steps, errors, slope, window, residual)
+    key, slope, window, residual = best
+    return TaylorCheck(steps, errors, slope, window, residual, reliable=key[0])
 
 
 @dataclass(frozen=True)
@@ -214,7 +221,8 @@ def _default_problem(manifold, point: np.ndarray, rng: np.random.Generator):
 
     @pymanopt.function.numpy(manifold)
     def euclidean_hessian(u, v):
-        return v / np.cosh(u - target) ** 2
+        e = np.exp(-2.0 * np.abs(u - target))  # sech^2 r = 4e^{-2|r|}/(1+e^{-2|r|})^2
+        return v * 4.0 * e / (1.0 + e) ** 2
 
     return pymanopt.Problem(
         manifold,
@@ -273,10 +281,7 @@ def check_manifold(
     >>> bool(abs(result.gradient_slope - 2) < 0.1)
     True
     """
-    if rng is None:
-        rng = np.random.default_rng()
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"`rng` must be a numpy.random.Generator, got {describe(rng)}")
+    rng = np.random.default_rng() if rng is None else check_generator(rng)
     u = (
         manifold.random_point(rng=rng)
         if point is None
@@ -335,27 +340,43 @@ def check_manifold(
     if steps is None:
         top = 1.0 if manifold.radius is None else min(1.0, manifold.radius / 4)
         steps = top * np.logspace(-8, 0, 33)
-    steps = as_finite_vector("steps", steps)
+    steps = np.sort(as_finite_vector("steps", steps))
+    if steps.size < 5 or steps[0] <= 0:
+        raise ValueError(
+            f"`steps` must hold at least 5 positive step lengths, got {describe(steps)}"
+        )
     cost0 = problem.cost(u)
     slope0 = manifold.inner_product(u, gradient, xi)
     curvature0 = manifold.inner_product(u, problem.riemannian_hessian(u, xi), xi)
-    exps = [manifold.exp(u, t * xi) for t in steps]
-    gradient_errors = [
-        abs(problem.cost(manifold.retraction(u, t * xi)) - cost0 - t * slope0)
-        for t in steps
-    ]
-    hessian_errors = [
-        abs(problem.cost(e) - cost0 - t * slope0 - 0.5 * t**2 * curvature0)
-        for t, e in zip(steps, exps, strict=True)
-    ]
-    retraction = {
-        kind: fit_loglog_slope(
-            steps,
-            [
-                float(np.linalg.norm(manifold.retract(u, t * xi, kind=kind) - e))
-                for t, e in zip(steps, exps, strict=True)
-            ],
+    # From the shortest step up; a step whose geodesic or retraction leaves the
+    # chart (a ManifoldError) ends the sweep, and the fits use the steps before.
+    errors = {"gradient": [], "hessian": [], "chart": [], "second_order": []}
+    reached = []
+    for t in steps:
+        try:
+            end = manifold.exp(u, t * xi)
+            retracted = manifold.retraction(u, t * xi)
+            by_kind = {
+                kind: manifold.retract(u, t * xi, kind=kind)
+                for kind in ("chart", "second_order")
+            }
+        except ManifoldError:
+            break
+        reached.append(t)
+        errors["gradient"].append(abs(problem.cost(retracted) - cost0 - t * slope0))
+        errors["hessian"].append(
+            abs(problem.cost(end) - cost0 - t * slope0 - 0.5 * t**2 * curvature0)
         )
+        for kind, point_t in by_kind.items():
+            errors[kind].append(float(np.linalg.norm(point_t - end)))
+    if len(reached) < 5:
+        raise ManifoldError(
+            f"check_manifold: only {len(reached)} of the Taylor steps stay in the "
+            "chart; pass shorter `steps`"
+        )
+    steps = np.asarray(reached)
+    retraction = {
+        kind: fit_loglog_slope(steps, errors[kind])
         for kind in ("chart", "second_order")
     }
 
@@ -377,8 +398,8 @@ def check_manifold(
         weingarten_identity=weingarten,
         exp_log_error=float(exp_log),
         dist_error=float(dist_error),
-        gradient=fit_loglog_slope(steps, gradient_errors),
-        hessian=fit_loglog_slope(steps, hessian_errors),
+        gradient=fit_loglog_slope(steps, errors["gradient"]),
+        hessian=fit_loglog_slope(steps, errors["hessian"]),
         retraction=retraction,
         point=u.copy(),
     )

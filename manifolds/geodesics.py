@@ -52,7 +52,11 @@ _EPS = np.finfo(np.float64).eps
 
 
 def geodesic_acceleration(
-    output_map, params: np.ndarray, velocity: np.ndarray
+    output_map,
+    params: np.ndarray,
+    velocity: np.ndarray,
+    *,
+    rank_rtol: float | None = None,
 ) -> np.ndarray:
     r"""The chart acceleration of a geodesic, :math:`-J^+ D^2F[\theta', \theta']`.
 
@@ -64,6 +68,11 @@ def geodesic_acceleration(
         The position :math:`\theta`.
     velocity : ndarray, shape (n_params,)
         The velocity :math:`\theta'`.
+    rank_rtol : float, optional
+        The guard on :math:`J^+`: a diagonal entry of :math:`R` at or below
+        ``rank_rtol`` times the largest means rank loss. The default is
+        ``max(n, p) * eps``. (A cheap proxy, once per right-hand side, for
+        the singular-value test of :func:`~manifolds.jacobian_rank`.)
 
     Returns
     -------
@@ -72,19 +81,24 @@ def geodesic_acceleration(
     Raises
     ------
     NotAnImmersionError
-        If :math:`R` has a diagonal entry below ``n_params * eps`` times its
-        largest, so that :math:`J^+` is not defined.
+        If the guard fires, so that :math:`J^+` is not defined.
     """
     J = output_map.jacobian(params)
+    if rank_rtol is None:
+        rank_rtol = max(J.shape) * _EPS
     Q, R = scipy.linalg.qr(J, mode="economic", overwrite_a=True, check_finite=False)
     diagonal = np.abs(np.diag(R))
-    if diagonal.min() <= max(J.shape) * _EPS * diagonal.max():
+    if diagonal.min() <= rank_rtol * diagonal.max():
         raise NotAnImmersionError(
             "the Jacobian lost rank along the geodesic: smallest |R_ii| = "
             f"{diagonal.min():.3e}, largest {diagonal.max():.3e}"
         )
     curvature = output_map.second_derivative(params, velocity, velocity)
     return -scipy.linalg.solve_triangular(R, Q.T @ curvature, check_finite=False)
+
+
+class _BudgetExhausted(Exception):
+    """Raised inside the right-hand side when the evaluation budget is spent."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +130,9 @@ def solve_geodesic(
     atol: float = 1e-12,
     center: np.ndarray | None = None,
     radius: float | None = None,
+    rank_rtol: float | None = None,
+    max_stretch: float = 1e4,
+    max_evaluations: int = 20_000,
 ) -> GeodesicSolution:
     r"""Integrate :math:`\theta'' = -J^+ D^2F[\theta', \theta']` from :math:`t = 0` to ``t_end``.
 
@@ -136,6 +153,16 @@ def solve_geodesic(
     center, radius : optional
         The ball :math:`B(\theta_0, \rho)`. The integration stops with an
         error when the chart leaves it.
+    rank_rtol : float, optional
+        Passed to :func:`geodesic_acceleration`.
+    max_stretch : float, default 1e4
+        The geodesic's speed in output space, :math:`\|J\theta'\|`, is
+        constant. When the parameter speed :math:`\|\theta'\|` grows by this
+        factor, :math:`J` has lost that much conditioning along the way (for
+        example, neurons saturating): the chart is degenerating and the
+        integration stops with an error instead of grinding on.
+    max_evaluations : int, default 20000
+        The budget of right-hand-side evaluations.
 
     Returns
     -------
@@ -148,7 +175,8 @@ def solve_geodesic(
     NotAnImmersionError
         If the Jacobian loses rank along the way.
     GeodesicError
-        If ``solve_ivp`` fails or returns non-finite values.
+        If ``solve_ivp`` fails, the chart degenerates, the evaluation budget
+        runs out, or a value is not finite.
     """
     p = params.shape[0]
     speed = float(np.linalg.norm(velocity))
@@ -158,15 +186,24 @@ def solve_geodesic(
     # The state is the displacement from ``params`` and the velocity, so that
     # the relative tolerance applies to the geodesic's own scale rather than
     # to |theta|, which would swamp a short geodesic.
-    def rhs(_t, state):
-        return np.concatenate(
-            [
-                state[p:],
-                geodesic_acceleration(output_map, params + state[:p], state[p:]),
-            ]
-        )
+    evaluations = 0
 
-    events = None
+    def rhs(_t, state):
+        nonlocal evaluations
+        evaluations += 1
+        if evaluations > max_evaluations:
+            raise _BudgetExhausted
+        acceleration = geodesic_acceleration(
+            output_map, params + state[:p], state[p:], rank_rtol=rank_rtol
+        )
+        return np.concatenate([state[p:], acceleration])
+
+    def degenerate(_t, state):
+        return max_stretch * speed - np.linalg.norm(state[p:])
+
+    degenerate.terminal = True
+    degenerate.direction = -1
+    events = [degenerate]
     if radius is not None:
 
         def leave_ball(_t, state):
@@ -174,19 +211,34 @@ def solve_geodesic(
 
         leave_ball.terminal = True
         leave_ball.direction = -1
-        events = [leave_ball]
+        events.append(leave_ball)
 
-    solution = scipy.integrate.solve_ivp(
-        rhs,
-        (0.0, t_end),
-        np.concatenate([np.zeros(p), velocity]),
-        method="DOP853",
-        rtol=rtol,
-        atol=atol * speed,
-        events=events,
-    )
+    try:
+        solution = scipy.integrate.solve_ivp(
+            rhs,
+            (0.0, t_end),
+            np.concatenate([np.zeros(p), velocity]),
+            method="DOP853",
+            rtol=rtol,
+            atol=atol * speed,
+            events=events,
+        )
+    except _BudgetExhausted:
+        raise GeodesicError(
+            f"the geodesic initial value problem used up its budget of "
+            f"{max_evaluations} evaluations before t = {t_end:g}; the geodesic is "
+            "too long or too stiff in this chart: take a shorter tangent vector"
+        ) from None
+    if solution.status == 1 and solution.t_events[0].size:
+        raise GeodesicError(
+            f"the chart degenerates along the geodesic: at t = "
+            f"{float(solution.t_events[0][0]):.4g} (of {t_end:g}) the parameter speed "
+            f"has grown {max_stretch:g}-fold while the output speed is constant, so "
+            "J lost that much conditioning (F is close to not being an immersion "
+            "there); take a shorter tangent vector or set a `radius`"
+        )
     if solution.status == 1:
-        t_exit = float(solution.t_events[0][0])
+        t_exit = float(solution.t_events[1][0])
         raise OutsideBallError(
             f"the geodesic leaves the ball of radius {radius:g} around the "
             f"reference parameters at t = {t_exit:.4g} (of {t_end:g}); take a "
@@ -213,6 +265,7 @@ def shoot_geodesic(
     atol: float = 1e-12,
     center: np.ndarray | None = None,
     radius: float | None = None,
+    rank_rtol: float | None = None,
     max_iter: int = 50,
 ) -> np.ndarray:
     r"""The initial velocity of the geodesic from :math:`\theta_a` to :math:`\theta_b` at time 1.
@@ -229,6 +282,8 @@ def shoot_geodesic(
         ``100 * (rtol + atol) * |params_b - params_a|``.
     center, radius : optional
         The ball the geodesic must stay in.
+    rank_rtol : float, optional
+        Passed to :func:`geodesic_acceleration`.
     max_iter : int, default 50
         The number of quasi-Newton iterations.
 
@@ -257,6 +312,7 @@ def shoot_geodesic(
             atol=tolerance * atol / rtol,
             center=center,
             radius=radius,
+            rank_rtol=rank_rtol,
         )
         return end.params - params_b
 
@@ -286,12 +342,18 @@ def shoot_geodesic(
     iterations = 0
     for tolerance in sorted({max(rtol, 1e-8), rtol}, reverse=True):
         target = 100.0 * (tolerance + tolerance * atol / rtol) * scale
-        residual = shoot(velocity, tolerance)
-        norm = float(np.linalg.norm(residual))
+        residual, norm = try_shot(velocity, tolerance)
+        if residual is None:
+            break
         exact = False
         while norm > target and iterations < max_iter:
             iterations += 1
             step = -np.linalg.lstsq(sensitivity, residual, rcond=None)[0]
+            # A trust region: no trial velocity strays far beyond the chord.
+            limit = max(float(np.linalg.norm(velocity)), scale)
+            step_norm = float(np.linalg.norm(step))
+            if step_norm > limit:
+                step *= limit / step_norm
             for _halving in range(8 if exact else 1):
                 trial_residual, trial_norm = try_shot(velocity + step, tolerance)
                 if trial_norm < norm:
@@ -317,8 +379,15 @@ def shoot_geodesic(
             break
     else:
         return velocity
+    if residual is None:
+        raise GeodesicError(
+            "shooting for the geodesic failed: even the straight-line initial "
+            f"velocity (|theta_b - theta_a| = {scale:.3e}) leaves the region where "
+            "the chart is valid; the points are too far apart for a geodesic in "
+            "one chart"
+        )
     raise GeodesicError(
-        f"shooting for the geodesic did not converge in {max_iter} iterations: "
+        f"shooting for the geodesic did not converge in {iterations} iterations: "
         f"|theta(1) - theta_b| = {norm:.3e} > {target:.3e} (|theta_b - theta_a| = "
         f"{scale:.3e}); the points may be too far apart for a minimizing geodesic "
         "in one chart"

@@ -56,11 +56,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
+import scipy.optimize
 from pymanopt.manifolds.manifold import RiemannianSubmanifold
 
 from manifolds._chart import Chart, ChartCache, point_key
 from manifolds._validation import (
     as_finite_vector,
+    check_generator,
     check_positive_int,
     check_positive_real,
     describe,
@@ -180,8 +182,9 @@ class OutputManifold(RiemannianSubmanifold):
         default is ``max(n, p) * eps``, as in :func:`numpy.linalg.matrix_rank`.
     point_rtol : float, default 1e-9
         A vector :math:`v` lifts to :math:`\theta` when :math:`\|F(\theta) - v\|
-        \le` ``point_rtol`` :math:`\cdot \max(1, \|v\|)`; otherwise it is not
-        on the manifold.
+        \le` ``point_rtol`` :math:`\cdot \max(\|v\|, \sigma_{max}\rho)`, a
+        tolerance relative to the manifold's own scale (so the same at every
+        :math:`\alpha`); otherwise it is not on the manifold.
     geodesic_rtol, geodesic_atol : float
         Tolerances of the geodesic initial value problems behind :meth:`exp`
         and :meth:`log`.
@@ -256,16 +259,12 @@ class OutputManifold(RiemannianSubmanifold):
         if rank_rtol is None:
             rank_rtol = max(n, p) * _EPS
         self._rank_rtol = check_positive_real("rank_rtol", rank_rtol)
+        if self._rank_rtol >= 1.0:
+            raise ValueError(f"`rank_rtol` must be < 1, got {self._rank_rtol:g}")
         self._point_rtol = check_positive_real("point_rtol", point_rtol)
         self._geodesic_rtol = check_positive_real("geodesic_rtol", geodesic_rtol)
         self._geodesic_atol = check_positive_real("geodesic_atol", geodesic_atol)
-        if rng is None:
-            rng = np.random.default_rng()
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(
-                f"`rng` must be a numpy.random.Generator, got {describe(rng)}"
-            )
-        self._rng = rng
+        self._rng = np.random.default_rng() if rng is None else check_generator(rng)
         self._cache = ChartCache(
             check_positive_int("cache_max_entries", cache_max_entries),
             check_positive_int("cache_max_bytes", cache_max_bytes),
@@ -280,6 +279,8 @@ class OutputManifold(RiemannianSubmanifold):
         self._reference_chart = self._new_chart(self._reference_params)
         _, R = self._factors(self._reference_chart)
         self._sigma_max = float(np.linalg.norm(R, 2))
+        # The size of the image of the ball in output units (unweighted).
+        self._scale = self._sigma_max * (self._radius or 1.0)
         self._reference_point = self._reference_chart.point
         super().__init__(f"OutputManifold(n_outputs={n}, n_params={p})", p)
 
@@ -329,7 +330,7 @@ class OutputManifold(RiemannianSubmanifold):
         when no radius is set). pymanopt's trust-region method uses it for its
         default radii.
         """
-        return math.sqrt(self._metric_weight) * self._sigma_max * (self._radius or 1.0)
+        return math.sqrt(self._metric_weight) * self._scale
 
     @property
     def cache_info(self) -> dict:
@@ -404,9 +405,11 @@ class OutputManifold(RiemannianSubmanifold):
                     f"{self._rank_rtol:.3e} x sigma_max {info.singular_values[0]:.3e}; "
                     f"smallest singular value {info.singular_values[-1]:.3e}). F is not "
                     "an immersion here, so the output manifold does not exist at this "
-                    "point. The symmetric initialization causes this (paired neurons "
-                    "with opposite output weights cancel, so rank J <= p/2): use the "
-                    "'standard' or 'centered' initialization, or Levenberg-Marquardt"
+                    "point. The likely cause is the symmetric initialization (paired "
+                    "neurons with opposite output weights cancel, so rank J <= p/2): "
+                    "use the 'standard' or 'centered' initialization, or "
+                    "Levenberg-Marquardt; otherwise check for duplicate inputs, "
+                    "dead or saturated neurons, or a too large `rank_rtol`"
                 )
             old = chart.nbytes
             chart.Q, chart.R = Q, R
@@ -421,37 +424,30 @@ class OutputManifold(RiemannianSubmanifold):
         return chart
 
     def _lift_unknown(self, point: np.ndarray, name: str) -> Chart:
+        # Solve F(theta) = point by trust-region least squares from the nearest
+        # known chart, then from the reference chart; a tolerance relative to
+        # the manifold's own scale keeps membership scale-invariant (alpha).
+        tolerance = self._point_rtol * max(float(np.linalg.norm(point)), self._scale)
         candidates = self._cache.charts() + [self._reference_chart]
-        start = min(candidates, key=lambda c: float(np.linalg.norm(c.point - point)))
-        params = start.params.copy()
-        residual = start.point - point
-        norm = float(np.linalg.norm(residual))
-        tolerance = self._point_rtol * max(1.0, float(np.linalg.norm(point)))
-        for _ in range(50):
-            if norm <= tolerance:
+        starts = [min(candidates, key=lambda c: float(np.linalg.norm(c.point - point)))]
+        if starts[0] is not self._reference_chart:
+            starts.append(self._reference_chart)
+        best = None
+        for start in starts:
+            params, distance = self._solve_lift(start.params, point)
+            if best is None or distance < best[1]:
+                best = (params, distance)
+            if distance <= tolerance:
                 break
-            J = self._map.jacobian(params)
-            step = -scipy.linalg.lstsq(J, residual, check_finite=False)[0]
-            for _halving in range(30):
-                trial = params + step
-                trial_residual = self._map.value(trial) - point
-                trial_norm = float(np.linalg.norm(trial_residual))
-                if np.isfinite(trial_norm) and trial_norm < norm:
-                    break
-                step = 0.5 * step
-            else:
-                break
-            if trial_norm > 0.9 * norm and trial_norm > 1e3 * tolerance:
-                params, residual, norm = trial, trial_residual, trial_norm
-                break  # stagnation at a positive distance: not on M
-            params, residual, norm = trial, trial_residual, trial_norm
-        if norm > tolerance:
+        params, distance = best
+        if distance > tolerance:
             raise NotOnManifoldError(
-                f"`{name}` is not on the manifold: the nearest point found by "
-                f"Gauss-Newton from the closest known chart is at distance "
-                f"{norm:.3e} > tolerance {tolerance:.3e} (point_rtol = "
-                f"{self._point_rtol:g} x max(1, |{name}|)). Make points with "
-                "manifold.point(params), retraction or exp"
+                f"`{name}` is not on the manifold: least squares from the closest "
+                f"known chart and from the reference chart stops at distance "
+                f"{distance:.3e} > tolerance {tolerance:.3e} (point_rtol = "
+                f"{self._point_rtol:g} x max(|{name}|, manifold scale "
+                f"{self._scale:.3e})). Make points with manifold.point(params), "
+                "retraction or exp"
             )
         self._check_in_ball(params, f"the preimage of `{name}`")
         chart = Chart(params=params, point=point.copy())
@@ -459,6 +455,32 @@ class OutputManifold(RiemannianSubmanifold):
         chart.params.flags.writeable = False
         self._cache.put(point_key(chart.point), chart)
         return chart
+
+    def _solve_lift(self, start: np.ndarray, point: np.ndarray):
+        # least_squares' gtol is absolute: scale the residual to order one.
+        scale = max(float(np.linalg.norm(point)), self._scale)
+
+        def residual(params):
+            return (self._map.value(params) - point) / scale
+
+        try:
+            solution = scipy.optimize.least_squares(
+                residual,
+                start,
+                jac=lambda params: self._map.jacobian(params) / scale,
+                method="trf",
+                x_scale="jac",
+                ftol=1e-15,
+                xtol=1e-15,
+                gtol=1e-15,
+                max_nfev=100 * self._p,
+            )
+        except ValueError:  # the model is not finite somewhere on the way
+            return start, np.inf
+        distance = scale * float(np.linalg.norm(solution.fun))
+        if not np.isfinite(distance) or not np.all(np.isfinite(solution.x)):
+            return start, np.inf
+        return solution.x, distance
 
     def point(self, params) -> np.ndarray:
         r"""The point :math:`u = F(\theta)` of the manifold.
@@ -584,6 +606,7 @@ class OutputManifold(RiemannianSubmanifold):
         -------
         float
         """
+        self._vector(point, "point")  # the metric is flat: only the shape matters
         a = self._vector(tangent_vector_a, "tangent_vector_a")
         b = self._vector(tangent_vector_b, "tangent_vector_b")
         return self._metric_weight * float(a @ b)
@@ -600,6 +623,7 @@ class OutputManifold(RiemannianSubmanifold):
         -------
         float
         """
+        self._vector(point, "point")
         vector = self._vector(tangent_vector, "tangent_vector")
         return math.sqrt(self._metric_weight) * float(np.linalg.norm(vector))
 
@@ -811,6 +835,7 @@ class OutputManifold(RiemannianSubmanifold):
             "atol": self._geodesic_atol,
             "center": self._reference_params,
             "radius": self._radius,
+            "rank_rtol": self._rank_rtol,
         }
 
     def exp(self, point, tangent_vector) -> np.ndarray:
@@ -931,7 +956,7 @@ class OutputManifold(RiemannianSubmanifold):
         -------
         ndarray, shape (n_outputs,)
         """
-        rng = self._rng if rng is None else rng
+        rng = self._rng if rng is None else check_generator(rng)
         direction = rng.standard_normal(self._p)
         direction /= np.linalg.norm(direction)
         radius = 0.5 * (self._radius or 1.0) * rng.uniform() ** (1.0 / self._p)
@@ -954,7 +979,7 @@ class OutputManifold(RiemannianSubmanifold):
         -------
         ndarray, shape (n_outputs,)
         """
-        rng = self._rng if rng is None else rng
+        rng = self._rng if rng is None else check_generator(rng)
         chart = self._chart(point)
         Q, _ = self._factors(chart)
         vector = Q @ rng.standard_normal(self._p)
@@ -962,4 +987,5 @@ class OutputManifold(RiemannianSubmanifold):
 
     def zero_vector(self, point) -> np.ndarray:
         """The zero tangent vector, shape ``(n_outputs,)``."""
+        self._vector(point, "point")
         return np.zeros(self._n)

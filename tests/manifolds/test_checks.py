@@ -144,3 +144,23 @@ def test_check_manifold_rejects_bad_arguments():
         check_manifold(problem.manifold, rng=0)
     with pytest.raises(ValueError, match=r"`point` must have shape \(20,\)"):
         check_manifold(problem.manifold, np.ones(3), rng=np.random.default_rng(0))
+
+
+def test_check_manifold_at_large_alpha_and_at_p_equal_n():
+    # alpha = 1000 used to overflow cosh in the default cost's Hessian; at
+    # p == n the longest default steps leave the immersion region.
+    for problem in (
+        two_layer(n=20, d=2, width=2, alpha=1000.0, seed=3),
+        two_layer(n=4, d=2, width=2, seed=3),
+    ):
+        result = check_manifold(problem.manifold, rng=np.random.default_rng(0))
+        assert result.gradient_slope == pytest.approx(2.0, abs=0.1)
+        assert result.hessian_slope == pytest.approx(3.0, abs=0.15)
+        assert result.gradient.reliable and result.hessian.reliable
+
+
+def test_fit_loglog_slope_flags_noise_as_unreliable():
+    steps = np.logspace(-8, 0, 33)
+    noise = np.exp(np.random.default_rng(0).standard_normal(33))
+    assert not fit_loglog_slope(steps, noise).reliable
+    assert fit_loglog_slope(steps, steps**2).reliable

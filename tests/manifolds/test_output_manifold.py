@@ -313,3 +313,80 @@ def test_jacobian_rank_reports_rank_tolerance_and_singular_values():
     assert jacobian_rank(standard.output_map, standard.params0).rank == 6
     with pytest.raises(ValueError, match="`rank_rtol` must be > 0"):
         jacobian_rank(standard.output_map, standard.params0, rank_rtol=-1.0)
+
+
+def unit_parameter_step(M, u, seed=1):
+    xi = M.random_tangent_vector(u, rng=np.random.default_rng(seed))
+    return xi / np.linalg.norm(M.tangent_to_chart(u, xi))
+
+
+def test_a_geodesic_into_saturation_fails_fast_and_clearly():
+    from manifolds import GeodesicError
+
+    problem = two_layer(n=30, d=3, width=2, seed=0)
+    M = problem.manifold
+    u = M.point(problem.params0)
+    xi = unit_parameter_step(M, u)
+    M.exp(u, 2 * xi)
+    # Further along, neurons saturate: |theta'| explodes while |J theta'| is
+    # constant. Without the stretch event this ground on for ~45 s per call.
+    with pytest.raises(GeodesicError, match="chart degenerates along the geodesic"):
+        M.exp(u, 20 * xi)
+
+
+def test_log_of_far_apart_points_is_a_clear_error():
+    from manifolds import GeodesicError
+
+    problem = two_layer(n=30, d=3, width=2, seed=0)
+    M = problem.manifold
+    u = M.point(problem.params0)
+    d = np.random.default_rng(2).standard_normal(6)
+    far = problem.output_map.value(problem.params0 + 4 * d / np.linalg.norm(d))
+    with pytest.raises(GeodesicError, match="too far apart"):
+        M.log(u, far)
+
+
+def test_lift_finds_preimages_far_from_every_known_chart():
+    # Undamped Gauss-Newton wrongly rejected 3 of these 10 points.
+    problem = two_layer(n=30, d=3, width=2, seed=0, build_manifold=False)
+    for k in range(10):
+        M = OutputManifold(problem.output_map, problem.params0)
+        d = np.random.default_rng(100 + k).standard_normal(6)
+        v = problem.output_map.value(problem.params0 + 2 * d / np.linalg.norm(d))
+        theta = M.lift(v)
+        assert np.linalg.norm(
+            problem.output_map.value(theta) - v
+        ) <= 1e-9 * np.linalg.norm(v)
+
+
+@pytest.mark.parametrize("alpha", [1e-9, 1.0, 1e6])
+def test_membership_tolerance_is_scale_invariant(alpha):
+    M = two_layer(n=20, d=2, width=2, alpha=alpha, seed=3).manifold
+    u = M.point(M.reference_params)
+    z = np.random.default_rng(0).standard_normal(20)
+    nu = z - M.projection(u, z)
+    off = u + 0.01 * np.linalg.norm(u) * nu / np.linalg.norm(nu)
+    with pytest.raises(NotOnManifoldError, match="not on the manifold"):
+        M.lift(off)
+    theta = M.reference_params + 0.1
+    assert np.allclose(M.lift(M.output_map.value(theta)), theta, atol=1e-7)
+
+
+def test_more_bad_arguments():
+    problem = two_layer(seed=0)
+    M = problem.manifold
+    u = M.point(problem.params0)
+    with pytest.raises(TypeError, match="`rng` must be a numpy.random.Generator, e.g."):
+        M.random_point(rng=3)
+    with pytest.raises(TypeError, match="`rng` must be a numpy.random.Generator"):
+        M.random_tangent_vector(u, rng=3)
+    with pytest.raises(
+        ValueError, match="`tangent_vector` must be real, got a complex array"
+    ):
+        M.norm(u, u + 1j)
+    with pytest.raises(ValueError, match=r"`point` must have shape \(30,\)"):
+        M.norm(np.zeros(3), u)
+    with pytest.raises(ValueError, match="`point` must be a real numeric array"):
+        M.zero_vector("garbage")
+    with pytest.raises(ValueError, match="`rank_rtol` must be < 1, got 2"):
+        OutputManifold(problem.output_map, problem.params0, rank_rtol=2.0)
