@@ -35,14 +35,16 @@ class SquaredLoss:
     Parameters
     ----------
     y : ndarray, shape (n,)
-        The targets.
+        The targets, finite, with :math:`n \ge 1`.
     mean : bool, default False
         Average over the samples instead of summing.
 
     Raises
     ------
     ValueError
-        If ``y`` is not a finite 1-d array.
+        If ``y`` is not a finite 1-d array with at least one entry.
+    TypeError
+        If ``mean`` is not a bool.
 
     Examples
     --------
@@ -56,6 +58,10 @@ class SquaredLoss:
 
     def __init__(self, y, *, mean: bool = False):
         self._y = as_finite_vector("y", y).copy()
+        if self._y.size == 0:
+            raise ValueError(
+                f"`y` must have at least one entry, got shape {self._y.shape}"
+            )
         self._y.flags.writeable = False
         if not isinstance(mean, bool):
             raise TypeError(f"`mean` must be a bool, got {mean!r}")

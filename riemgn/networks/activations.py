@@ -29,6 +29,19 @@ with both a forward and a reverse rule, :math:`\operatorname{erf}'(z) =
 \tfrac{2}{\sqrt\pi} e^{-z^2}`. The rules are written with
 ``autograd.numpy``, so autograd differentiates them again for
 :math:`\sigma''`. This registers nothing in autograd's global tables.
+``tanh`` is wrapped the same way, with the rule
+:math:`\tanh' = 1 - \tanh^2`: autograd's own rule divides by
+:math:`\cosh^2 z`, which overflows (with a ``RuntimeWarning``, and NaN in
+the second derivative) for :math:`|z| > 710`.
+
+Every :math:`\sigma, \sigma', \sigma''` here, closed-form or autograd, is
+finite and warning-free for every finite float64 :math:`z`, up to
+:math:`\pm 1.8 \cdot 10^{308}`. The Gaussian densities
+:math:`e^{-z^2/2}` (gelu) and :math:`e^{-z^2}` (erf) are evaluated at
+:math:`z` clipped to :math:`[-40, 40]`, together with the polynomial factors
+they multiply: the density is exactly ``0.0`` in float64 beyond
+:math:`|z| \approx 38.6`, so the clip changes no value, but it keeps
+:math:`z^2` from overflowing and :math:`0 \cdot \infty` from giving NaN.
 
 Derivations (:math:`s` the logistic function, :math:`\Phi, \varphi` the
 standard normal CDF and density):
@@ -71,22 +84,40 @@ _SQRT_2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
+#: Beyond this |z| the Gaussian densities exp(-z^2 / 2) and exp(-z^2) are
+#: exactly 0.0 in float64 (they underflow from |z| ~ 38.6 and ~ 27.3), so
+#: clipping z to [-_GAUSS_CLIP, _GAUSS_CLIP] before evaluating them, and the
+#: polynomials they multiply, changes no value but avoids z^2 overflowing.
+_GAUSS_CLIP = 40.0
+
 ArrayFunction = Callable[[np.ndarray], np.ndarray]
 
 # --- autograd building blocks (forward and reverse mode) --------------------
 
 _autograd_erf = primitive(special.erf)
 _autograd_erfc = primitive(special.erfc)
+_autograd_tanh = primitive(np.tanh)
 
 
 def _erf_prime_autograd(z):
+    # anp.clip has forward and reverse rules; its derivative is 0 outside the
+    # clip range, where the density (and so every derivative) is 0 anyway.
+    z = anp.clip(z, -_GAUSS_CLIP, _GAUSS_CLIP)
     return _TWO_OVER_SQRT_PI * anp.exp(-(z * z))
+
+
+def _tanh_prime_autograd(ans):
+    # 1 - tanh^2 z, from the primitive's output: finite for every z, unlike
+    # autograd's 1 / cosh^2 z, which overflows for |z| > 710.
+    return 1.0 - ans**2
 
 
 defvjp(_autograd_erf, lambda ans, z: lambda g: g * _erf_prime_autograd(z))
 defjvp(_autograd_erf, lambda g, ans, z: g * _erf_prime_autograd(z))
 defvjp(_autograd_erfc, lambda ans, z: lambda g: -g * _erf_prime_autograd(z))
 defjvp(_autograd_erfc, lambda g, ans, z: -g * _erf_prime_autograd(z))
+defvjp(_autograd_tanh, lambda ans, z: lambda g: g * _tanh_prime_autograd(ans))
+defjvp(_autograd_tanh, lambda g, ans, z: g * _tanh_prime_autograd(ans))
 
 
 def _expit_autograd(z):
@@ -178,12 +209,19 @@ def _gelu(z):
     return z * special.ndtr(z)
 
 
+def _clip_gauss(z):
+    return np.clip(z, -_GAUSS_CLIP, _GAUSS_CLIP)
+
+
 def _gelu_d1(z):
-    return special.ndtr(z) + z * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+    # z phi(z) with z clipped: phi is exactly 0 wherever the clip acts.
+    zc = _clip_gauss(z)
+    return special.ndtr(z) + zc * _INV_SQRT_2PI * np.exp(-0.5 * zc * zc)
 
 
 def _gelu_d2(z):
-    return _INV_SQRT_2PI * np.exp(-0.5 * z * z) * (2.0 - z * z)
+    zc = _clip_gauss(z)
+    return _INV_SQRT_2PI * np.exp(-0.5 * zc * zc) * (2.0 - zc * zc)
 
 
 def _gelu_autograd(z):
@@ -214,18 +252,20 @@ def _silu_autograd(z):
 
 
 def _erf_d1(z):
-    return _TWO_OVER_SQRT_PI * np.exp(-z * z)
+    zc = _clip_gauss(z)
+    return _TWO_OVER_SQRT_PI * np.exp(-zc * zc)
 
 
 def _erf_d2(z):
-    return -2.0 * z * _TWO_OVER_SQRT_PI * np.exp(-z * z)
+    zc = _clip_gauss(z)
+    return -2.0 * zc * _TWO_OVER_SQRT_PI * np.exp(-zc * zc)
 
 
 _REGISTRY: MappingProxyType[str, Activation] = MappingProxyType(
     {
         activation.name: activation
         for activation in (
-            Activation("tanh", np.tanh, _tanh_d1, _tanh_d2, anp.tanh),
+            Activation("tanh", np.tanh, _tanh_d1, _tanh_d2, _autograd_tanh),
             Activation(
                 "sigmoid", special.expit, _sigmoid_d1, _sigmoid_d2, _expit_autograd
             ),

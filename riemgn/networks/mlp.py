@@ -31,10 +31,10 @@ import autograd.numpy as anp
 import numpy as np
 from numpy.typing import ArrayLike
 
-from manifolds._validation import check_positive_real, describe
+from manifolds._validation import check_generator, check_positive_real, describe
 from manifolds.autograd_map import AutogradOutputMap
 from riemgn.networks.activations import Activation, get_activation
-from riemgn.networks.two_layer import _check_generator, _check_inputs, _check_scheme
+from riemgn.networks.two_layer import _check_inputs, _check_scheme
 
 __all__ = ["MLP"]
 
@@ -207,7 +207,7 @@ class MLP:
         ValueError
             If ``scheme`` is unknown or ``"symmetric"``.
         """
-        rng = _check_generator(rng)
+        rng = check_generator(rng)
         if scheme == "symmetric":
             raise ValueError(
                 "`scheme='symmetric'` is only defined for TwoLayerNetwork (it "

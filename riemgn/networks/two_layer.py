@@ -54,6 +54,7 @@ from numpy.typing import ArrayLike
 from manifolds._validation import (
     as_finite_array,
     as_finite_vector,
+    check_generator,
     check_positive_int,
     check_positive_real,
     describe,
@@ -82,16 +83,6 @@ def _check_inputs(X: ArrayLike, input_dim: int) -> np.ndarray:
             f"(one row per input, input_dim={input_dim}), got shape {X.shape}"
         )
     return np.array(X, dtype=np.float64, copy=True)
-
-
-def _check_generator(rng) -> np.random.Generator:
-    """Check that ``rng`` is a :class:`numpy.random.Generator`."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            "`rng` must be a numpy.random.Generator, e.g. "
-            f"np.random.default_rng(0), got {describe(rng)}"
-        )
-    return rng
 
 
 def _check_scheme(scheme, allowed: tuple[str, ...] = INIT_SCHEMES) -> str:
@@ -135,23 +126,42 @@ class TwoLayerOutputMap:
     Parameters
     ----------
     X : array_like, shape (n_outputs, input_dim)
-        The inputs, one per row.
+        The inputs, one per row, finite, with ``n_outputs >= 1`` and
+        ``input_dim >= 1``.
     output_weights : array_like, shape (width,)
-        The fixed output weights :math:`c_i`, each ``+1`` or ``-1``.
+        The fixed output weights :math:`c_i`, each ``+1`` or ``-1``, with
+        ``width >= 1``.
     alpha : float
-        The scaling factor :math:`\alpha > 0`.
+        The scaling factor :math:`\alpha`, finite and ``> 0``.
     activation : str or Activation
         The activation :math:`\sigma`.
     center_params : array_like, shape (width * input_dim,), optional
         If given, the map is centered, :math:`f(x; W) - f(x; W_0)` with
-        :math:`\theta_c = \operatorname{vec}(W_0)`. The offset
+        :math:`\theta_c = \operatorname{vec}(W_0)`, finite. The offset
         :math:`f(X; W_0)` is computed once, here.
 
     Raises
     ------
     ValueError
-        If an argument has the wrong shape, is not finite, or
-        ``output_weights`` holds a value other than ``+1``/``-1``.
+        If ``X`` is not a finite 2-d array with at least one row and one
+        column; ``output_weights`` is not a finite 1-d array with at least
+        one entry, all ``+1`` or ``-1``; ``center_params`` does not have
+        shape ``(width * input_dim,)`` or is not finite; ``alpha`` is not
+        finite and ``> 0``; or ``activation`` is unknown.
+    TypeError
+        If ``alpha`` is not a real number, or ``activation`` is neither a
+        string nor an :class:`Activation`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> F = TwoLayerOutputMap(
+    ...     np.eye(2), [1.0, -1.0], alpha=1.0, activation="tanh"
+    ... )
+    >>> (F.n_outputs, F.n_params)
+    (2, 4)
+    >>> F.value(np.zeros(4))
+    array([0., 0.])
     """
 
     def __init__(
@@ -163,15 +173,25 @@ class TwoLayerOutputMap:
         activation: str | Activation,
         center_params: ArrayLike | None = None,
     ):
+        X = as_finite_array("X", X, ndim=2)
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(
+                "`X` must have at least one row and one column, shape "
+                f"(n_outputs, input_dim) with both >= 1, got shape {X.shape}"
+            )
         output_weights = as_finite_vector("output_weights", output_weights)
+        if output_weights.size == 0:
+            raise ValueError(
+                "`output_weights` must have at least one entry (one per hidden "
+                f"neuron), got shape {output_weights.shape}"
+            )
         if not np.all(np.abs(output_weights) == 1.0):
             raise ValueError(
                 "`output_weights` must hold only +1 and -1, got "
                 f"{describe(output_weights)}"
             )
-        X = as_finite_array("X", X, ndim=2)
-        self._X = _readonly(_check_inputs(X, X.shape[1]))
-        self._c = _readonly(np.array(output_weights, copy=True))
+        self._X = _readonly(np.array(X, dtype=np.float64, copy=True))
+        self._c = _readonly(np.array(output_weights, dtype=np.float64, copy=True))
         self._alpha = check_positive_real("alpha", alpha)
         self._activation = get_activation(activation)
         self._width = self._c.shape[0]
@@ -582,7 +602,7 @@ class TwoLayerNetwork:
             If ``scheme`` is unknown, or ``scheme="symmetric"`` with an odd
             ``width``.
         """
-        rng = _check_generator(rng)
+        rng = check_generator(rng)
         scheme = _check_scheme(scheme)
         m, d = self._width, self._input_dim
         if scheme == "symmetric":

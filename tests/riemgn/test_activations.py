@@ -94,6 +94,94 @@ def test_tails_are_finite_and_warning_free(name):
         assert np.all(np.isfinite(fun(z)))
 
 
+# Every finite float64 magnitude class: beyond the Gaussian underflow (40),
+# where z**2 overflows (> 1.3e154), and up to the largest float (1.8e308).
+EXTREME_Z = np.array(
+    [-1.7e308, -1e300, -1e154, -1e3, -40.0, 0.0, 40.0, 1e3, 1e154, 1e300, 1.7e308]
+)
+_STEP = np.heaviside(EXTREME_Z, 0.5)  # 0 for z < 0, 1 for z > 0
+_RELU = np.maximum(EXTREME_Z, 0.0)
+# (sigma, sigma') at EXTREME_Z, exact at 0 and the limits as z -> -inf / +inf
+# elsewhere (every |z| >= 40 is at the limit to ~1e-16); sigma'' -> 0.
+EXTREME_LIMITS = {
+    "tanh": (np.sign(EXTREME_Z), np.where(EXTREME_Z == 0, 1.0, 0.0)),
+    "sigmoid": (_STEP, np.where(EXTREME_Z == 0, 0.25, 0.0)),
+    "softplus": (np.where(EXTREME_Z == 0, math.log(2.0), _RELU), _STEP),
+    "gelu": (_RELU, _STEP),
+    "silu": (_RELU, _STEP),
+    "erf": (
+        np.sign(EXTREME_Z),
+        np.where(EXTREME_Z == 0, 2.0 / math.sqrt(math.pi), 0.0),
+    ),
+}
+_TAILS = EXTREME_Z != 0
+
+
+def test_extreme_limits_cover_every_activation():
+    assert set(EXTREME_LIMITS) == set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_closed_forms_finite_and_warning_free_for_all_floats(name):
+    # filterwarnings = error turns any overflow/invalid warning into a failure;
+    # gelu's sigma'' used to be NaN beyond |z| ~ 1.3e154 (exp(-inf) * -inf).
+    activation = get_activation(name)
+    value_limit, first_limit = EXTREME_LIMITS[name]
+    value = activation.value(EXTREME_Z)
+    first = activation.derivative(EXTREME_Z)
+    second = activation.second_derivative(EXTREME_Z)
+    for array in (value, first, second, activation.autograd_value(EXTREME_Z)):
+        assert array.shape == EXTREME_Z.shape
+        assert np.all(np.isfinite(array))
+    np.testing.assert_allclose(value, value_limit, rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(first, first_limit, rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(second[_TAILS], 0.0, rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(activation.autograd_value(EXTREME_Z), value)
+
+
+def _forward_derivatives(fun, z):
+    ones = np.ones_like(z)
+
+    def first(x):
+        return make_jvp(fun)(x)(ones)[1]
+
+    second = make_jvp(first)(z)(ones)[1]
+    return np.asarray(first(z), dtype=float), np.asarray(second, dtype=float)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_autograd_derivatives_finite_and_warning_free_for_all_floats(name, mode):
+    # autograd's own tanh rule divides by cosh(z)**2, which overflows (with a
+    # RuntimeWarning, and NaN in the second derivative) for |z| > 710.
+    activation = get_activation(name)
+    if mode == "forward":
+        first, second = _forward_derivatives(activation.autograd_value, EXTREME_Z)
+    else:
+        first, second = _autograd_derivatives(activation, EXTREME_Z)
+    assert np.all(np.isfinite(first)) and np.all(np.isfinite(second))
+    np.testing.assert_allclose(first, EXTREME_LIMITS[name][1], rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(second[_TAILS], 0.0, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(
+        second, activation.second_derivative(EXTREME_Z), rtol=1e-12, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_autograd_derivatives_at_pm_1e3(name, mode):
+    activation = get_activation(name)
+    z = np.array([-1e3, 1e3])
+    if mode == "forward":
+        first, second = _forward_derivatives(activation.autograd_value, z)
+    else:
+        first, second = _autograd_derivatives(activation, z)
+    np.testing.assert_allclose(first, activation.derivative(z), rtol=0, atol=1e-300)
+    np.testing.assert_allclose(second, 0.0, rtol=0, atol=1e-300)
+    if name == "tanh":
+        np.testing.assert_array_equal(first, 0.0)
+
+
 @pytest.mark.parametrize(
     ("name", "value0", "first0", "second0"),
     [

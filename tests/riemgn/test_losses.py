@@ -47,3 +47,15 @@ def test_squared_loss_rejects_bad_targets_and_outputs():
         loss.hessian_vector(np.ones(3), np.ones(2))
     with pytest.raises(TypeError, match="`mean` must be a bool"):
         SquaredLoss(np.ones(3), mean="yes")
+
+
+@pytest.mark.parametrize("mean", [False, True])
+def test_squared_loss_rejects_empty_targets(mean):
+    # mean=True used to raise a bare ZeroDivisionError (1 / 0); mean=False
+    # silently accepted a loss on zero outputs.
+    with pytest.raises(
+        ValueError, match=r"`y` must have at least one entry, got shape \(0,\)"
+    ):
+        SquaredLoss(np.ones(0), mean=mean)
+    with pytest.raises(ValueError, match="`y` must have at least one entry"):
+        SquaredLoss([], mean=mean)

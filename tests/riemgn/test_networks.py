@@ -457,3 +457,146 @@ def test_rng_must_be_generator(rng):
 def test_output_map_rejects_bad_output_weights():
     with pytest.raises(ValueError, match="`output_weights` must hold only"):
         TwoLayerOutputMap(np.ones((2, 2)), [1.0, 0.5], alpha=1.0, activation="tanh")
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "match"),
+    [
+        ((np.ones((3, 2)), []), {}, r"`output_weights` must have at least one entry"),
+        ((np.ones((3, 2)), np.ones((2, 1))), {}, r"`output_weights` must have shape"),
+        ((np.ones((3, 2)), [1.0, np.nan]), {}, "`output_weights` must be finite"),
+        ((np.ones((3, 0)), [1.0]), {}, r"`X` must have at least one row and one "),
+        ((np.ones((0, 2)), [1.0]), {}, r"`X` .* got shape \(0, 2\)"),
+        ((np.ones(3), [1.0]), {}, r"`X` must be a 2-d array, got .* shape \(3,\)"),
+        ((np.array([[1.0, np.inf]]), [1.0]), {}, "`X` must be finite"),
+        ((np.ones((3, 2)), [1.0]), {"alpha": 0.0}, "`alpha` must be > 0, got 0.0"),
+        ((np.ones((3, 2)), [1.0]), {"alpha": np.inf}, "`alpha` must be finite"),
+        (
+            (np.ones((3, 2)), [1.0, -1.0]),
+            {"center_params": np.ones(3)},
+            r"`center_params` must have shape \(4,\), got shape \(3,\)",
+        ),
+        (
+            (np.ones((3, 2)), [1.0, -1.0]),
+            {"center_params": [0.0, 1.0, np.nan, 0.0]},
+            "`center_params` must be finite",
+        ),
+    ],
+    ids=[
+        "no-neurons",
+        "2d-weights",
+        "nan-weights",
+        "no-columns",
+        "no-rows",
+        "1d-X",
+        "inf-X",
+        "zero-alpha",
+        "inf-alpha",
+        "center-shape",
+        "nan-center",
+    ],
+)
+def test_output_map_constructor_validation(args, kwargs, match):
+    # An empty output_weights used to raise a bare ZeroDivisionError
+    # (alpha / sqrt(0)), and an X with no columns was accepted (p = 0).
+    arguments = {"alpha": 1.0, "activation": "tanh", **kwargs}
+    with pytest.raises(ValueError, match=match):
+        TwoLayerOutputMap(*args, **arguments)
+
+
+def test_output_map_constructor_copies_and_works():
+    X, c = np.arange(6.0).reshape(3, 2), np.array([1.0, -1.0])
+    F = TwoLayerOutputMap(X, c, alpha=2, activation="erf")
+    X[0, 0], c[0] = 99.0, -1.0
+    assert (F.n_outputs, F.n_params, F.alpha) == (3, 4, 2.0)
+    assert F.inputs[0, 0] == 0.0 and F.output_weights[0] == 1.0
+    np.testing.assert_array_equal(F.value(np.zeros(4)), 0.0)
+
+
+def _saturated_point(F, rng, scale):
+    theta = scale * rng.standard_normal(F.n_params)
+    Z = F.inputs @ theta.reshape(-1, F.inputs.shape[1]).T
+    return theta, np.abs(Z).min()
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize(
+    ("alpha", "param_scale"),
+    [(1e6, 1.0), (1e-9, 1.0), (1.0, 1e6), (1e6, 1e6), (1.0, 1e160)],
+    ids=[
+        "huge-alpha",
+        "tiny-alpha",
+        "saturated",
+        "huge-alpha-saturated",
+        "z-squared-overflows",
+    ],
+)
+def test_output_map_extreme_scales_are_finite_and_correct(
+    activation, alpha, param_scale
+):
+    # filterwarnings = error: no overflow warning anywhere, including in the
+    # autograd reference (whose tanh derivative used to overflow in cosh).
+    rng = np.random.default_rng(20)
+    n, d, m = 5, 3, 4
+    net = TwoLayerNetwork(d, m, alpha=alpha, activation=activation)
+    net.init_params(rng)
+    X = rng.standard_normal((n, d))
+    F, reference = net.output_map(X), reference_map(net, X)
+    theta, min_abs_z = _saturated_point(F, rng, param_scale)
+    if param_scale > 1:
+        assert min_abs_z > 40  # every neuron saturated on every input
+    v, w = rng.standard_normal((2, F.n_params))
+    nu = rng.standard_normal(n)
+    results = {
+        "value": (F.value(theta), reference.value(theta)),
+        "jacobian": (F.jacobian(theta), reference.jacobian(theta)),
+        "jvp": (F.jvp(theta, v), reference.jvp(theta, v)),
+        "vjp": (F.vjp(theta, nu), reference.vjp(theta, nu)),
+        "second_derivative": (
+            F.second_derivative(theta, v, w),
+            reference.second_derivative(theta, v, w),
+        ),
+        "weighted_hessian_vector": (
+            F.weighted_hessian_vector(theta, nu, v),
+            reference.weighted_hessian_vector(theta, nu, v),
+        ),
+    }
+    K = F.neural_tangent_kernel(theta)
+    assert np.all(np.isfinite(K))
+    J = results["jacobian"][0]
+    np.testing.assert_allclose(K, J @ J.T, rtol=1e-12, atol=1e-12 * alpha**2)
+    for name, (actual, expected) in results.items():
+        assert np.all(np.isfinite(actual)), name
+        # Entries scale like alpha (times |theta| for the value of the
+        # unbounded activations); compare on that scale.
+        atol = 1e-12 * max(alpha, float(np.max(np.abs(expected))))
+        np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=atol)
+    if param_scale > 1:
+        # Saturated neurons: sigma'' = 0, and sigma' = 0 for bounded sigma.
+        for name in ("second_derivative", "weighted_hessian_vector"):
+            np.testing.assert_array_equal(results[name][0], 0.0)
+        if activation in ("tanh", "sigmoid", "erf"):
+            np.testing.assert_array_equal(J, 0.0)
+
+
+def test_mlp_saturated_tanh_is_finite_and_warning_free():
+    # MLP differentiates Activation.autograd_value; autograd's own tanh rule
+    # overflowed in cosh (RuntimeWarning, NaN second derivative) for |z| > 710.
+    rng = np.random.default_rng(21)
+    net = MLP((3, 4, 1), activation="tanh", alpha=1.0)
+    theta = 1e6 * net.init_params(rng)
+    F = net.output_map(rng.standard_normal((5, 3)))
+    v, w = rng.standard_normal((2, net.n_params))
+    nu = rng.standard_normal(5)
+    for array in (
+        F.value(theta),
+        F.jacobian(theta),
+        F.jvp(theta, v),
+        F.vjp(theta, nu),
+        F.second_derivative(theta, v, w),
+        F.weighted_hessian_vector(theta, nu, v),
+    ):
+        assert np.all(np.isfinite(array))
+    # Only the output layer's gradient survives: h_1 = +-1 for every input.
+    np.testing.assert_array_equal(F.jacobian(theta)[:, :12], 0.0)
+    np.testing.assert_array_equal(F.second_derivative(theta, v, w), 0.0)
