@@ -31,7 +31,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from manifolds._validation import as_finite_vector, check_generator, describe
+from manifolds._validation import (
+    as_finite_vector,
+    check_generator,
+    check_positive_int,
+    check_positive_real,
+    describe,
+)
 from manifolds.exceptions import ManifoldError
 
 __all__ = ["ManifoldCheckResult", "TaylorCheck", "check_manifold", "fit_loglog_slope"]
@@ -103,6 +109,8 @@ def fit_loglog_slope(
     ValueError
         If the arrays differ in shape, or hold non-finite or negative values.
     """
+    min_points = check_positive_int("min_points", min_points, minimum=2)
+    max_residual = check_positive_real("max_residual", max_residual)
     steps = as_finite_vector("steps", steps)
     errors = as_finite_vector("errors", errors, steps.shape[0])
     if np.any(steps <= 0):
@@ -282,6 +290,7 @@ def check_manifold(
     True
     """
     rng = np.random.default_rng() if rng is None else check_generator(rng)
+    n_samples = check_positive_int("n_samples", n_samples)
     u = (
         manifold.random_point(rng=rng)
         if point is None

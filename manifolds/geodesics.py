@@ -39,6 +39,11 @@ import numpy as np
 import scipy.integrate
 import scipy.linalg
 
+from manifolds._validation import (
+    as_finite_vector,
+    check_positive_int,
+    check_positive_real,
+)
 from manifolds.exceptions import GeodesicError, NotAnImmersionError, OutsideBallError
 
 __all__ = [
@@ -82,6 +87,12 @@ def geodesic_acceleration(
     ------
     NotAnImmersionError
         If the guard fires, so that :math:`J^+` is not defined.
+
+    Notes
+    -----
+    This is the right-hand side of the geodesic equation, on the hot path of
+    the integrator: its inputs are not validated (:func:`solve_geodesic`
+    validates them once).
     """
     J = output_map.jacobian(params)
     if rank_rtol is None:
@@ -177,7 +188,16 @@ def solve_geodesic(
     GeodesicError
         If ``solve_ivp`` fails, the chart degenerates, the evaluation budget
         runs out, or a value is not finite.
+    ValueError
+        If an argument has the wrong shape or is not finite.
     """
+    params = as_finite_vector("params", params, output_map.n_params)
+    velocity = as_finite_vector("velocity", velocity, output_map.n_params)
+    t_end = check_positive_real("t_end", t_end, allow_zero=True)
+    rtol = check_positive_real("rtol", rtol)
+    atol = check_positive_real("atol", atol)
+    max_stretch = check_positive_real("max_stretch", max_stretch)
+    max_evaluations = check_positive_int("max_evaluations", max_evaluations)
     p = params.shape[0]
     speed = float(np.linalg.norm(velocity))
     if speed == 0.0 or t_end == 0.0:
@@ -296,7 +316,14 @@ def shoot_geodesic(
     ------
     GeodesicError
         If the shooting does not converge.
+    ValueError
+        If an argument has the wrong shape or is not finite.
     """
+    params_a = as_finite_vector("params_a", params_a, output_map.n_params)
+    params_b = as_finite_vector("params_b", params_b, output_map.n_params)
+    rtol = check_positive_real("rtol", rtol)
+    atol = check_positive_real("atol", atol)
+    max_iter = check_positive_int("max_iter", max_iter)
     p = params_a.shape[0]
     chord = params_b - params_a
     scale = float(np.linalg.norm(chord))

@@ -1,0 +1,27 @@
+"""The README's example and set-up commands stay true."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_opens_with_the_two_setup_commands_and_ci_runs_the_second():
+    text = README.read_text()
+    block = re.search(r"```bash\n(.*?)```", text, re.S).group(1).strip().splitlines()
+    assert block == [
+        "pip install . && python -m riemgn",
+        'pip install ".[test]" && python -m pytest',
+    ]
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert block[1] in ci.splitlines()
+
+
+def test_readme_python_example_runs(capsys):
+    code = re.search(r"```python\n(.*?)```", README.read_text(), re.S).group(1)
+    exec(compile(code, str(README), "exec"), {"__name__": "readme"})
+    printed = capsys.readouterr().out.split()
+    assert float(printed[0]) <= 1e-12
+    assert abs(float(printed[1]) - 2) < 0.1 and abs(float(printed[2]) - 3) < 0.15
