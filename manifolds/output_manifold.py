@@ -23,7 +23,8 @@ QR is used because the normal equations square the condition number: with
 Householder QR stays idempotent and symmetric to machine precision.
 
 *Cache.* Charts are kept in an LRU cache bounded by entry count and by
-bytes, keyed by a digest of the point's exact bytes, and factorized lazily:
+bytes (the reference chart is also held outside it, so that it is never
+lost), keyed by a digest of the point's exact bytes, and factorized lazily:
 a retraction registers the chart of its result without factorizing, since
 line searches discard most trial points. A factorization is computed at
 most once per point while it stays in the cache. The Jacobian is discarded
@@ -365,10 +366,15 @@ class OutputManifold(RiemannianSubmanifold):
         return value
 
     def _new_chart(self, params: np.ndarray) -> Chart:
-        chart = Chart(params=params.copy(), point=self._evaluate(params))
+        point = self._evaluate(params)
+        key = point_key(point)
+        known = self._cache.get(key)
+        if known is not None and np.array_equal(known.params, params):
+            return known  # the same chart, with its factors if computed
+        chart = Chart(params=params.copy(), point=point)
         chart.point.flags.writeable = False
         chart.params.flags.writeable = False
-        self._cache.put(point_key(chart.point), chart)
+        self._cache.put(key, chart)
         return chart
 
     def rank_info(self, params) -> RankInfo:

@@ -154,6 +154,9 @@ def test_factorization_is_computed_once_per_point():
     problem = two_layer(build_manifold=False, seed=8)
     counting = CountingMap(problem.output_map)
     M = OutputManifold(counting, problem.params0, rng=np.random.default_rng(0))
+    assert counting.counts["jacobian"] == 1  # the reference chart
+    M.point(problem.params0)  # the same point again: no new factorization
+    assert counting.counts["jacobian"] == 1
     u = M.point(problem.params0 + 0.01)
     before = counting.counts["jacobian"]
     rng = np.random.default_rng(1)
