@@ -95,6 +95,13 @@ def geodesic_acceleration(
     the integrator: its inputs are not validated (:func:`solve_geodesic`
     validates them once).
     """
+    Q, R = _guarded_qr(output_map, params, rank_rtol)
+    curvature = output_map.second_derivative(params, velocity, velocity)
+    return -scipy.linalg.solve_triangular(R, Q.T @ curvature, check_finite=False)
+
+
+def _guarded_qr(output_map, params: np.ndarray, rank_rtol: float | None):
+    """Thin QR of J(params), raising NotAnImmersionError on a tiny |R_ii|."""
     J = output_map.jacobian(params)
     if rank_rtol is None:
         rank_rtol = max(J.shape) * _EPS
@@ -105,12 +112,11 @@ def geodesic_acceleration(
             "the Jacobian lost rank along the geodesic: smallest |R_ii| = "
             f"{diagonal.min():.3e}, largest {diagonal.max():.3e}"
         )
-    curvature = output_map.second_derivative(params, velocity, velocity)
-    return -scipy.linalg.solve_triangular(R, Q.T @ curvature, check_finite=False)
+    return Q, R
 
 
 def _second_order_start(
-    output_map, params: np.ndarray, chord: np.ndarray
+    output_map, params: np.ndarray, chord: np.ndarray, rank_rtol: float | None
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""An initial velocity and sensitivity for shooting, both from second order.
 
@@ -121,9 +127,9 @@ def _second_order_start(
     I - J^+ D^2F[\eta, \cdot\,]` (one second derivative per parameter).
     """
     p = chord.shape[0]
-    J = output_map.jacobian(params)
-    Q, R = scipy.linalg.qr(J, mode="economic", overwrite_a=True, check_finite=False)
-    if np.abs(np.diag(R)).min() <= max(J.shape) * _EPS * np.abs(R).max():
+    try:
+        Q, R = _guarded_qr(output_map, params, rank_rtol)
+    except NotAnImmersionError:
         return chord.copy(), np.eye(p)
 
     def pinv(vectors):
@@ -393,7 +399,7 @@ def shoot_geodesic(
     # The iteration first converges with loose integration tolerances (cheap
     # steps while far from the solution) and then refines with the requested
     # ones, keeping the velocity and the sensitivity matrix.
-    velocity, sensitivity = _second_order_start(output_map, params_a, chord)
+    velocity, sensitivity = _second_order_start(output_map, params_a, chord, rank_rtol)
     iterations = 0
     for tolerance in sorted({max(rtol, 1e-8), rtol}, reverse=True):
         target = 100.0 * (tolerance + tolerance * atol / rtol) * scale
