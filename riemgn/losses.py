@@ -5,68 +5,52 @@ the same object serves the parameter-space dynamics (through
 :math:`J^\top \nabla h`) and the Riemannian ones on the output manifold
 (through :math:`\operatorname{grad} h = \tfrac1c P_u \nabla h`).
 
+Every loss here is smooth, convex and separable,
+:math:`h(u) = s \sum_i \ell(u_i; y_i)` with :math:`s = 1`, or :math:`s = 1/n`
+when ``mean=True``, so its Hessian is diagonal:
+
+* :class:`SquaredLoss`: :math:`\ell = \tfrac12 (u_i - y_i)^2`;
+* :class:`LogisticLoss`: :math:`\ell = \log(1 + e^{-y_i u_i})`, for labels
+  :math:`y_i \in \{-1, +1\}`;
+* :class:`PseudoHuberLoss`: :math:`\ell = \delta^2\bigl(\sqrt{1 + (u_i -
+  y_i)^2/\delta^2} - 1\bigr)`.
+
 Each loss validates its targets once, at construction, and each call checks
-the shape and finiteness of :math:`u`.
+the shape and finiteness of :math:`u` (and of :math:`v`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
-from manifolds._validation import as_finite_vector
+from manifolds._validation import as_finite_vector, check_positive_real
 
-__all__ = ["SquaredLoss"]
+__all__ = ["LogisticLoss", "PseudoHuberLoss", "SquaredLoss"]
 
 
-class SquaredLoss:
-    r"""The squared loss :math:`h(u) = \tfrac{s}{2}\|u - y\|^2`.
+class _OutputLoss:
+    """The shared part of the losses: targets, scale, validation and ``problem``.
 
-    .. math::
-
-        h(u) = \frac{s}{2}\|u - y\|^2, \qquad \nabla h(u) = s(u - y),
-        \qquad \nabla^2 h(u) = s I,
-
-    where :math:`s = 1`, or :math:`s = 1/n` when ``mean=True``.
-
-    Its unconstrained minimum is :math:`0`, at :math:`u = y`. On an output
-    manifold the minimum is the optimal in-class risk, which only a solver
-    can find (the squared distance from :math:`y` to :math:`M`).
-
-    Parameters
-    ----------
-    y : ndarray, shape (n,)
-        The targets, finite, with :math:`n \ge 1`.
-    mean : bool, default False
-        Average over the samples instead of summing.
-
-    Raises
-    ------
-    ValueError
-        If ``y`` is not a finite 1-d array with at least one entry.
-    TypeError
-        If ``mean`` is not a bool.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> loss = SquaredLoss(np.array([1.0, 2.0]))
-    >>> loss.value(np.array([1.0, 0.0]))
-    2.0
-    >>> loss.gradient(np.array([1.0, 0.0]))
-    array([ 0., -2.])
+    Subclasses implement ``value``, ``gradient``, ``hessian_vector`` and
+    ``minimum``, and may refine the targets' validation in
+    :meth:`_check_targets` and the ``repr`` in :meth:`_repr_options`.
     """
 
     def __init__(self, y, *, mean: bool = False):
-        self._y = as_finite_vector("y", y).copy()
-        if self._y.size == 0:
-            raise ValueError(
-                f"`y` must have at least one entry, got shape {self._y.shape}"
-            )
-        self._y.flags.writeable = False
+        y = as_finite_vector("y", y).copy()
+        if y.size == 0:
+            raise ValueError(f"`y` must have at least one entry, got shape {y.shape}")
+        self._check_targets(y)
+        y.flags.writeable = False
+        self._y = y
         if not isinstance(mean, bool):
             raise TypeError(f"`mean` must be a bool, got {mean!r}")
         self._mean = mean
-        self._scale = 1.0 / self._y.size if mean else 1.0
+        self._scale = 1.0 / y.size if mean else 1.0
+
+    def _check_targets(self, y: np.ndarray) -> None:
+        """Further checks of the finite, non-empty targets; none by default."""
 
     @property
     def y(self) -> np.ndarray:
@@ -79,35 +63,16 @@ class SquaredLoss:
         return self._y.size
 
     @property
-    def minimum(self) -> float:
-        """The unconstrained minimum, 0 (at ``u = y``)."""
-        return 0.0
+    def mean(self) -> bool:
+        """Whether the loss averages over the samples (:math:`s = 1/n`)."""
+        return self._mean
 
     def _outputs(self, u) -> np.ndarray:
         return as_finite_vector("u", u, self._y.size)
 
-    def value(self, u) -> float:
-        r""":math:`h(u)`.
-
-        Parameters
-        ----------
-        u : ndarray, shape (n,)
-
-        Returns
-        -------
-        float
-        """
-        residual = self._outputs(u) - self._y
-        return 0.5 * self._scale * float(residual @ residual)
-
-    def gradient(self, u) -> np.ndarray:
-        r""":math:`\nabla h(u) = s(u - y)`, shape ``(n,)``."""
-        return self._scale * (self._outputs(u) - self._y)
-
-    def hessian_vector(self, u, v) -> np.ndarray:
-        r""":math:`\nabla^2 h(u) v = s v`, shape ``(n,)``."""
-        self._outputs(u)
-        return self._scale * as_finite_vector("v", v, self._y.size)
+    def _outputs_and_direction(self, u, v) -> tuple[np.ndarray, np.ndarray]:
+        u = self._outputs(u)
+        return u, as_finite_vector("v", v, self._y.size)
 
     def problem(self, manifold):
         """This loss as a :class:`pymanopt.Problem` on ``manifold`` (numpy backend).
@@ -121,6 +86,14 @@ class SquaredLoss:
         Returns
         -------
         pymanopt.Problem
+            With the cost :meth:`value`, and the Euclidean gradient
+            :meth:`gradient` and Hessian :meth:`hessian_vector`, which pymanopt
+            converts to their Riemannian counterparts.
+
+        Raises
+        ------
+        ValueError
+            If the manifold's points do not have ``n`` outputs.
         """
         import pymanopt
 
@@ -150,5 +123,293 @@ class SquaredLoss:
             euclidean_hessian=euclidean_hessian,
         )
 
+    def _repr_options(self) -> str:
+        return ""
+
     def __repr__(self) -> str:
-        return f"SquaredLoss(n={self._y.size}, mean={self._mean})"
+        return (
+            f"{type(self).__name__}(n={self._y.size}, "
+            f"{self._repr_options()}mean={self._mean})"
+        )
+
+
+class SquaredLoss(_OutputLoss):
+    r"""The squared loss :math:`h(u) = \tfrac{s}{2}\|u - y\|^2`.
+
+    .. math::
+
+        h(u) = \frac{s}{2}\|u - y\|^2, \qquad \nabla h(u) = s(u - y),
+        \qquad \nabla^2 h(u) = s I,
+
+    where :math:`s = 1`, or :math:`s = 1/n` when ``mean=True``.
+
+    Its unconstrained minimum is :math:`0`, at :math:`u = y`. On an output
+    manifold the minimum is the optimal in-class risk, which only a solver
+    can find (the squared distance from :math:`y` to :math:`M`).
+
+    Parameters
+    ----------
+    y : ndarray, shape (n,)
+        The targets, finite, with :math:`n \ge 1`.
+    mean : bool, default False
+        Average over the samples instead of summing.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not a finite 1-d array with at least one entry.
+    TypeError
+        If ``mean`` is not a bool.
+
+    Notes
+    -----
+    The value overflows to ``inf`` (with numpy's overflow warning) once
+    :math:`\|u - y\|` exceeds about :math:`10^{154}`, since it is then not
+    representable; the gradient and Hessian stay finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = SquaredLoss(np.array([1.0, 2.0]))
+    >>> loss.value(np.array([1.0, 0.0]))
+    2.0
+    >>> loss.gradient(np.array([1.0, 0.0]))
+    array([ 0., -2.])
+    """
+
+    @property
+    def minimum(self) -> float:
+        """The unconstrained minimum, 0 (at ``u = y``)."""
+        return 0.0
+
+    def value(self, u) -> float:
+        r""":math:`h(u)`.
+
+        Parameters
+        ----------
+        u : ndarray, shape (n,)
+
+        Returns
+        -------
+        float
+        """
+        residual = self._outputs(u) - self._y
+        return 0.5 * self._scale * float(residual @ residual)
+
+    def gradient(self, u) -> np.ndarray:
+        r""":math:`\nabla h(u) = s(u - y)`, shape ``(n,)``."""
+        return self._scale * (self._outputs(u) - self._y)
+
+    def hessian_vector(self, u, v) -> np.ndarray:
+        r""":math:`\nabla^2 h(u) v = s v`, shape ``(n,)``."""
+        _, v = self._outputs_and_direction(u, v)
+        return self._scale * v
+
+
+class LogisticLoss(_OutputLoss):
+    r"""The logistic loss :math:`h(u) = s \sum_i \log(1 + e^{-y_i u_i})`.
+
+    .. math::
+
+        h(u) = s \sum_{i=1}^n \log\bigl(1 + e^{-y_i u_i}\bigr), \qquad
+        \nabla h(u)_i = -s\, y_i\, \sigma(-y_i u_i), \qquad
+        \nabla^2 h(u) = s \operatorname{diag}\bigl(\sigma(y_i u_i)\,
+        \sigma(-y_i u_i)\bigr),
+
+    where
+
+    * :math:`y_i \in \{-1, +1\}` are the labels,
+    * :math:`\sigma(t) = 1/(1 + e^{-t})` is the logistic sigmoid,
+    * :math:`s = 1`, or :math:`s = 1/n` when ``mean=True``.
+
+    Its infimum is :math:`0`, and it is **not attained**: :math:`h(u) > 0` for
+    every finite :math:`u`, and :math:`h(u) \to 0` only as every margin
+    :math:`y_i u_i \to +\infty`. :attr:`minimum` returns this infimum. (In
+    floating point the value rounds to ``0.0`` once every margin exceeds
+    about 745.)
+
+    The value uses :func:`numpy.logaddexp` and the derivatives
+    :func:`scipy.special.expit`, so that all three are accurate and finite,
+    without overflow, for any finite :math:`u` (up to :math:`|u_i| \sim
+    10^{300}`, where the value itself is about :math:`s \sum_i |u_i|`).
+
+    Parameters
+    ----------
+    y : ndarray, shape (n,)
+        The labels, each exactly ``-1`` or ``+1``, with :math:`n \ge 1`.
+    mean : bool, default False
+        Average over the samples instead of summing.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not a finite 1-d array with at least one entry, or holds a
+        value other than ``-1`` and ``+1``.
+    TypeError
+        If ``mean`` is not a bool.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = LogisticLoss(np.array([1.0, -1.0]))
+    >>> loss.value(np.zeros(2))  # 2 log 2
+    1.3862943611198906
+    >>> loss.gradient(np.zeros(2))
+    array([-0.5,  0.5])
+    >>> loss.hessian_vector(np.zeros(2), np.array([1.0, 2.0]))
+    array([0.25, 0.5 ])
+    >>> loss.value(np.array([1e300, -1e300]))  # correct margins: no overflow
+    0.0
+    >>> loss.minimum  # an infimum, approached as y * u -> +inf
+    0.0
+    """
+
+    def _check_targets(self, y: np.ndarray) -> None:
+        bad = np.flatnonzero((y != 1.0) & (y != -1.0))
+        if bad.size:
+            first = bad[0]
+            more = f" ({bad.size} bad labels in all)" if bad.size > 1 else ""
+            raise ValueError(
+                f"`y` must hold only -1 and +1 labels, got {float(y[first])!r} at "
+                f"index {first}{more}"
+            )
+
+    @property
+    def minimum(self) -> float:
+        r"""The infimum, 0; not attained, approached as every :math:`y_i u_i \to +\infty`."""
+        return 0.0
+
+    def _margins(self, u) -> np.ndarray:
+        return self._y * self._outputs(u)
+
+    def value(self, u) -> float:
+        r""":math:`h(u) = s \sum_i \log(1 + e^{-y_i u_i})`.
+
+        Parameters
+        ----------
+        u : ndarray, shape (n,)
+
+        Returns
+        -------
+        float
+        """
+        return self._scale * float(np.sum(np.logaddexp(0.0, -self._margins(u))))
+
+    def gradient(self, u) -> np.ndarray:
+        r""":math:`\nabla h(u) = -s\, y \odot \sigma(-y \odot u)`, shape ``(n,)``."""
+        return -self._scale * self._y * expit(-self._margins(u))
+
+    def hessian_vector(self, u, v) -> np.ndarray:
+        r""":math:`\nabla^2 h(u) v = s\, \sigma(y \odot u) \odot \sigma(-y \odot u) \odot v`, shape ``(n,)``."""
+        u, v = self._outputs_and_direction(u, v)
+        margins = self._y * u
+        return self._scale * (expit(margins) * expit(-margins)) * v
+
+
+class PseudoHuberLoss(_OutputLoss):
+    r"""The pseudo-Huber loss, quadratic near :math:`y` and linear far from it.
+
+    .. math::
+
+        h(u) = s\,\delta^2 \sum_{i=1}^n \Bigl(\sqrt{1 + (r_i/\delta)^2} -
+        1\Bigr), \qquad
+        \nabla h(u)_i = \frac{s\, r_i}{\sqrt{1 + (r_i/\delta)^2}}, \qquad
+        \nabla^2 h(u) = s \operatorname{diag}\Bigl(\bigl(1 +
+        (r_i/\delta)^2\bigr)^{-3/2}\Bigr),
+
+    where
+
+    * :math:`r = u - y` is the residual,
+    * :math:`\delta > 0` is the transition scale: :math:`h` behaves like
+      :math:`\tfrac{s}{2}\|r\|^2` for :math:`|r_i| \ll \delta` and like
+      :math:`s\,\delta \sum_i |r_i|` for :math:`|r_i| \gg \delta`, so that
+      :math:`|\nabla h(u)_i| < s\,\delta`,
+    * :math:`s = 1`, or :math:`s = 1/n` when ``mean=True``.
+
+    Its unconstrained minimum is :math:`0`, attained only at :math:`u = y`.
+
+    The terms are computed as :math:`\delta\, |r_i| \cdot |r_i| / (\rho_i +
+    \delta)`, :math:`\delta\, r_i/\rho_i` and :math:`(\delta/\rho_i)^3` with
+    :math:`\rho_i = \operatorname{hypot}(\delta, r_i)`: no cancellation for
+    small residuals, and no overflow for large ones.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n,)
+        The targets, finite, with :math:`n \ge 1`.
+    delta : float, default 1.0
+        The transition scale :math:`\delta`, finite and ``> 0``.
+    mean : bool, default False
+        Average over the samples instead of summing.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not a finite 1-d array with at least one entry, or
+        ``delta`` is not finite or not ``> 0``.
+    TypeError
+        If ``delta`` is not a real number or ``mean`` is not a bool.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = PseudoHuberLoss(np.zeros(2), delta=2.0)
+    >>> u = np.array([0.0, 1.5])  # sqrt(1 + (1.5 / 2)^2) = 1.25
+    >>> loss.value(u)  # 4 * (1.25 - 1)
+    1.0
+    >>> loss.gradient(u)  # 1.5 / 1.25
+    array([0. , 1.2])
+    >>> loss.hessian_vector(u, np.ones(2))  # 1.25^-3 = 0.512
+    array([1.   , 0.512])
+    >>> loss.value(np.zeros(2)) == loss.minimum == 0.0
+    True
+    """
+
+    def __init__(self, y, delta: float = 1.0, *, mean: bool = False):
+        super().__init__(y, mean=mean)
+        self._delta = check_positive_real("delta", delta)
+
+    @property
+    def delta(self) -> float:
+        r"""The transition scale :math:`\delta`."""
+        return self._delta
+
+    @property
+    def minimum(self) -> float:
+        """The unconstrained minimum, 0 (at ``u = y``)."""
+        return 0.0
+
+    def _residuals(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r"""For validated outputs, :math:`r = u - y` and :math:`\rho = \operatorname{hypot}(\delta, r)`."""
+        residual = u - self._y
+        return residual, np.hypot(self._delta, residual)
+
+    def value(self, u) -> float:
+        r""":math:`h(u) = s\,\delta^2 \sum_i (\sqrt{1 + (r_i/\delta)^2} - 1)`.
+
+        Parameters
+        ----------
+        u : ndarray, shape (n,)
+
+        Returns
+        -------
+        float
+        """
+        residual, rho = self._residuals(self._outputs(u))
+        size = np.abs(residual)
+        terms = self._delta * (size * (size / (rho + self._delta)))
+        return self._scale * float(np.sum(terms))
+
+    def gradient(self, u) -> np.ndarray:
+        r""":math:`\nabla h(u) = s\, r / \sqrt{1 + (r/\delta)^2}`, shape ``(n,)``."""
+        residual, rho = self._residuals(self._outputs(u))
+        return (self._scale * self._delta) * (residual / rho)
+
+    def hessian_vector(self, u, v) -> np.ndarray:
+        r""":math:`\nabla^2 h(u) v = s\,(1 + (r/\delta)^2)^{-3/2} \odot v`, shape ``(n,)``."""
+        u, v = self._outputs_and_direction(u, v)
+        _, rho = self._residuals(u)
+        return self._scale * (self._delta / rho) ** 3 * v
+
+    def _repr_options(self) -> str:
+        return f"delta={self._delta!r}, "
