@@ -835,6 +835,150 @@ class OutputManifold(RiemannianSubmanifold):
         """
         return self.retract(point, tangent_vector)
 
+    def retraction_differential_inverse(
+        self, point, tangent_vector, vector, *, kind: str | None = None
+    ) -> np.ndarray:
+        r"""The inverse of the differential of the retraction, :math:`(DR_u(\xi))^{-1}[g]`.
+
+        For :math:`\xi \in T_uM` and :math:`g \in T_{R_u(\xi)}M`, returns the
+        :math:`\zeta \in T_uM` with :math:`DR_u(\xi)[\zeta] = g`. This is the
+        map that carries a stage vector of a Runge-Kutta scheme, evaluated at
+        :math:`R_u(\xi)`, back to :math:`T_uM` (the Munthe-Kaas construction);
+        with it a retraction-based RK scheme keeps its classical order.
+
+        For the chart retraction :math:`R_u(\xi) = F(\theta_u + J_u^+\xi)`,
+
+        .. math::
+
+            DR_u(\xi)[\zeta] = J(\theta')\, J_u^+\zeta
+            \quad\Longrightarrow\quad
+            \zeta = J_u\, J(\theta')^+ g .
+
+        For the second-order retraction :math:`R_u(\xi) = F(\theta_u + \eta -
+        \tfrac12 J_u^+ D^2F(\theta_u)[\eta, \eta])`,
+
+        .. math::
+
+            DR_u(\xi)[\zeta] = J(\theta')\,(I - A)\, J_u^+\zeta
+            \quad\Longrightarrow\quad
+            \zeta = J_u w, \qquad (I - A)\, w = J(\theta')^+ g,
+
+        where
+
+        * :math:`\theta_u` is the chart of :math:`u` and :math:`J_u = J(\theta_u)
+          = Q_uR_u` its thin QR factorization, :math:`J_u^+ = R_u^{-1}Q_u^\top`;
+        * :math:`\eta = J_u^+\xi` and :math:`\theta'` is the preimage of
+          :math:`R_u(\xi)` (:math:`\theta_u + \eta` for the chart retraction);
+        * :math:`A \in \mathbb{R}^{p \times p}`, :math:`A w = J_u^+ D^2F(\theta_u)[\eta,
+          w]`, built column by column (:math:`p` second derivatives);
+        * :math:`J(\theta')^+ g = R'^{-1}Q'^\top g` comes from the cached QR
+          factors of :math:`J(\theta')`.
+
+        The component of :math:`g` normal to :math:`T_{R_u(\xi)}M` is discarded
+        (:math:`J(\theta')^+` annihilates it). No normal equations are formed:
+        the solves are triangular, and the small :math:`p \times p` system
+        :math:`I - A` is solved through its SVD, which also gives its numerical
+        rank (with the manifold's ``rank_rtol``). At :math:`\xi = 0`,
+        :math:`\theta' = \theta_u` and :math:`A = 0`, so the map is the
+        identity on :math:`T_uM`.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
+        tangent_vector : ndarray, shape (n_outputs,)
+            :math:`\xi \in T_uM`, where the differential is taken.
+        vector : ndarray, shape (n_outputs,)
+            :math:`g \in T_{R_u(\xi)}M`.
+        kind : {"chart", "second_order"}, optional
+            The retraction; the manifold's own (:attr:`retraction_kind`) by
+            default.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+            :math:`\zeta \in T_uM`.
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite, or ``kind``
+            is unknown.
+        OutsideBallError
+            If :math:`R_u(\xi)` leaves the ball (the retraction is not defined
+            there).
+        NotAnImmersionError
+            If :math:`J(\theta')` is rank-deficient.
+        numpy.linalg.LinAlgError
+            If :math:`I - A` is numerically singular: :math:`\xi` is too long
+            for the second-order retraction to be a local diffeomorphism.
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> xi = 0.3 * manifold.random_tangent_vector(u, rng=rng)
+        >>> v = manifold.retraction(u, xi)
+        >>> g = manifold.random_tangent_vector(v, rng=rng)
+        >>> zeta = manifold.retraction_differential_inverse(u, xi, g)
+        >>> t = 1e-6  # DR_u(xi)[zeta] by central differences
+        >>> dR = (manifold.retraction(u, xi + t * zeta)
+        ...       - manifold.retraction(u, xi - t * zeta)) / (2 * t)
+        >>> bool(np.allclose(dR, g, atol=1e-8))
+        True
+        """
+        kind = self._retraction_kind if kind is None else kind
+        if kind not in RETRACTIONS:
+            raise ValueError(
+                f"`kind` must be one of {RETRACTIONS}, got {describe(kind)}"
+            )
+        chart = self._chart(point)
+        xi = self._vector(tangent_vector, "tangent_vector")
+        g = self._vector(vector, "vector")
+        # The preimage of R_u(xi), with the same arithmetic as `retract`, so
+        # that the chart the retraction registered (and its factors) is reused.
+        eta = self._pinv(chart, xi)
+        params = chart.params + eta
+        if kind == "second_order":
+            curvature = np.asarray(
+                self._map.second_derivative(chart.params, eta, eta), dtype=np.float64
+            )
+            params = params - 0.5 * self._pinv(chart, curvature)
+        if not np.all(np.isfinite(params)):
+            raise ValueError(f"the {kind} retraction produced non-finite parameters")
+        self._check_in_ball(params, f"the {kind} retraction")
+        w = self._pinv(self._new_chart(params), g)  # J(theta')^+ g
+        if kind == "second_order":
+            # I - A, column by column (one vector triangular solve each).
+            system = np.eye(self._p)
+            unit = np.zeros(self._p)
+            for j in range(self._p):
+                unit[j] = 1.0
+                curvature = np.asarray(
+                    self._map.second_derivative(chart.params, eta, unit),
+                    dtype=np.float64,
+                )
+                system[:, j] -= self._pinv(chart, curvature)
+                unit[j] = 0.0
+            U, s, Vt = scipy.linalg.svd(system, check_finite=False)
+            if s[-1] <= self._rank_rtol * s[0]:
+                raise np.linalg.LinAlgError(
+                    "the differential of the second_order retraction is singular "
+                    f"at `tangent_vector`: I - A has singular values in "
+                    f"[{s[-1]:.3e}, {s[0]:.3e}] (rank_rtol {self._rank_rtol:.3e}); "
+                    "`tangent_vector` is too long for the retraction to be a local "
+                    "diffeomorphism, take a shorter one"
+                )
+            w = Vt.T @ ((U.T @ w) / s)
+        Q, R = self._factors(chart)
+        return Q @ (R @ w)
+
     def _geodesic_options(self) -> dict:
         return {
             "rtol": self._geodesic_rtol,

@@ -109,3 +109,117 @@ class CountingMap:
 
     def weighted_hessian_vector(self, params, weights, vector):
         return self._count("weighted_hessian_vector", params, weights, vector)
+
+
+def gram_condition(output_map, params) -> float:
+    """cond(G) = cond(J)^2 at ``params``, from the singular values of J."""
+    s = np.linalg.svd(output_map.jacobian(params), compute_uv=False)
+    return float((s[0] / s[-1]) ** 2)
+
+
+def two_layer_with_condition(
+    target: float,
+    n: int = 30,
+    d: int = 3,
+    width: int = 2,
+    *,
+    tolerance: float = 2.0,
+    seed: int = 0,
+    **options,
+) -> Problem:
+    """A two-layer problem whose cond(G0) is within a factor ``tolerance`` of ``target``.
+
+    Bisects the input conditioning ``cond_x`` on a log scale, with the seed
+    (so X's singular vectors, the init and the manifold's rng) fixed.
+    """
+    build_manifold = options.pop("build_manifold", True)
+    low, high = 0.0, 8.0  # log10 cond_x
+    for attempt in range(60):
+        middle = 0.0 if attempt == 0 else 0.5 * (low + high)
+        problem = two_layer(
+            n, d, width, cond_x=10.0**middle, seed=seed, build_manifold=False, **options
+        )
+        condition = gram_condition(problem.output_map, problem.params0)
+        if abs(np.log(condition / target)) <= np.log(tolerance):
+            if not build_manifold:
+                return problem
+            return two_layer(n, d, width, cond_x=10.0**middle, seed=seed, **options)
+        if condition < target:
+            low = middle
+        else:
+            high = middle
+    raise RuntimeError(f"no cond_x gives cond(G0) = {target:g} for seed {seed}")
+
+
+def teacher_target(problem: Problem, distance: float, seed: int = 0) -> np.ndarray:
+    """A realizable target ``F(theta*)`` with ``|theta* - theta0| = distance``."""
+    rng = np.random.default_rng(seed)
+    direction = rng.standard_normal(problem.params0.size)
+    teacher = problem.params0 + distance * direction / np.linalg.norm(direction)
+    return problem.output_map.value(teacher)
+
+
+def slow_teacher_target(problem: Problem, distance: float) -> np.ndarray:
+    """A realizable target whose teacher sits along the flattest direction of G0.
+
+    ``theta* = theta0 + distance * v_min`` with ``v_min`` the right singular
+    vector of ``J(theta0)`` for its smallest singular value: the hardest
+    target for gradient flow, whose rate is then ``2 lambda_min(G)`` from the
+    start instead of only asymptotically.
+    """
+    _, _, Vt = np.linalg.svd(problem.output_map.jacobian(problem.params0))
+    return problem.output_map.value(problem.params0 + distance * Vt[-1])
+
+
+def overparameterized_with_lambda_min(
+    target: float,
+    n: int = 6,
+    d: int = 10,
+    width: int = 10,
+    *,
+    tolerance: float = 1.5,
+    seed: int = 0,
+    alpha: float = 1.0,
+    activation: str = "tanh",
+) -> Problem:
+    """A two-layer problem with p = width * d > n whose lambda_min(K0) is near ``target``.
+
+    The kernel is made ill-conditioned by a near-duplicate sample:
+    ``x_n = x_1 + eta z`` (``|z| = 1``), which gives ``lambda_min(K0) ~ eta^2``;
+    ``eta`` is found by bisection on a log scale.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    z = rng.standard_normal(d)
+    z /= np.linalg.norm(z)
+    network = TwoLayerNetwork(d, width, alpha=alpha, activation=activation)
+    params0 = network.init_params(rng, "standard")
+    low, high = -10.0, 0.0  # log10 eta
+    for _ in range(80):
+        middle = 0.5 * (low + high)
+        X[-1] = X[0] + 10.0**middle * z
+        output_map = network.output_map(X.copy())
+        s = np.linalg.svd(output_map.jacobian(params0), compute_uv=False)
+        lambda_min = float(s[-1] ** 2)
+        if abs(np.log(lambda_min / target)) <= np.log(tolerance):
+            return Problem(network, X.copy(), output_map, params0, None)
+        if lambda_min > target:
+            high = middle
+        else:
+            low = middle
+    raise RuntimeError(
+        f"no near-duplicate gives lambda_min(K0) = {target:g} for seed {seed}"
+    )
+
+
+def kernel_mode_target(problem: Problem, size: float) -> np.ndarray:
+    """``y = F(theta0) + size * u_min``, with ``u_min`` the flattest eigenvector of K0.
+
+    The residual then lies along the kernel's slowest mode: the hardest
+    target for the Levenberg-Marquardt and gradient flows, whose rate is the
+    slowest eigen-rate from the start.
+    """
+    U, _, _ = np.linalg.svd(
+        problem.output_map.jacobian(problem.params0), full_matrices=False
+    )
+    return problem.output_map.value(problem.params0) + size * U[:, -1]

@@ -1,0 +1,827 @@
+r"""Parameter-space flows: Gauss-Newton, Levenberg-Marquardt and gradient flow.
+
+Each flow integrates an ODE for the parameters :math:`\theta` and records the
+outputs :math:`u = F(\theta)` and the loss :math:`h(u)` along the way:
+
+.. math::
+
+    \text{GN:}\quad \theta' = -\tfrac1c J^+ \nabla h, \qquad
+    \text{LM:}\quad \theta' = -J^\top (K + \lambda_t I)^{-1} \nabla h, \qquad
+    \text{GD:}\quad \theta' = -J^\top \nabla h,
+
+where :math:`J = DF(\theta)`, :math:`K = JJ^\top`, :math:`\nabla h` is
+evaluated at :math:`u = F(\theta)` and :math:`c` is the metric weight. In
+output space they read :math:`u' = -\tfrac1c P_u\nabla h = -\operatorname{grad}
+h(u)`, :math:`u' = -K(K+\lambda_t I)^{-1}\nabla h` and :math:`u' = -K\nabla h`.
+
+Developer notes
+---------------
+*Linear algebra.* See :mod:`riemgn._linalg`: QR or LAPACK least squares for
+:math:`J^+`, the stacked QR of :math:`[J; \sqrt\lambda I]` for LM when
+:math:`p \le n` and the kernel form through the thin SVD of :math:`J` when
+:math:`p > n`, so that no :math:`p \times p` array exists in the
+overparameterized regime.
+
+*Events.* Every flow stops, with finite arrays, when the parameters leave
+:math:`B(\theta_0, \rho)` (``left_region``, if ``radius`` is given), when
+:math:`\|\theta - \theta_0\|` or :math:`\|\theta'\|` exceeds ``blow_up`` times
+its scale (``blow_up``), when :math:`F` stops being finite (``blow_up``) and,
+for Gauss-Newton, when :math:`\sigma_{min}(J)/\sigma_{max}(J)` falls to
+``rank_rtol`` (``rank_loss``): :math:`J^+` does not exist beyond it, and the
+velocity grows without bound as it is approached.
+
+*Caching.* Adaptive solvers evaluate the right-hand side at the same state
+more than once (FSAL stages, event checks); the last few evaluations are
+cached by the bytes of :math:`\theta`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from manifolds._validation import (
+    as_finite_array,
+    as_finite_vector,
+    check_positive_int,
+    check_positive_real,
+    describe,
+)
+from manifolds.output_map import OutputMap
+from riemgn._linalg import (
+    GN_SOLVERS,
+    KERNEL_SOLVERS,
+    RankDeficiencyError,
+    gauss_newton_direction,
+    kernel_factorization,
+    stacked_lm_direction,
+)
+from riemgn.damping import DampingState, as_schedule, evaluate_damping
+from riemgn.flows._integrate import (
+    IMPLICIT_METHODS,
+    METHODS,
+    Event,
+    FlowBreakdown,
+    integrate,
+)
+from riemgn.flows.trajectory import FlowStatus, Trajectory
+
+__all__ = [
+    "gauss_newton_flow",
+    "gradient_flow",
+    "levenberg_marquardt_flow",
+]
+
+# The largest p for which an implicit method may build the dense (p, p)
+# Jacobian of the gradient flow's right-hand side.
+MAX_DENSE_PARAMS = 4000
+
+
+class _Counter:
+    """Counts evaluations of F and J on an output map."""
+
+    def __init__(self, output_map):
+        self.map = output_map
+        self.n_value = 0
+        self.n_jacobian = 0
+        self.n_solves = 0
+
+    def value(self, params):
+        self.n_value += 1
+        value = np.asarray(self.map.value(params), dtype=np.float64)
+        if not np.all(np.isfinite(value)):
+            raise FlowBreakdown(
+                FlowStatus.BLOW_UP,
+                f"F(theta) is not finite at |theta| = {np.linalg.norm(params):.3e}",
+            )
+        return value
+
+    def jacobian(self, params):
+        self.n_jacobian += 1
+        J = np.asarray(self.map.jacobian(params), dtype=np.float64)
+        if not np.all(np.isfinite(J)):
+            raise FlowBreakdown(
+                FlowStatus.BLOW_UP,
+                f"J(theta) is not finite at |theta| = {np.linalg.norm(params):.3e}",
+            )
+        return J
+
+
+@dataclass
+class _Evaluation:
+    """The right-hand side at one state, with what the events need."""
+
+    velocity: np.ndarray  # theta'
+    outputs: np.ndarray  # u
+    output_speed: float  # |J theta'|
+    loss: float
+    sigma_ratio: float = math.nan  # sigma_min / sigma_max of J, when computed
+    damping: float = math.nan
+    lambda_min: float = math.nan
+
+
+class _Dynamics:
+    """A parameter-space velocity field with an evaluation cache."""
+
+    name = ""
+
+    def __init__(self, counter: _Counter, loss, params0: np.ndarray):
+        self.counter = counter
+        self.loss = loss
+        self.params0 = params0
+        self._cache: OrderedDict[bytes, _Evaluation] = OrderedDict()
+
+    def evaluate(self, t: float, params: np.ndarray) -> _Evaluation:
+        params = np.asarray(params, dtype=np.float64)
+        key = params.tobytes()
+        evaluation = self._cache.get(key)
+        if evaluation is None:
+            if not np.all(np.isfinite(params)):
+                raise FlowBreakdown(FlowStatus.BLOW_UP, "theta is no longer finite")
+            evaluation = self._evaluate(t, params)
+            if not np.all(np.isfinite(evaluation.velocity)):
+                raise FlowBreakdown(
+                    FlowStatus.BLOW_UP,
+                    f"the velocity theta' is not finite at t = {t:.6g}",
+                )
+            self._cache[key] = evaluation
+            if len(self._cache) > 16:
+                self._cache.popitem(last=False)
+        return evaluation
+
+    def __call__(self, t, params):
+        return self.evaluate(t, params).velocity
+
+    def _evaluate(self, t: float, params: np.ndarray) -> _Evaluation:
+        raise NotImplementedError
+
+    def _outputs_and_gradient(self, params):
+        u = self.counter.value(params)
+        return u, self.loss.gradient(u), self.loss.value(u)
+
+
+class _GaussNewton(_Dynamics):
+    def __init__(self, counter, loss, params0, *, solver, rank_rtol, metric_weight):
+        super().__init__(counter, loss, params0)
+        self.solver = solver
+        self.rank_rtol = rank_rtol
+        self.metric_weight = metric_weight
+        self.name = f"gauss_newton/{solver}"
+
+    def _evaluate(self, t, params):
+        u, g, value = self._outputs_and_gradient(params)
+        J = self.counter.jacobian(params)
+        self.counter.n_solves += 1
+        try:
+            eta = gauss_newton_direction(
+                J, g, solver=self.solver, rank_rtol=self.rank_rtol
+            )
+        except RankDeficiencyError as error:
+            raise FlowBreakdown(FlowStatus.RANK_LOSS, str(error)) from None
+        velocity = -eta / self.metric_weight
+        return _Evaluation(velocity, u, float(np.linalg.norm(J @ velocity)), value)
+
+    def sigma_ratio(self, params) -> float:
+        s = np.linalg.svd(self.counter.jacobian(params), compute_uv=False)
+        return 0.0 if s[0] == 0 else float(s[-1] / s[0])
+
+
+class _LevenbergMarquardt(_Dynamics):
+    def __init__(self, counter, loss, params0, *, schedule, kernel_solver):
+        super().__init__(counter, loss, params0)
+        self.schedule = schedule
+        self.kernel_solver = kernel_solver
+        closed_form = getattr(counter.map, "neural_tangent_kernel", None)
+        self.closed_form = closed_form if callable(closed_form) else None
+        n, p = counter.map.n_outputs, counter.map.n_params
+        self.kernel_form = p > n
+        self.name = "levenberg_marquardt/" + (
+            "kernel" if self.kernel_form else "stacked_qr"
+        )
+
+    def _evaluate(self, t, params):
+        u, g, value = self._outputs_and_gradient(params)
+        J = self.counter.jacobian(params)
+        self.counter.n_solves += 1
+        if self.kernel_form:
+            kernel = None
+            if self.kernel_solver == "eigh" and self.closed_form is not None:
+                kernel = np.asarray(self.closed_form(params), dtype=np.float64)
+            factorization = kernel_factorization(
+                J, kernel=kernel, solver=self.kernel_solver
+            )
+            eigenvalues = factorization.kernel_eigenvalues
+        else:
+            eigenvalues = np.linalg.svd(J, compute_uv=False) ** 2
+        state = DampingState(params, u, g, value, eigenvalues)
+        try:
+            lam = evaluate_damping(self.schedule, t, state)
+        except (TypeError, ValueError) as error:
+            raise FlowBreakdown(FlowStatus.SOLVER_FAILED, str(error)) from None
+        if self.kernel_form:
+            velocity = -factorization.direction(g, lam)
+        else:
+            velocity = -stacked_lm_direction(J, g, lam)
+        return _Evaluation(
+            velocity,
+            u,
+            float(np.linalg.norm(J @ velocity)),
+            value,
+            damping=lam,
+            lambda_min=float(eigenvalues[-1]),
+        )
+
+
+class _GradientFlow(_Dynamics):
+    name = "gradient"
+
+    def _evaluate(self, t, params):
+        u, g, value = self._outputs_and_gradient(params)
+        J = self.counter.jacobian(params)
+        velocity = -(J.T @ g)
+        return _Evaluation(velocity, u, float(np.linalg.norm(J @ velocity)), value)
+
+    def jacobian(self, t, params):
+        r"""The Jacobian :math:`-(J^\top \nabla^2 h\, J + H_{\nabla h})` of :math:`-J^\top\nabla h`."""
+        params = np.asarray(params, dtype=np.float64)
+        u = self.counter.value(params)
+        g = self.loss.gradient(u)
+        J = self.counter.jacobian(params)
+        p = params.size
+        curvature = np.empty((p, p))
+        for k in range(p):
+            e = np.zeros(p)
+            e[k] = 1.0
+            curvature[:, k] = self.counter.map.weighted_hessian_vector(params, g, e)
+        loss_curvature = np.column_stack(
+            [self.loss.hessian_vector(u, J[:, k]) for k in range(p)]
+        )
+        return -(J.T @ loss_curvature + curvature)
+
+
+# ----------------------------------------------------------------------
+# Validation
+
+
+def _validate_common(output_map, params0, loss, t_span, t_eval, rtol, atol, method):
+    if not isinstance(output_map, OutputMap):
+        raise TypeError(
+            "`output_map` must implement manifolds.OutputMap, got "
+            f"{type(output_map).__name__}"
+        )
+    n, p = int(output_map.n_outputs), int(output_map.n_params)
+    params0 = as_finite_vector("params0", params0, p).copy()
+    n_loss = getattr(loss, "n_outputs", None)
+    if n_loss is None or not callable(getattr(loss, "gradient", None)):
+        raise TypeError(
+            "`loss` must be a loss on outputs with n_outputs, value and gradient "
+            f"(e.g. riemgn.losses.SquaredLoss), got {describe(loss)}"
+        )
+    if n_loss != n:
+        raise ValueError(
+            f"the loss has n_outputs = {n_loss} (its targets `y` have shape "
+            f"({n_loss},)) but the output map has n_outputs = {n}; build the loss "
+            f"with y of shape ({n},)"
+        )
+    try:
+        t0, t1 = (float(t) for t in t_span)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"`t_span` must be a pair (t0, t1) of numbers, got {describe(t_span)}"
+        ) from None
+    if not (math.isfinite(t0) and math.isfinite(t1)):
+        raise ValueError(f"`t_span` must be finite, got {describe(tuple(t_span))}")
+    if not t0 < t1:
+        raise ValueError(
+            f"`t_span` must be increasing (t0 < t1), got ({t0!r}, {t1!r}); the flows "
+            "only run forward in time"
+        )
+    if t_eval is not None:
+        t_eval = as_finite_array("t_eval", t_eval, ndim=1)
+        if t_eval.size and (
+            np.any(np.diff(t_eval) <= 0) or t_eval[0] < t0 or t_eval[-1] > t1
+        ):
+            raise ValueError(
+                f"`t_eval` must be strictly increasing and inside t_span = ({t0:g}, "
+                f"{t1:g}), got values from {t_eval[0]:g} to {t_eval[-1]:g}"
+            )
+    check_positive_real("rtol", rtol)
+    check_positive_real("atol", atol)
+    if method not in METHODS:
+        raise ValueError(
+            f"`method` must be one of {tuple(METHODS)}, got {describe(method)}"
+        )
+    return params0, (t0, t1), t_eval
+
+
+def _start(counter, loss, params0):
+    u0 = np.asarray(counter.map.value(params0), dtype=np.float64)
+    if u0.shape != (counter.map.n_outputs,) or not np.all(np.isfinite(u0)):
+        raise ValueError(
+            "the output map is not finite (or has the wrong shape) at `params0`: "
+            f"F(params0) has shape {u0.shape}"
+        )
+    counter.n_value += 1
+    return u0
+
+
+# ----------------------------------------------------------------------
+# The driver shared by the three flows
+
+
+def _run(
+    dynamics: _Dynamics,
+    params0,
+    t_span,
+    *,
+    t_eval,
+    rtol,
+    atol,
+    method,
+    radius,
+    blow_up,
+    gtol,
+    max_steps,
+    jac=None,
+    rank_event=None,
+    extras=(),
+) -> Trajectory:
+    counter = dynamics.counter
+    if radius is not None:
+        radius = check_positive_real("radius", radius)
+    blow_up = check_positive_real("blow_up", blow_up)
+    if blow_up <= 1:
+        raise ValueError(f"`blow_up` must be > 1, got {blow_up}")
+    if gtol is not None:
+        gtol = check_positive_real("gtol", gtol)
+    max_steps = check_positive_int("max_steps", max_steps)
+
+    _start(counter, dynamics.loss, params0)
+    try:
+        initial = dynamics.evaluate(t_span[0], params0)
+    except FlowBreakdown as breakdown:
+        raise ValueError(f"the flow cannot start at `params0`: {breakdown}") from None
+    distance_scale = blow_up * max(1.0, float(np.linalg.norm(params0)))
+    speed_scale = blow_up * max(1.0, float(np.linalg.norm(initial.velocity)))
+
+    events = []
+    if radius is not None:
+        events.append(
+            Event(
+                FlowStatus.LEFT_REGION,
+                lambda t, y: radius - float(np.linalg.norm(y - params0)),
+                lambda t, y: f"|theta - theta0| reached radius = {radius:.6g}",
+            )
+        )
+    events.append(
+        Event(
+            FlowStatus.BLOW_UP,
+            lambda t, y: distance_scale - float(np.linalg.norm(y - params0)),
+            lambda t, y: (
+                f"|theta - theta0| reached {distance_scale:.3e} (blow_up = {blow_up:g} "
+                "x max(1, |theta0|))"
+            ),
+        )
+    )
+    events.append(
+        Event(
+            FlowStatus.BLOW_UP,
+            lambda t, y: speed_scale - float(np.linalg.norm(dynamics(t, y))),
+            lambda t, y: (
+                f"|theta'| reached {speed_scale:.3e} (blow_up = {blow_up:g} x "
+                "max(1, |theta'(0)|))"
+            ),
+        )
+    )
+    if rank_event is not None:
+        events.append(rank_event)
+
+    converged = None
+    if gtol is not None:
+
+        def converged(t, y):
+            speed = dynamics.evaluate(t, y).output_speed
+            return f"|u'| = {speed:.3e} <= gtol = {gtol:.3e}" if speed <= gtol else None
+
+    result = integrate(
+        dynamics,
+        params0,
+        t_span,
+        method=method,
+        rtol=rtol,
+        atol=atol,
+        t_eval=t_eval,
+        jac=jac,
+        events=tuple(events),
+        max_steps=max_steps,
+        converged=converged,
+    )
+    params = result.states
+    outputs = np.empty((params.shape[0], counter.map.n_outputs))
+    losses = np.empty(params.shape[0])
+    recorded = {name: np.empty(params.shape[0]) for name in extras}
+    keep = params.shape[0]
+    for k, theta in enumerate(params):
+        try:
+            if extras:
+                evaluation = dynamics.evaluate(result.times[k], theta)
+                outputs[k], losses[k] = evaluation.outputs, evaluation.loss
+                for name in extras:
+                    recorded[name][k] = getattr(evaluation, name)
+            else:
+                outputs[k] = counter.value(theta)
+                losses[k] = dynamics.loss.value(outputs[k])
+        except FlowBreakdown:
+            keep = k  # the located event state itself may be unusable
+            break
+    status, message = result.status, result.message
+    if keep == 0:  # pragma: no cover - the start was checked above
+        keep = 1
+    return Trajectory(
+        times=result.times[:keep],
+        outputs=outputs[:keep],
+        losses=losses[:keep],
+        params=params[:keep],
+        status=status,
+        message=message,
+        n_value_evals=counter.n_value,
+        n_jacobian_evals=counter.n_jacobian,
+        n_linear_solves=counter.n_solves,
+        method=f"{dynamics.name}/{method}",
+        extras={name: values[:keep] for name, values in recorded.items()},
+    )
+
+
+# ----------------------------------------------------------------------
+# Public flows
+
+
+def gauss_newton_flow(
+    output_map,
+    params0,
+    loss,
+    t_span,
+    *,
+    t_eval=None,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    method: str = "DOP853",
+    solver: str = "qr",
+    metric_weight: float = 1.0,
+    rank_rtol: float = 1e-8,
+    radius: float | None = None,
+    blow_up: float = 1e3,
+    gtol: float | None = None,
+    max_steps: int = 100_000,
+) -> Trajectory:
+    r"""The Gauss-Newton gradient flow :math:`\theta' = -\tfrac1c J^+ \nabla h(F(\theta))`.
+
+    In output space it is the Riemannian gradient flow of :math:`h` on the
+    output manifold, :math:`u' = -\tfrac1c P_u \nabla h(u) = -\operatorname{grad} h(u)`.
+
+    .. math::
+
+        \theta'(t) = -\frac1c\, J(\theta)^+\, \nabla h\big(F(\theta)\big),
+        \qquad J^+ = R^{-1}Q^\top,
+
+    where :math:`J = QR` is the thin QR factorization of the ``(n, p)``
+    Jacobian (:math:`p \le n`), :math:`\nabla h` the loss gradient and
+    :math:`c` the metric weight.
+
+    Parameters
+    ----------
+    output_map : OutputMap
+        The map :math:`F` (underparameterized: :math:`J` of full column rank).
+    params0 : ndarray, shape (n_params,)
+        The initial parameters :math:`\theta_0`.
+    loss : loss on outputs
+        E.g. :class:`riemgn.losses.SquaredLoss`, with ``n_outputs`` equal to
+        the map's.
+    t_span : tuple of float
+        ``(t0, t1)`` with ``t0 < t1``.
+    t_eval : ndarray, shape (k,), optional
+        The recorded times after ``t0`` (strictly increasing, inside
+        ``t_span``); by default every accepted step. ``t0`` is always the
+        first sample.
+    rtol, atol : float
+        The ODE solver's tolerances on :math:`\theta`.
+    method : str, default "DOP853"
+        A :func:`scipy.integrate.solve_ivp` method name.
+    solver : {"qr", "lstsq", "normal_equations"}, default "qr"
+        How :math:`J^+\nabla h` is computed: thin QR (default), LAPACK's SVD
+        least squares, or the practitioner's :math:`(J^\top J)^{-1}J^\top
+        \nabla h`, which squares the condition number and is kept only to
+        compare against.
+    metric_weight : float, default 1.0
+        The weight :math:`c` of the output metric.
+    rank_rtol : float, default 1e-8
+        The flow stops with ``rank_loss`` when :math:`\sigma_{min}(J) \le`
+        ``rank_rtol`` :math:`\sigma_{max}(J)`.
+    radius : float, optional
+        Stop with ``left_region`` when :math:`\|\theta - \theta_0\|` reaches it.
+    blow_up : float, default 1e3
+        Stop with ``blow_up`` when :math:`\|\theta - \theta_0\| \ge`
+        ``blow_up`` :math:`\max(1, \|\theta_0\|)` or :math:`\|\theta'\| \ge`
+        ``blow_up`` :math:`\max(1, \|\theta'(0)\|)`.
+    gtol : float, optional
+        Stop with ``converged`` when the output speed :math:`\|u'\| = \|J\theta'\|`
+        is at most ``gtol``.
+    max_steps : int, default 100000
+        The budget of accepted steps (``solver_failed`` beyond it).
+
+    Returns
+    -------
+    Trajectory
+        With ``params``, ``outputs``, ``losses``, the status and the counts.
+
+    Raises
+    ------
+    ValueError
+        For a reversed or non-finite ``t_span``, a non-finite ``params0``, a
+        loss whose ``y`` does not match the outputs, an unknown ``method`` or
+        ``solver``, or a start where the velocity does not exist.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from riemgn import SquaredLoss, TwoLayerNetwork
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(20, 2))
+    >>> network = TwoLayerNetwork(2, 3)
+    >>> theta0 = network.init_params(rng, "standard")
+    >>> F = network.output_map(X)
+    >>> y = F.value(theta0 + 0.1 * rng.normal(size=6))
+    >>> trajectory = gauss_newton_flow(F, theta0, SquaredLoss(y), (0.0, 5.0))
+    >>> trajectory.status.value
+    't_end'
+    >>> bool(trajectory.losses[-1] < 1e-4 * trajectory.losses[0])
+    True
+    """
+    params0, t_span, t_eval = _validate_common(
+        output_map, params0, loss, t_span, t_eval, rtol, atol, method
+    )
+    if solver not in GN_SOLVERS:
+        raise ValueError(
+            f"`solver` must be one of {GN_SOLVERS}, got {describe(solver)}"
+        )
+    metric_weight = check_positive_real("metric_weight", metric_weight)
+    rank_rtol = check_positive_real("rank_rtol", rank_rtol)
+    if rank_rtol >= 1:
+        raise ValueError(f"`rank_rtol` must be < 1, got {rank_rtol}")
+    n, p = int(output_map.n_outputs), int(output_map.n_params)
+    if p > n:
+        raise ValueError(
+            f"the Gauss-Newton flow needs p <= n, got n_params = {p} > n_outputs = "
+            f"{n}: J^+ J is not the identity for an overparameterized map; use "
+            "levenberg_marquardt_flow (kernel form) instead"
+        )
+    dynamics = _GaussNewton(
+        _Counter(output_map),
+        loss,
+        params0,
+        solver=solver,
+        rank_rtol=rank_rtol,
+        metric_weight=metric_weight,
+    )
+    # Stop a little before the threshold at which the velocity stops existing.
+    margin = 2.0 * rank_rtol
+    rank_event = Event(
+        FlowStatus.RANK_LOSS,
+        lambda t, y: math.log(max(dynamics.sigma_ratio(y), 1e-300) / margin),
+        lambda t, y: (
+            f"sigma_min/sigma_max of J fell to {margin:.3e} (2 x rank_rtol = "
+            f"{rank_rtol:.3e}); J^+ does not exist beyond this point"
+        ),
+    )
+    return _run(
+        dynamics,
+        params0,
+        t_span,
+        t_eval=t_eval,
+        rtol=rtol,
+        atol=atol,
+        method=method,
+        radius=radius,
+        blow_up=blow_up,
+        gtol=gtol,
+        max_steps=max_steps,
+        rank_event=rank_event,
+    )
+
+
+def levenberg_marquardt_flow(
+    output_map,
+    params0,
+    loss,
+    t_span,
+    *,
+    damping,
+    t_eval=None,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    method: str = "DOP853",
+    kernel_solver: str = "eigh",
+    radius: float | None = None,
+    blow_up: float = 1e3,
+    gtol: float | None = None,
+    max_steps: int = 100_000,
+) -> Trajectory:
+    r"""The Levenberg-Marquardt flow :math:`\theta' = -J^\top(K + \lambda_t I)^{-1}\nabla h`.
+
+    .. math::
+
+        \theta' = -(J^\top J + \lambda_t I)^{-1} J^\top \nabla h
+                = -J^\top (K + \lambda_t I)^{-1} \nabla h, \qquad
+        u' = -K (K + \lambda_t I)^{-1} \nabla h,
+
+    where :math:`K = JJ^\top` is the empirical neural tangent kernel and
+    :math:`\lambda_t = \text{damping}(t, \text{state})`.
+
+    When :math:`p \le n` the direction is the least-squares solution of the
+    stacked system :math:`[J; \sqrt{\lambda_t} I]`, by QR. When :math:`p > n`
+    it is the kernel form: with :math:`K = U\Lambda U^\top`,
+    :math:`\theta' = -J^\top U(\Lambda+\lambda_t)^{-1}U^\top\nabla h`, using
+    the map's closed-form ``neural_tangent_kernel`` when it has one. Only
+    ``(n, n)`` and ``(n, p)`` arrays are allocated, never a ``(p, p)`` one.
+
+    Parameters
+    ----------
+    output_map, params0, loss, t_span, t_eval, rtol, atol, method, radius, blow_up, gtol, max_steps
+        As in :func:`gauss_newton_flow`.
+    damping : float or schedule
+        A number :math:`\lambda \ge 0` (a :class:`~riemgn.damping.Constant`),
+        a schedule such as :class:`~riemgn.damping.KernelTied` or
+        :class:`~riemgn.damping.ResidualProportional`, or any callable
+        ``damping(t, state) -> float`` with ``state`` a
+        :class:`~riemgn.damping.DampingState`.
+    kernel_solver : {"eigh", "svd"}, default "eigh"
+        For :math:`p > n`: diagonalize :math:`K` (fast; resolves
+        :math:`\lambda_{min}(K)` down to about :math:`10^{-13}\lambda_{max}`),
+        or take the thin SVD of :math:`J` (resolves :math:`\sigma_{min}(J)` to
+        relative accuracy :math:`\epsilon\operatorname{cond}(J)`, a few times
+        slower).
+
+    Returns
+    -------
+    Trajectory
+        With ``extras["damping"]`` and ``extras["lambda_min"]``
+        (:math:`\lambda_{min}(K_t)`, or of :math:`G_t` when :math:`p \le n`)
+        at each sample.
+
+    Raises
+    ------
+    ValueError
+        As :func:`gauss_newton_flow`, and for a negative damping.
+    TypeError
+        If ``damping`` is neither a number nor a callable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from riemgn import SquaredLoss, TwoLayerNetwork
+    >>> from riemgn.damping import KernelTied
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(5, 4))
+    >>> network = TwoLayerNetwork(4, 8)   # p = 32 > n = 5
+    >>> theta0 = network.init_params(rng, "standard")
+    >>> F = network.output_map(X)
+    >>> y = F.value(theta0) + 0.1
+    >>> trajectory = levenberg_marquardt_flow(
+    ...     F, theta0, SquaredLoss(y), (0.0, 10.0), damping=KernelTied(1.0))
+    >>> trajectory.method
+    'levenberg_marquardt/kernel/DOP853'
+    >>> bool(np.linalg.norm(trajectory.outputs[-1] - y) < 1e-2)
+    True
+    """
+    params0, t_span, t_eval = _validate_common(
+        output_map, params0, loss, t_span, t_eval, rtol, atol, method
+    )
+    schedule = as_schedule(damping)
+    if kernel_solver not in KERNEL_SOLVERS:
+        raise ValueError(
+            f"`kernel_solver` must be one of {KERNEL_SOLVERS}, got {describe(kernel_solver)}"
+        )
+    dynamics = _LevenbergMarquardt(
+        _Counter(output_map),
+        loss,
+        params0,
+        schedule=schedule,
+        kernel_solver=kernel_solver,
+    )
+    return _run(
+        dynamics,
+        params0,
+        t_span,
+        t_eval=t_eval,
+        rtol=rtol,
+        atol=atol,
+        method=method,
+        radius=radius,
+        blow_up=blow_up,
+        gtol=gtol,
+        max_steps=max_steps,
+        extras=("damping", "lambda_min"),
+    )
+
+
+def gradient_flow(
+    output_map,
+    params0,
+    loss,
+    t_span,
+    *,
+    t_eval=None,
+    rtol: float = 1e-8,
+    atol: float = 1e-12,
+    method: str = "BDF",
+    radius: float | None = None,
+    blow_up: float = 1e3,
+    gtol: float | None = None,
+    max_steps: int = 100_000,
+) -> Trajectory:
+    r"""The gradient flow :math:`\theta' = -J^\top \nabla h(F(\theta))`.
+
+    .. math::
+
+        \theta' = -J^\top \nabla h, \qquad u' = -K\nabla h, \qquad
+        \frac{\partial \theta'}{\partial \theta}
+            = -\big(J^\top \nabla^2 h\, J + H_{\nabla h}\big),
+
+    where :math:`K = JJ^\top` and :math:`H_\nu = \sum_j \nu_j \nabla^2 F_j`.
+
+    The default solver is the implicit ``"BDF"``, because the gradient flow
+    is stiff exactly when it is interesting: its rates are the eigenvalues of
+    :math:`G = J^\top J`, which span :math:`\operatorname{cond}(G)`. An
+    explicit method must keep its step below about :math:`2/\lambda_{max}`
+    for stability while the slow modes need a time of order
+    :math:`1/\lambda_{min}`, i.e. :math:`\operatorname{cond}(G)` steps; BDF's
+    steps grow once the fast modes have decayed. The implicit methods are
+    given the analytic Jacobian above, a dense ``(p, p)`` matrix built from
+    :math:`p` Hessian-vector products, so they are refused for
+    ``p > 4000``: pass an explicit ``method`` (e.g. ``"RK45"``) there.
+
+    Parameters
+    ----------
+    output_map, params0, loss, t_span, t_eval, radius, blow_up, gtol, max_steps
+        As in :func:`gauss_newton_flow`.
+    rtol, atol : float
+        The ODE solver's tolerances on :math:`\theta`.
+    method : str, default "BDF"
+        A :func:`scipy.integrate.solve_ivp` method name.
+
+    Returns
+    -------
+    Trajectory
+
+    Raises
+    ------
+    ValueError
+        As :func:`gauss_newton_flow`, and for an implicit method with
+        ``n_params > 4000``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from riemgn import SquaredLoss, TwoLayerNetwork
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(20, 2))
+    >>> network = TwoLayerNetwork(2, 3)
+    >>> theta0 = network.init_params(rng, "standard")
+    >>> F = network.output_map(X)
+    >>> y = F.value(theta0 + 0.1 * rng.normal(size=6))
+    >>> trajectory = gradient_flow(F, theta0, SquaredLoss(y), (0.0, 10.0))
+    >>> bool(trajectory.losses[-1] < trajectory.losses[0])
+    True
+    """
+    params0, t_span, t_eval = _validate_common(
+        output_map, params0, loss, t_span, t_eval, rtol, atol, method
+    )
+    p = int(output_map.n_params)
+    if method in IMPLICIT_METHODS and p > MAX_DENSE_PARAMS:
+        raise ValueError(
+            f"method={method!r} needs the dense ({p}, {p}) Jacobian of the right-hand "
+            f"side, too large for n_params = {p} > {MAX_DENSE_PARAMS}; pass an "
+            "explicit method such as method='RK45'"
+        )
+    if not callable(getattr(loss, "hessian_vector", None)):
+        raise TypeError(
+            "`loss` must provide hessian_vector(u, v) for the implicit solver"
+        )
+    dynamics = _GradientFlow(_Counter(output_map), loss, params0)
+    return _run(
+        dynamics,
+        params0,
+        t_span,
+        t_eval=t_eval,
+        rtol=rtol,
+        atol=atol,
+        method=method,
+        radius=radius,
+        blow_up=blow_up,
+        gtol=gtol,
+        max_steps=max_steps,
+        jac=dynamics.jacobian if method in IMPLICIT_METHODS else None,
+    )
