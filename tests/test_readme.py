@@ -25,3 +25,12 @@ def test_readme_python_example_runs(capsys):
     printed = capsys.readouterr().out.split()
     assert float(printed[0]) <= 1e-12
     assert abs(float(printed[1]) - 2) < 0.1 and abs(float(printed[2]) - 3) < 0.15
+
+
+def test_readme_dynamics_example_runs(capsys):
+    code = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)[1]
+    exec(compile(code, str(README), "exec"), {"__name__": "readme"})
+    printed = capsys.readouterr().out.split()
+    assert float(printed[0]) < 1e-12
+    assert printed[1] == "t_end"
+    assert float(printed[2]) < 1e-6
