@@ -88,6 +88,7 @@ from manifolds._validation import (
     check_positive_real,
     describe,
 )
+from riemgn._checks import check_loss
 from riemgn._linalg import (
     RankDeficiencyError,
     gauss_newton_direction,
@@ -349,24 +350,7 @@ class IterationInfo:
 # ----------------------------------------------------------------------
 # Validation and bookkeeping shared by the solvers
 
-
-def _check_loss(loss, n_outputs: int, where: str) -> None:
-    missing = [
-        name
-        for name in ("value", "gradient", "hessian_vector", "n_outputs")
-        if not hasattr(loss, name)
-    ]
-    if missing:
-        raise TypeError(
-            "`loss` must be a loss on outputs such as SquaredLoss(y) (with value, "
-            f"gradient, hessian_vector and n_outputs); {describe(loss)} lacks {missing}"
-        )
-    if int(loss.n_outputs) != n_outputs:
-        raise ValueError(
-            f"the loss {loss!r} has targets `y` with {int(loss.n_outputs)} entries "
-            f"but {where} has n_outputs = {n_outputs}; build the loss with one "
-            "target per output"
-        )
+_LOSS_METHODS = ("value", "gradient", "hessian_vector")
 
 
 def _check_problem(output_map, params0, loss):
@@ -382,7 +366,7 @@ def _check_problem(output_map, params0, loss):
         )
     n, p = int(output_map.n_outputs), int(output_map.n_params)
     params0 = as_finite_vector("params0", params0, p).copy()
-    _check_loss(loss, n, "the output map")
+    check_loss(loss, n, require=_LOSS_METHODS)
     with np.errstate(over="ignore", invalid="ignore"):  # reported below instead
         outputs = np.asarray(output_map.value(params0), dtype=np.float64)
     if outputs.shape != (n,):
@@ -1383,7 +1367,7 @@ def riemannian_gradient_descent(
             f"`manifold` must be a manifolds.OutputManifold, got {describe(manifold)}"
         )
     n = manifold.ambient_dim
-    _check_loss(loss, n, "the manifold")
+    check_loss(loss, n, where="the manifold", require=_LOSS_METHODS)
     if not isinstance(throw, bool):
         raise TypeError(f"`throw` must be a bool, got {describe(throw)}")
     if isinstance(optimizer, Optimizer):

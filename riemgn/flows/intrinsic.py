@@ -96,6 +96,7 @@ from manifolds.exceptions import (
     NotOnManifoldError,
     OutsideBallError,
 )
+from riemgn._checks import check_loss, check_t_span
 from riemgn.flows.trajectory import FLOW_MESSAGES, FlowStatus, Trajectory
 
 __all__ = ["SCHEMES", "riemannian_gradient_flow"]
@@ -249,44 +250,6 @@ def _check_manifold(manifold, tableau: _Tableau, scheme: str) -> int | None:
         )
     n = getattr(manifold, "ambient_dim", None)
     return None if n is None else int(n)
-
-
-def _check_loss(loss, n: int | None) -> int:
-    n_loss = getattr(loss, "n_outputs", None)
-    if (
-        n_loss is None
-        or not callable(getattr(loss, "gradient", None))
-        or not callable(getattr(loss, "value", None))
-    ):
-        raise TypeError(
-            "`loss` must be a loss on outputs with n_outputs, value and gradient "
-            f"(e.g. riemgn.losses.SquaredLoss), got {describe(loss)}"
-        )
-    n_loss = int(n_loss)
-    if n is not None and n_loss != n:
-        raise ValueError(
-            f"the loss has n_outputs = {n_loss} (its targets `y` have shape "
-            f"({n_loss},)) but the manifold's points have n_outputs = {n}; build "
-            f"the loss with y of shape ({n},)"
-        )
-    return n_loss
-
-
-def _check_t_span(t_span) -> tuple[float, float]:
-    try:
-        t0, t1 = (float(t) for t in t_span)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"`t_span` must be a pair (t0, t1) of numbers, got {describe(t_span)}"
-        ) from None
-    if not (math.isfinite(t0) and math.isfinite(t1)):
-        raise ValueError(f"`t_span` must be finite, got ({t0!r}, {t1!r})")
-    if not t0 < t1:
-        raise ValueError(
-            f"`t_span` must be increasing (t0 < t1), got ({t0!r}, {t1!r}); the "
-            "flow only runs forward in time"
-        )
-    return t0, t1
 
 
 def _start(flow: _Flow, u0: np.ndarray):
@@ -477,9 +440,9 @@ def riemannian_gradient_flow(
         )
     tableau = SCHEMES[scheme]
     n = _check_manifold(manifold, tableau, scheme)
-    n = _check_loss(loss, n)
+    n = check_loss(loss, n, where="the manifold's points")
     u0 = as_finite_vector("u0", u0, n).copy()
-    t0, t1 = _check_t_span(t_span)
+    t0, t1 = check_t_span(t_span)
     if gtol is not None:
         gtol = check_positive_real("gtol", gtol)
     max_steps = check_positive_int("max_steps", max_steps)

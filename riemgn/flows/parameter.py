@@ -51,6 +51,7 @@ from manifolds._validation import (
     describe,
 )
 from manifolds.output_map import OutputMap
+from riemgn._checks import check_loss, check_t_span
 from riemgn._linalg import (
     GN_SOLVERS,
     KERNEL_SOLVERS,
@@ -274,31 +275,8 @@ def _validate_common(output_map, params0, loss, t_span, t_eval, rtol, atol, meth
         )
     n, p = int(output_map.n_outputs), int(output_map.n_params)
     params0 = as_finite_vector("params0", params0, p).copy()
-    n_loss = getattr(loss, "n_outputs", None)
-    if n_loss is None or not callable(getattr(loss, "gradient", None)):
-        raise TypeError(
-            "`loss` must be a loss on outputs with n_outputs, value and gradient "
-            f"(e.g. riemgn.losses.SquaredLoss), got {describe(loss)}"
-        )
-    if n_loss != n:
-        raise ValueError(
-            f"the loss has n_outputs = {n_loss} (its targets `y` have shape "
-            f"({n_loss},)) but the output map has n_outputs = {n}; build the loss "
-            f"with y of shape ({n},)"
-        )
-    try:
-        t0, t1 = (float(t) for t in t_span)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"`t_span` must be a pair (t0, t1) of numbers, got {describe(t_span)}"
-        ) from None
-    if not (math.isfinite(t0) and math.isfinite(t1)):
-        raise ValueError(f"`t_span` must be finite, got {describe(tuple(t_span))}")
-    if not t0 < t1:
-        raise ValueError(
-            f"`t_span` must be increasing (t0 < t1), got ({t0!r}, {t1!r}); the flows "
-            "only run forward in time"
-        )
+    check_loss(loss, n)
+    t0, t1 = check_t_span(t_span)
     if t_eval is not None:
         t_eval = as_finite_array("t_eval", t_eval, ndim=1)
         if t_eval.size and (
