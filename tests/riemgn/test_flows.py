@@ -523,3 +523,37 @@ def test_gauss_newton_cannot_start_where_j_is_rank_deficient():
     loss = SquaredLoss(np.ones(20))
     with pytest.raises(ValueError, match="cannot start at `params0`.*rank"):
         gauss_newton_flow(problem.output_map, problem.params0, loss, (0.0, 1.0))
+
+
+def test_gradient_flow_refuses_a_dense_jacobian_for_large_p():
+    rng = np.random.default_rng(0)
+    network = TwoLayerNetwork(100, 50)  # p = 5000
+    params0 = network.init_params(rng, "standard")
+    output_map = network.output_map(rng.standard_normal((8, 100)) / 10.0)
+    loss = SquaredLoss(output_map.value(params0) + 0.1)
+    with pytest.raises(
+        ValueError, match=r"dense \(5000, 5000\) Jacobian.*method='RK45'"
+    ):
+        gradient_flow(output_map, params0, loss, (0.0, 1.0))
+    trajectory = gradient_flow(output_map, params0, loss, (0.0, 1.0), method="RK45")
+    assert trajectory.status is FlowStatus.T_END
+    assert trajectory.losses[-1] < trajectory.losses[0]
+
+
+def test_undamped_kernel_form_is_the_pseudo_inverse_flow():
+    # lambda = 0 in the kernel form: u' = -K K^+ grad h = -grad h, so the
+    # residual of a squared loss decays exactly like exp(-t).
+    problem = overparameterized_with_lambda_min(1e-2)
+    y = teacher_target(problem, 0.1, seed=1)
+    trajectory = levenberg_marquardt_flow(
+        problem.output_map,
+        problem.params0,
+        SquaredLoss(y),
+        (0.0, 2.0),
+        damping=Constant(0.0),
+        t_eval=[1.0, 2.0],
+    )
+    residual = np.linalg.norm(trajectory.outputs - y, axis=1)
+    np.testing.assert_allclose(
+        residual / residual[0], np.exp(-trajectory.times), rtol=1e-7
+    )
