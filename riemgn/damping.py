@@ -14,6 +14,10 @@ damping tied to the kernel, :math:`\lambda_t = \varepsilon\,\lambda_{min}(K_t)`,
 keeps every rate at least :math:`1/(1+\varepsilon)`, however ill-conditioned
 :math:`K` is.
 
+These rates are those of the squared loss :math:`h = \tfrac12\|u - y\|^2`;
+a loss scaled by :math:`s` (e.g. ``SquaredLoss(y, mean=True)``, :math:`s = 1/n`)
+multiplies every rate by :math:`s`.
+
 A schedule is any callable ``damping(t, state) -> float`` returning a finite
 :math:`\lambda \ge 0`; ``t`` is the time of a flow or the iteration of a
 solver and ``state`` a :class:`DampingState`. The built-ins are
@@ -188,6 +192,11 @@ def as_schedule(damping, name: str = "damping"):
 def evaluate_damping(schedule, t: float, state: DampingState) -> float:
     """Call ``schedule(t, state)`` and check that it returned a finite number >= 0."""
     value = schedule(t, state)
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise TypeError(
+            f"the damping schedule {schedule!r} must return a float, got "
+            f"{describe(value)}"
+        )
     try:
         value = float(value)
     except (TypeError, ValueError) as error:

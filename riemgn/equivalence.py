@@ -25,7 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.interpolate
 
-from manifolds._validation import as_finite_array, as_finite_vector, check_positive_real
+from manifolds._validation import (
+    as_finite_array,
+    as_finite_vector,
+    check_positive_real,
+    describe,
+)
 from riemgn._linalg import gauss_newton_direction
 from riemgn.flows.trajectory import Trajectory
 
@@ -90,6 +95,14 @@ def velocity_residual(manifold, loss, u, *, solver: str = "qr") -> float:
     >>> bool(velocity_residual(manifold, loss, u) < 1e-12)
     True
     """
+    if not all(
+        callable(getattr(manifold, name, None))
+        for name in ("lift", "euclidean_to_riemannian_gradient")
+    ) or not hasattr(manifold, "output_map"):
+        raise TypeError(
+            "`manifold` must be an OutputManifold (with lift, output_map and "
+            f"euclidean_to_riemannian_gradient), got {describe(manifold)}"
+        )
     n = manifold.ambient_dim
     if getattr(loss, "n_outputs", None) != n:
         raise ValueError(

@@ -74,6 +74,17 @@ class _OutputLoss:
         u = self._outputs(u)
         return u, as_finite_vector("v", v, self._y.size)
 
+    def hessian_diagonal(self, u) -> np.ndarray:
+        r"""The diagonal of :math:`\nabla^2 h(u)`, shape ``(n,)``.
+
+        The losses here are separable, :math:`h(u) = \sum_i \ell(u_i, y_i)`,
+        so the Hessian is diagonal and equals :math:`\nabla^2 h(u)\,\mathbb{1}`.
+        The Gauss-Newton and Levenberg-Marquardt solvers use it as the
+        output-space weight of their model.
+        """
+        u = self._outputs(u)
+        return self.hessian_vector(u, np.ones_like(u))
+
     def problem(self, manifold):
         """This loss as a :class:`pymanopt.Problem` on ``manifold`` (numpy backend).
 

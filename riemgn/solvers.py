@@ -353,6 +353,26 @@ class IterationInfo:
 _LOSS_METHODS = ("value", "gradient", "hessian_vector")
 
 
+def _weighted(loss, outputs, J, gradient):
+    r"""The Gauss-Newton model's weighted pair :math:`(W^{1/2}J,\ W^{-1/2}\nabla h)`.
+
+    With :math:`W = \nabla^2 h(u)` diagonal, the model
+    :math:`h + \nabla h^\top J\delta + \tfrac12 (J\delta)^\top W J\delta` is
+    minimized (with damping :math:`\lambda`) by
+    :math:`\delta = -(J^\top W J + \lambda I)^{-1}J^\top\nabla h`, the least-squares
+    step of the weighted pair. For :math:`h = \tfrac{s}{2}\|u-y\|^2`,
+    :math:`W = sI` and the step is :math:`-J^+ (u - y)` whatever :math:`s`. A
+    loss without ``hessian_diagonal`` is weighted by :math:`W = I`.
+    """
+    diagonal = getattr(loss, "hessian_diagonal", None)
+    if diagonal is None:
+        return J, gradient
+    w = np.asarray(diagonal(outputs), dtype=np.float64)
+    root = np.sqrt(np.maximum(w, 0.0))
+    scaled = np.divide(gradient, root, out=np.zeros_like(gradient), where=root > 0)
+    return root[:, None] * J, scaled
+
+
 def _check_problem(output_map, params0, loss):
     missing = [
         name
@@ -673,6 +693,8 @@ def gauss_newton(
     if rank_rtol is None:
         rank_rtol = _default_rank_rtol(n, p)
     rank_rtol = check_positive_real("rank_rtol", rank_rtol)
+    if rank_rtol >= 1:
+        raise ValueError(f"`rank_rtol` must be < 1, got {rank_rtol}")
     method = "gauss_newton/qr" + ("/armijo" if line_search else "")
     run = _Run(method, params, outputs, value, callback, throw)
 
@@ -687,8 +709,11 @@ def gauss_newton(
             return run.finish(
                 SolverStatus.CONVERGED_GTOL, _gtol_detail(gradient_norm, tol["gtol"])
             )
+        J_weighted, gradient_weighted = _weighted(loss, run.outputs, J, gradient)
         try:
-            direction = -gauss_newton_direction(J, gradient, rank_rtol=rank_rtol)
+            direction = -gauss_newton_direction(
+                J_weighted, gradient_weighted, rank_rtol=rank_rtol
+            )
         except RankDeficiencyError as error:
             return run.finish(SolverStatus.RANK_LOSS, str(error) + _RANK_HINT)
         J_direction = J @ direction
@@ -1176,7 +1201,9 @@ def levenberg_marquardt(
                     _gtol_detail(gradient_norm, tol["gtol"]),
                 )
             linearization = _Linearization(
-                J, gradient, svd=rule.needs_svd, rank_rtol=rank_rtol
+                *_weighted(loss, run.outputs, J, gradient),
+                svd=rule.needs_svd,
+                rank_rtol=rank_rtol,
             )
             rule.new_jacobian(linearization, run, n_accepted)
 

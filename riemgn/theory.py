@@ -1060,12 +1060,13 @@ def optimal_in_class_risk(
 
     .. math::
 
-        \theta_{k+1} = \theta_k - s_k J^+ \nabla h(F(\theta_k)), \qquad
-        h(F(\theta_{k+1})) \le h(F(\theta_k)) - 10^{-4} s_k\,
-        \nabla h^\top P \nabla h,
+        \theta_{k+1} = \theta_k - t_k J^+ (u_k - y), \qquad
+        h(F(\theta_{k+1})) \le h(F(\theta_k)) - 10^{-4} t_k\,
+        \nabla h^\top P (u_k - y),
 
-    where :math:`J^+ = R^{-1}Q^\top` (thin QR), :math:`P = QQ^\top` and
-    :math:`s_k \in \{1, \tfrac12, \tfrac14, \dots\}`, runs until
+    where :math:`u_k = F(\theta_k)`, :math:`\nabla h = s(u_k - y)`,
+    :math:`J^+ = R^{-1}Q^\top` (thin QR), :math:`P = QQ^\top` and
+    :math:`t_k \in \{1, \tfrac12, \tfrac14, \dots\}`, runs until
     :math:`\|J^\top \nabla h\| \le` ``gtol`` :math:`\max(1, \|J^\top\nabla h\|_0)`
     or until the risk stops decreasing in float64, or until :math:`J` loses
     rank (the optimum is then not attained near :math:`\theta_0`: neurons
@@ -1151,6 +1152,7 @@ def optimal_in_class_risk(
     risk, u = risk_at(params)
     if not math.isfinite(risk):
         raise ValueError("the output map is not finite at `params0`")
+    curvature = 1.0 / n if loss.mean else 1.0  # h = (s/2)|u - y|^2
     initial_risk = risk
     scale = None
     message = f"the iteration budget max_iter = {max_iter} ran out"
@@ -1168,13 +1170,14 @@ def optimal_in_class_risk(
             )
             break
         try:
+            # The Gauss-Newton step of the residual u - y = grad h / s.
             direction = -gauss_newton_direction(
-                J, g, solver="qr", rank_rtol=max(n, p) * _EPS
+                J, g / curvature, solver="qr", rank_rtol=max(n, p) * _EPS
             )
         except RankDeficiencyError as error:
             message = f"stopped: {error}"
             break
-        slope = float(g @ (J @ direction))  # = -g^T P g
+        slope = float(g @ (J @ direction))  # = -g^T P g / s
         step, accepted = 1.0, False
         while step > 1e-12:
             trial = params + step * direction

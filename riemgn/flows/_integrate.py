@@ -104,16 +104,23 @@ def integrate(
     options = {"rtol": rtol, "atol": atol}
     if method in IMPLICIT_METHODS and jac is not None:
         options["jac"] = jac
-    # The first sample is always t0; t_eval adds the later ones.
+    # The first sample is always t0; t_eval adds the later ones, and the
+    # integration ends at the last of them.
     times, states = [t0], [np.array(y0, dtype=np.float64)]
     pending = None if t_eval is None else [float(t) for t in t_eval if t > t0]
+    if pending:
+        t1 = min(t1, pending[-1])
 
-    def finish(status, message, n_steps):
+    def finish(status, message, n_steps, *, last_state=False):
+        # On a breakdown or a failure, keep the last accepted state too.
+        if last_state and t_stop > times[-1]:
+            times.append(t_stop)
+            states.append(np.array(y_stop))
         return IntegrationResult(
             np.array(times), np.array(states), FlowStatus(status), message, n_steps
         )
 
-    t_stop = t0
+    t_stop, y_stop = t0, np.array(y0, dtype=np.float64)
     try:
         solver = METHODS[method](fun, t0, np.array(y0, dtype=np.float64), t1, **options)
     except FlowBreakdown as breakdown:
@@ -130,6 +137,7 @@ def integrate(
                 f"{FLOW_MESSAGES[FlowStatus.SOLVER_FAILED]}: the step budget "
                 f"max_steps = {max_steps} ran out at t = {t_stop:.6g} of {t1:.6g}",
                 n_steps,
+                last_state=True,
             )
         try:
             step_message = solver.step()
@@ -139,6 +147,7 @@ def integrate(
                 f"{FLOW_MESSAGES[breakdown.status]} during the step from t = "
                 f"{t_stop:.6g}: {breakdown}",
                 n_steps,
+                last_state=True,
             )
         if solver.status == "failed":
             return finish(
@@ -146,6 +155,7 @@ def integrate(
                 f"{FLOW_MESSAGES[FlowStatus.SOLVER_FAILED]} at t = {solver.t:.6g}: "
                 f"{step_message}",
                 n_steps,
+                last_state=True,
             )
         n_steps += 1
         t_old, t_new = solver.t_old, solver.t
@@ -170,13 +180,15 @@ def integrate(
                 breakdown.status,
                 f"{FLOW_MESSAGES[breakdown.status]} near t = {t_new:.6g}: {breakdown}",
                 n_steps,
+                last_state=True,
             )
         t_end = t_new if fired is None else fired[0]
         y_end = solver.y if fired is None else dense()(t_end)
         # Record the samples of this step.
         if pending is None:
-            times.append(t_end)
-            states.append(np.array(y_end))
+            if t_end > times[-1]:
+                times.append(t_end)
+                states.append(np.array(y_end))
         else:
             while pending and pending[0] <= t_end:
                 t = pending.pop(0)
@@ -185,7 +197,7 @@ def integrate(
             if fired is not None and (not times or times[-1] < t_end):
                 times.append(t_end)
                 states.append(np.array(y_end))
-        t_stop = t_end
+        t_stop, y_stop = t_end, np.array(y_end)
         if fired is not None:
             t_event, event = fired
             return finish(
@@ -199,7 +211,12 @@ def integrate(
                 reason = converged(t_new, solver.y)
             except FlowBreakdown as breakdown:
                 reason, status = str(breakdown), breakdown.status
-                return finish(status, f"{FLOW_MESSAGES[status]}: {reason}", n_steps)
+                return finish(
+                    status,
+                    f"{FLOW_MESSAGES[status]}: {reason}",
+                    n_steps,
+                    last_state=True,
+                )
             if reason is not None:
                 if pending is not None and (not times or times[-1] < t_new):
                     times.append(t_new)

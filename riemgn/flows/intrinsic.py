@@ -577,6 +577,7 @@ def _run_adaptive(flow, record, gradient, t_span, rtol, atol, first_step, max_st
     h = min(first_step, t1 - t0)
     n_steps = n_rejected = 0
     retries = _EVENT_RETRIES
+    retried = False
     while True:
         if t1 - t <= 1e-12 * max(1.0, abs(t1)) + 4 * np.spacing(t1):
             break
@@ -598,6 +599,7 @@ def _run_adaptive(flow, record, gradient, t_span, rtol, atol, first_step, max_st
         except _EVENTS as error:
             if retries > 0:  # the trial step may be too long: retry shorter
                 retries -= 1
+                retried = True
                 h /= 4
                 continue
             return _event_message(error, t, h)
@@ -618,7 +620,11 @@ def _run_adaptive(flow, record, gradient, t_span, rtol, atol, first_step, max_st
         if converged is not None:
             return FlowStatus.CONVERGED, converged
         factor = _MAX_FACTOR if error == 0 else _SAFETY * error**-0.5
-        h *= min(_MAX_FACTOR, max(_MIN_FACTOR, factor))
+        # The event retries count per accepted step; right after one, do not
+        # grow the step back into the event.
+        growth = 1.0 if retried else _MAX_FACTOR
+        retries, retried = _EVENT_RETRIES, False
+        h *= min(growth, max(_MIN_FACTOR, factor))
     record.times[-1] = t1  # absorb the rounding of the accumulated times
     return FlowStatus.T_END, (
         f"{FLOW_MESSAGES[FlowStatus.T_END]} (t = {t1:.6g}) after {n_steps} "

@@ -156,6 +156,10 @@ class _Dynamics:
     def __call__(self, t, params):
         return self.evaluate(t, params).velocity
 
+    def blow_up_detail(self, params) -> str:
+        """What a blow-up message adds about the state (nothing by default)."""
+        return ""
+
     def _evaluate(self, t: float, params: np.ndarray) -> _Evaluation:
         raise NotImplementedError
 
@@ -185,15 +189,23 @@ class _GaussNewton(_Dynamics):
         velocity = -eta / self.metric_weight
         return _Evaluation(velocity, u, float(np.linalg.norm(J @ velocity)), value)
 
+    def blow_up_detail(self, params) -> str:
+        return (
+            f"; sigma_min/sigma_max of J is {self.sigma_ratio(params):.3e} there "
+            f"(rank_rtol = {self.rank_rtol:.1e}): J^+ amplifies by 1/sigma_min, so "
+            "the velocity blows up as J approaches rank loss"
+        )
+
     def sigma_ratio(self, params) -> float:
         s = np.linalg.svd(self.counter.jacobian(params), compute_uv=False)
         return 0.0 if s[0] == 0 else float(s[-1] / s[0])
 
 
 class _LevenbergMarquardt(_Dynamics):
-    def __init__(self, counter, loss, params0, *, schedule, kernel_solver):
+    def __init__(self, counter, loss, params0, *, schedule, kernel_solver, rank_rtol):
         super().__init__(counter, loss, params0)
         self.schedule = schedule
+        self.rank_rtol = rank_rtol
         self.kernel_solver = kernel_solver
         closed_form = getattr(counter.map, "neural_tangent_kernel", None)
         self.closed_form = closed_form if callable(closed_form) else None
@@ -222,10 +234,22 @@ class _LevenbergMarquardt(_Dynamics):
             lam = evaluate_damping(self.schedule, t, state)
         except (TypeError, ValueError) as error:
             raise FlowBreakdown(FlowStatus.SOLVER_FAILED, str(error)) from None
-        if self.kernel_form:
-            velocity = -factorization.direction(g, lam)
-        else:
-            velocity = -stacked_lm_direction(J, g, lam)
+        tolerance = self.rank_rtol * eigenvalues[0]
+        if eigenvalues[-1] <= tolerance and lam <= tolerance:
+            raise FlowBreakdown(
+                FlowStatus.RANK_LOSS,
+                f"lambda_min/lambda_max of the kernel = "
+                f"{eigenvalues[-1] / eigenvalues[0]:.3e} <= rank_rtol = "
+                f"{self.rank_rtol:.3e} and the damping {lam:.3e} is too small to "
+                "regularize it: the system K + lambda I is numerically singular",
+            )
+        try:
+            if self.kernel_form:
+                velocity = -factorization.direction(g, lam)
+            else:
+                velocity = -stacked_lm_direction(J, g, lam)
+        except np.linalg.LinAlgError as error:
+            raise FlowBreakdown(FlowStatus.RANK_LOSS, str(error)) from None
         return _Evaluation(
             velocity,
             u,
@@ -288,7 +312,7 @@ def _validate_common(output_map, params0, loss, t_span, t_eval, rtol, atol, meth
             )
     check_positive_real("rtol", rtol)
     check_positive_real("atol", atol)
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise ValueError(
             f"`method` must be one of {tuple(METHODS)}, got {describe(method)}"
         )
@@ -370,12 +394,17 @@ def _run(
             lambda t, y: speed_scale - float(np.linalg.norm(dynamics(t, y))),
             lambda t, y: (
                 f"|theta'| reached {speed_scale:.3e} (blow_up = {blow_up:g} x "
-                "max(1, |theta'(0)|))"
+                "max(1, |theta'(0)|))" + dynamics.blow_up_detail(y)
             ),
         )
     )
     if rank_event is not None:
         events.append(rank_event)
+    for event in events:
+        if not event.function(t_span[0], params0) > 0:
+            raise ValueError(
+                f"the flow cannot start at `params0`: {event.describe(t_span[0], params0)}"
+            )
 
     converged = None
     if gtol is not None:
@@ -483,7 +512,9 @@ def gauss_newton_flow(
     t_eval : ndarray, shape (k,), optional
         The recorded times after ``t0`` (strictly increasing, inside
         ``t_span``); by default every accepted step. ``t0`` is always the
-        first sample.
+        first sample, the integration ends at ``t_eval[-1]``, and a run that
+        ends early also records its last state (the event's, or the last
+        accepted one).
     rtol, atol : float
         The ODE solver's tolerances on :math:`\theta`.
     method : str, default "DOP853"
@@ -494,7 +525,9 @@ def gauss_newton_flow(
         \nabla h`, which squares the condition number and is kept only to
         compare against.
     metric_weight : float, default 1.0
-        The weight :math:`c` of the output metric.
+        The weight :math:`c` of the output metric. To compare with the
+        Riemannian gradient flow on an :class:`~manifolds.OutputManifold`,
+        pass the manifold's ``metric_weight``.
     rank_rtol : float, default 1e-8
         The flow stops with ``rank_loss`` when :math:`\sigma_{min}(J) \le`
         ``rank_rtol`` :math:`\sigma_{max}(J)`.
@@ -602,6 +635,7 @@ def levenberg_marquardt_flow(
     atol: float = 1e-12,
     method: str = "DOP853",
     kernel_solver: str = "eigh",
+    rank_rtol: float = 1e-13,
     radius: float | None = None,
     blow_up: float = 1e3,
     gtol: float | None = None,
@@ -641,6 +675,16 @@ def levenberg_marquardt_flow(
         or take the thin SVD of :math:`J` (resolves :math:`\sigma_{min}(J)` to
         relative accuracy :math:`\epsilon\operatorname{cond}(J)`, a few times
         slower).
+    rank_rtol : float, default 1e-13
+        The flow stops with ``rank_loss`` when :math:`\lambda_{min}(K) \le`
+        ``rank_rtol`` :math:`\lambda_{max}(K)` (eigenvalues of :math:`G` when
+        :math:`p \le n`) while :math:`\lambda_t` is below the same threshold:
+        :math:`K + \lambda_t I` is then numerically singular. A larger damping
+        regularizes a singular kernel, and the flow goes on.
+
+    The implicit methods (``"BDF"``, ``"Radau"``, ``"LSODA"``) estimate a
+    dense ``(p, p)`` Jacobian of the right-hand side, so they are refused in
+    the kernel form (:math:`p > n`).
 
     Returns
     -------
@@ -678,6 +722,16 @@ def levenberg_marquardt_flow(
         output_map, params0, loss, t_span, t_eval, rtol, atol, method
     )
     schedule = as_schedule(damping)
+    rank_rtol = check_positive_real("rank_rtol", rank_rtol)
+    if rank_rtol >= 1:
+        raise ValueError(f"`rank_rtol` must be < 1, got {rank_rtol}")
+    n, p = int(output_map.n_outputs), int(output_map.n_params)
+    if p > n and method in IMPLICIT_METHODS:
+        raise ValueError(
+            f"`method` = {method!r} would estimate a dense ({p}, {p}) Jacobian of the "
+            f"right-hand side, but the kernel form (n_params = {p} > n_outputs = {n}) "
+            "never builds a p x p array; pass an explicit method such as 'DOP853'"
+        )
     if kernel_solver not in KERNEL_SOLVERS:
         raise ValueError(
             f"`kernel_solver` must be one of {KERNEL_SOLVERS}, got {describe(kernel_solver)}"
@@ -688,6 +742,7 @@ def levenberg_marquardt_flow(
         params0,
         schedule=schedule,
         kernel_solver=kernel_solver,
+        rank_rtol=rank_rtol,
     )
     return _run(
         dynamics,

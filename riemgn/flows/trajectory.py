@@ -173,13 +173,16 @@ class Trajectory:
         ValueError
             If the file is not a saved trajectory.
         """
-        with np.load(os.fspath(path), allow_pickle=False) as data:
+        path = os.fspath(path)
+        if not os.path.exists(path) and os.path.exists(path + ".npz"):
+            path += ".npz"  # save() appends the suffix, so load() accepts it
+        with np.load(path, allow_pickle=False) as data:
             missing = [
                 k for k in ("times", "outputs", "losses", "status") if k not in data
             ]
             if missing:
                 raise ValueError(
-                    f"{os.fspath(path)!r} is not a saved Trajectory: it lacks {missing}"
+                    f"{path!r} is not a saved Trajectory: it lacks {missing}"
                 )
             return cls(
                 times=data["times"],
@@ -187,7 +190,7 @@ class Trajectory:
                 losses=data["losses"],
                 params=data["params"] if "params" in data else None,
                 status=FlowStatus(str(data["status"])),
-                message=str(data["message"]),
+                message=str(data["message"]) if "message" in data else "",
                 method=str(data["method"]) if "method" in data else "",
                 extras={
                     key[len("extra__") :]: data[key]

@@ -330,3 +330,27 @@ def test_u0_off_the_manifold_raises(setups):
     off = setup.u0 + 1e-2 * np.random.default_rng(5).standard_normal(setup.u0.size)
     with pytest.raises(NotOnManifoldError, match="`u0` is not on the manifold"):
         riemannian_gradient_flow(setup.manifold, setup.loss, off, (0.0, 1.0), step=0.1)
+
+
+def test_adaptive_event_retries_are_counted_per_step():
+    # A linear map, a ball of radius 1 and an optimum at |theta*| = 0.999: the
+    # exact path stays inside, but loose-tolerance trial steps overshoot the
+    # ball again and again near the end. Each overshoot is retried with a
+    # shorter step; only a step that cannot be shortened enough is an event.
+    from manifolds import AutogradOutputMap
+
+    X = np.random.default_rng(0).standard_normal((8, 2))
+    output_map = AutogradOutputMap(lambda w: anp.dot(X, w), n_params=2)
+    manifold = OutputManifold(output_map, np.zeros(2), radius=1.0)
+    loss = SquaredLoss(X @ np.array([0.999, 0.0]))
+    trajectory = riemannian_gradient_flow(
+        manifold,
+        loss,
+        manifold.point(np.zeros(2)),
+        (0.0, 40.0),
+        step="adaptive",
+        rtol=1e-2,
+        atol=1e-5,
+    )
+    assert trajectory.status is FlowStatus.T_END, trajectory.message
+    assert np.linalg.norm(trajectory.params, axis=1).max() < 1.0

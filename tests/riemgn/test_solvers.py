@@ -616,3 +616,15 @@ def test_riemannian_gradient_descent_rejects_bad_input(on_manifold):
         ValueError, match="not on the manifold|not on the output manifold"
     ):
         riemannian_gradient_descent(manifold, loss, u0 + 1.0)
+
+
+def test_a_mean_squared_loss_takes_the_same_steps(realizable):
+    # The Gauss-Newton model uses the loss's curvature: h = |u - y|^2 / (2n)
+    # gives the same steps as h = |u - y|^2 / 2, not steps n times shorter.
+    output_map, start, y = realizable
+    for solve in (gauss_newton, levenberg_marquardt):
+        summed = solve(output_map, start, SquaredLoss(y))
+        mean = solve(output_map, start, SquaredLoss(y, mean=True))
+        assert mean.success, mean.message
+        assert mean.n_iter == summed.n_iter
+        np.testing.assert_allclose(mean.params, summed.params, atol=1e-10)
