@@ -30,6 +30,7 @@ deliberately naive ``"normal_equations"`` variant kept for comparison.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -63,21 +64,32 @@ class RankDeficiencyError(np.linalg.LinAlgError):
         )
 
 
-def _check_triangular_rank(R: np.ndarray, rank_rtol: float) -> None:
+def _check_triangular_rank(R: np.ndarray, rank_rtol: float) -> float:
+    """The ratio sigma_min/sigma_max of R; raises when it is at most ``rank_rtol``."""
     singular_values = scipy.linalg.svdvals(R, check_finite=False)
     if singular_values.size == 0:
-        return
+        return 1.0
     largest = singular_values[0]
     ratio = 0.0 if largest == 0 else float(singular_values[-1] / largest)
     if not ratio > rank_rtol:
         rank = int(np.sum(singular_values > rank_rtol * largest))
         raise RankDeficiencyError(rank, R.shape[1], ratio, rank_rtol)
+    return ratio
 
 
 def gauss_newton_direction(
-    J: np.ndarray, g: np.ndarray, *, solver: str = "qr", rank_rtol: float
-) -> np.ndarray:
+    J: np.ndarray,
+    g: np.ndarray,
+    *,
+    solver: str = "qr",
+    rank_rtol: float,
+    return_sigma_ratio: bool = False,
+):
     r"""The Gauss-Newton direction :math:`J^+ g` of an ``(n, p)`` Jacobian with ``p <= n``.
+
+    With ``return_sigma_ratio``, also :math:`\sigma_{min}(J)/\sigma_{max}(J)`,
+    a by-product of the rank check (NaN for ``"normal_equations"``, which
+    does not compute it).
 
     Raises
     ------
@@ -86,16 +98,17 @@ def gauss_newton_direction(
     """
     if solver == "qr":
         Q, R = scipy.linalg.qr(J, mode="economic", check_finite=False)
-        _check_triangular_rank(R, rank_rtol)
-        return scipy.linalg.solve_triangular(R, Q.T @ g, check_finite=False)
+        ratio = _check_triangular_rank(R, rank_rtol)
+        eta = scipy.linalg.solve_triangular(R, Q.T @ g, check_finite=False)
+        return (eta, ratio) if return_sigma_ratio else eta
     if solver == "lstsq":
         eta, _, rank, singular_values = scipy.linalg.lstsq(
             J, g, cond=rank_rtol, check_finite=False
         )
+        ratio = float(singular_values[-1] / singular_values[0])
         if rank < J.shape[1]:
-            ratio = float(singular_values[-1] / singular_values[0])
             raise RankDeficiencyError(int(rank), J.shape[1], ratio, rank_rtol)
-        return eta
+        return (eta, ratio) if return_sigma_ratio else eta
     if solver == "normal_equations":
         # The practitioner's (J^T J)^{-1} J^T g, kept to make its loss of
         # accuracy visible: cond(J^T J) = cond(J)^2. scipy warns when G is
@@ -104,11 +117,10 @@ def gauss_newton_direction(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
             try:
-                return scipy.linalg.solve(
-                    G, J.T @ g, assume_a="pos", check_finite=False
-                )
+                eta = scipy.linalg.solve(G, J.T @ g, assume_a="pos", check_finite=False)
             except np.linalg.LinAlgError as error:
                 raise RankDeficiencyError(-1, J.shape[1], 0.0, rank_rtol) from error
+        return (eta, math.nan) if return_sigma_ratio else eta
     raise ValueError(f"`solver` must be one of {GN_SOLVERS}, got {solver!r}")
 
 

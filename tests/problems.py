@@ -223,3 +223,38 @@ def kernel_mode_target(problem: Problem, size: float) -> np.ndarray:
         problem.output_map.jacobian(problem.params0), full_matrices=False
     )
     return problem.output_map.value(problem.params0) + size * U[:, -1]
+
+
+class LinearMap:
+    """The flat output map F(w) = A w, with exact (zero) second derivatives."""
+
+    def __init__(self, A):
+        self.A = np.asarray(A, dtype=float)
+        self.n_outputs, self.n_params = self.A.shape
+
+    def value(self, params):
+        return self.A @ params
+
+    def jacobian(self, params):
+        return self.A.copy()
+
+    def jvp(self, params, vector):
+        return self.A @ vector
+
+    def vjp(self, params, cotangent):
+        return self.A.T @ cotangent
+
+    def second_derivative(self, params, vector_a, vector_b):
+        return np.zeros(self.n_outputs)
+
+    def weighted_hessian_vector(self, params, weights, vector):
+        return np.zeros(self.n_params)
+
+
+class NaNBeyond(LinearMap):
+    """The linear map F(theta) = A theta, whose value turns NaN once theta_0 > 0.5."""
+
+    def value(self, params):
+        if params[0] > 0.5:
+            return np.full(self.n_outputs, np.nan)
+        return super().value(params)

@@ -181,13 +181,19 @@ class _GaussNewton(_Dynamics):
         J = self.counter.jacobian(params)
         self.counter.n_solves += 1
         try:
-            eta = gauss_newton_direction(
-                J, g, solver=self.solver, rank_rtol=self.rank_rtol
+            eta, ratio = gauss_newton_direction(
+                J,
+                g,
+                solver=self.solver,
+                rank_rtol=self.rank_rtol,
+                return_sigma_ratio=True,
             )
         except RankDeficiencyError as error:
             raise FlowBreakdown(FlowStatus.RANK_LOSS, str(error)) from None
         velocity = -eta / self.metric_weight
-        return _Evaluation(velocity, u, float(np.linalg.norm(J @ velocity)), value)
+        return _Evaluation(
+            velocity, u, float(np.linalg.norm(J @ velocity)), value, sigma_ratio=ratio
+        )
 
     def blow_up_detail(self, params) -> str:
         return (
@@ -197,6 +203,11 @@ class _GaussNewton(_Dynamics):
         )
 
     def sigma_ratio(self, params) -> float:
+        # A by-product of the velocity's rank check: the accepted states'
+        # right-hand sides are cached, so the rank event costs no extra J.
+        evaluation = self._cache.get(np.asarray(params, dtype=np.float64).tobytes())
+        if evaluation is not None and not math.isnan(evaluation.sigma_ratio):
+            return evaluation.sigma_ratio
         s = np.linalg.svd(self.counter.jacobian(params), compute_uv=False)
         return 0.0 if s[0] == 0 else float(s[-1] / s[0])
 

@@ -5,6 +5,7 @@ import tracemalloc
 import numpy as np
 import pytest
 from problems import (
+    NaNBeyond,
     gram_condition,
     kernel_mode_target,
     overparameterized_with_lambda_min,
@@ -622,32 +623,6 @@ def test_t_eval_ends_the_integration_and_breakdowns_keep_the_last_state():
     )
     np.testing.assert_array_equal(short.times, [0.0, 1.0])
     assert short.n_value_evals < 200  # it stopped at t = 1, not at 1000
-
-    class NaNBeyond:
-        """A linear map whose value turns NaN once theta_0 > 0.5."""
-
-        def __init__(self, X):
-            self.X, self.n_outputs, self.n_params = X, X.shape[0], X.shape[1]
-
-        def value(self, params):
-            return (
-                self.X @ params if params[0] <= 0.5 else np.full(self.n_outputs, np.nan)
-            )
-
-        def jacobian(self, params):
-            return self.X.copy()
-
-        def jvp(self, params, vector):
-            return self.X @ vector
-
-        def vjp(self, params, cotangent):
-            return self.X.T @ cotangent
-
-        def second_derivative(self, params, vector_a, vector_b):
-            return np.zeros(self.n_outputs)
-
-        def weighted_hessian_vector(self, params, weights, vector):
-            return np.zeros(self.n_params)
 
     X = np.random.default_rng(4).standard_normal((6, 2))
     loss = SquaredLoss(X @ np.array([2.0, 0.0]))

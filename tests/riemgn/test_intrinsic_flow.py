@@ -13,7 +13,7 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 import scipy.integrate
-from problems import CountingMap, two_layer
+from problems import CountingMap, NaNBeyond, two_layer
 from pymanopt.manifolds import Sphere
 
 import riemgn._linalg
@@ -236,32 +236,6 @@ def test_rank_loss_stops_with_rank_loss():
     assert trajectory.status is FlowStatus.RANK_LOSS
     assert np.all(np.isfinite(trajectory.outputs))
     assert "rank" in trajectory.message and "NotAnImmersionError" in trajectory.message
-
-
-class NaNBeyond:
-    """The linear map F(theta) = X theta, whose value turns NaN once theta_0 > 0.5."""
-
-    def __init__(self, X):
-        self.X = X
-        self.n_outputs, self.n_params = X.shape
-
-    def value(self, params):
-        return self.X @ params if params[0] <= 0.5 else np.full(self.n_outputs, np.nan)
-
-    def jacobian(self, params):
-        return self.X.copy()
-
-    def jvp(self, params, vector):
-        return self.X @ vector
-
-    def vjp(self, params, cotangent):
-        return self.X.T @ cotangent
-
-    def second_derivative(self, params, vector_a, vector_b):
-        return np.zeros(self.n_outputs)
-
-    def weighted_hessian_vector(self, params, weights, vector):
-        return np.zeros(self.n_params)
 
 
 def test_non_finite_output_map_stops_with_blow_up():

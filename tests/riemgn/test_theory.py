@@ -8,7 +8,7 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 import scipy.optimize
-from problems import two_layer
+from problems import LinearMap, two_layer
 
 from manifolds import AutogradOutputMap, NotOnManifoldError, OutputManifold
 from riemgn.losses import SquaredLoss
@@ -23,32 +23,6 @@ from riemgn.theory import (
     second_fundamental_form_norm,
     spectrum_summary,
 )
-
-
-class LinearMap:
-    """The flat output map F(w) = A w, with exact (zero) second derivatives."""
-
-    def __init__(self, A):
-        self.A = np.asarray(A, dtype=float)
-        self.n_outputs, self.n_params = self.A.shape
-
-    def value(self, params):
-        return self.A @ params
-
-    def jacobian(self, params):
-        return self.A.copy()
-
-    def jvp(self, params, vector):
-        return self.A @ vector
-
-    def vjp(self, params, cotangent):
-        return self.A.T @ cotangent
-
-    def second_derivative(self, params, vector_a, vector_b):
-        return np.zeros(self.n_outputs)
-
-    def weighted_hessian_vector(self, params, weights, vector):
-        return np.zeros(self.n_params)
 
 
 def linear_map(A: np.ndarray) -> LinearMap:
