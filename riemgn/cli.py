@@ -1,8 +1,13 @@
-"""The command line: parses, calls, prints. Nothing imports this module.
+"""The ``riemgn`` command line: parses, calls, prints.
 
-Until ``riemgn verify`` exists, ``python -m riemgn`` is a demo: it builds the
-output manifold of a two-layer network at initialization and prints its
-diagnostics, as computed by :func:`manifolds.check_manifold`.
+- ``riemgn verify`` checks the claims of the theory (:mod:`riemgn.verify`)
+  and writes a report with figures;
+- ``riemgn manifold`` prints a summary of one output manifold at
+  initialization;
+- ``riemgn --version``.
+
+``python -m riemgn`` is the same command. Exit codes: 0 success (every claim
+passed), 1 a claim failed or was inconclusive, 2 a usage error.
 """
 
 from __future__ import annotations
@@ -13,10 +18,28 @@ import time
 
 import numpy as np
 
-from manifolds import NotAnImmersionError, OutputManifold, check_manifold, jacobian_rank
 from riemgn import __version__
-from riemgn.networks import ACTIVATIONS, TwoLayerNetwork
-from riemgn.networks.two_layer import INIT_SCHEMES
+
+_EPILOG = """\
+outputs (in --out):
+  report.json   machine-readable verdicts, metrics, criteria and environment;
+                its JSON Schema ships as riemgn/verify/report.schema.json
+  report.md     a human summary: a table of claims, then numbers and figures
+  C1.png ...    one figure per claim (unless --no-plots)
+
+exit codes:
+  0  every requested claim passed
+  1  a claim failed or was inconclusive (the reasons are in the report)
+  2  a usage error (unknown claim, bad option, unwritable or occupied --out,
+     --data diabetes without scikit-learn)
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, with exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _positive_int(text: str) -> int:
@@ -26,6 +49,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
 
 
@@ -39,62 +72,305 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    if text.strip() in {"0", "0.0"}:
+        return 0.0
+    try:
+        return _positive_float(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number >= 0, got {text}"
+        ) from None
+
+
+def _claim_list(text: str) -> list[str]:
+    from riemgn.verify import CLAIMS
+
+    ids = [part.strip().upper() for part in text.split(",") if part.strip()]
+    if not ids:
+        raise argparse.ArgumentTypeError(
+            f"expected claim ids such as C1,C3, got {text!r}"
+        )
+    for claim_id in ids:
+        if claim_id not in CLAIMS:
+            raise argparse.ArgumentTypeError(
+                f"unknown claim {claim_id!r} (known: {', '.join(CLAIMS)})"
+            )
+    return list(dict.fromkeys(ids))
+
+
+def _claim_help() -> str:
+    from riemgn.verify import CLAIMS
+
+    lines = [f"{c.id}: {c.title}" for c in CLAIMS.values()]
+    return "; ".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m riemgn",
+    """The ``riemgn`` parser with its ``verify`` and ``manifold`` subcommands."""
+    parser = _Parser(
+        prog="riemgn",
         description=(
-            "Build the output manifold of a two-layer network "
-            "f(x; W) = (alpha/sqrt(m)) sum_i c_i sigma(<w_i, x>) on random inputs "
-            "and print its geometric diagnostics."
+            "Riemannian geometry of neural-network training: check the "
+            "Gauss-Newton / Riemannian theory's claims (verify) or inspect one "
+            "output manifold (manifold)."
         ),
     )
     parser.add_argument("--version", action="version", version=f"riemgn {__version__}")
-    parser.add_argument(
-        "--n", type=_positive_int, default=40, help="samples (default 40)"
+    commands = parser.add_subparsers(dest="command", metavar="{verify,manifold}")
+
+    verify = commands.add_parser(
+        "verify",
+        help="check the claims C1-C6 numerically and write a report with figures",
+        description=(
+            "Run one experiment per claim of the theory, decide each claim "
+            "(pass, fail or inconclusive) by a numeric criterion with a "
+            "tolerance, and write report.json, report.md and one figure per "
+            f"claim. Claims: {_claim_help()}."
+        ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    verify.set_defaults(command_parser=verify)
+    verify.add_argument(
+        "--claims",
+        type=_claim_list,
+        metavar="C1,C3",
+        help=(
+            "comma-separated claim ids to check (default: every claim that "
+            "supports --data)"
+        ),
+    )
+    verify.add_argument(
+        "--preset",
+        choices=("quick", "full"),
+        default="quick",
+        help=(
+            "quick: small sweeps, a few minutes in all (default); full: wide "
+            "sweeps (alpha over >= 4 decades, cond(G0) and lambda_min(K0) over "
+            ">= 7, 5 seeds each), about an hour on one core"
+        ),
+    )
+    verify.add_argument(
+        "--data",
+        choices=("synthetic", "diabetes"),
+        default="synthetic",
+        help=(
+            "synthetic: teacher-student data with controlled conditioning "
+            "(default); diabetes: scikit-learn's bundled diabetes set (needs "
+            "the 'data' extra), for the claims that support it"
+        ),
+    )
+    verify.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        help="non-negative seed from which every run's generator is derived (0)",
+    )
+    verify.add_argument(
+        "--out",
+        default="riemgn-report",
+        metavar="DIR",
+        help="directory for the report and figures (./riemgn-report)",
+    )
+    verify.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help=(
+            "worker processes for independent runs (1); the results are "
+            "identical for every N"
+        ),
+    )
+    verify.add_argument(
+        "--no-plots",
+        dest="plots",
+        action="store_false",
+        help="do not draw the figures (report.json and report.md only)",
+    )
+    verify.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=(
+            "replace a report already in --out (without it, an existing "
+            "report is never touched)"
+        ),
+    )
+
+    manifold = commands.add_parser(
+        "manifold",
+        help="summarize one output manifold at initialization",
+        description=(
+            "Build a two-layer network f(x; W) = (alpha/sqrt(m)) sum_i c_i "
+            "sigma(<w_i, x>) on teacher-student data and print its output "
+            "manifold's dimension, rank, cond(G0), curvature |II|, the initial "
+            "residual |F(theta0) - y| and whether F is an immersion."
+        ),
+    )
+    manifold.set_defaults(command_parser=manifold)
+    _manifold_options(manifold)
+    return parser
+
+
+def _manifold_options(parser: argparse.ArgumentParser) -> None:
+    from riemgn.networks import ACTIVATIONS
+    from riemgn.networks.two_layer import INIT_SCHEMES
+
+    parser.add_argument("--width", type=_positive_int, default=4, help="neurons m (4)")
+    parser.add_argument(
+        "--alpha", type=_positive_float, default=1.0, help="scaling (1)"
+    )
+    parser.add_argument("--n", type=_positive_int, default=40, help="samples (40)")
     parser.add_argument(
         "--d", type=_positive_int, default=3, help="input dimension (3)"
     )
-    parser.add_argument("--width", type=_positive_int, default=4, help="neurons m (4)")
     parser.add_argument(
-        "--alpha", type=_positive_float, default=1.0, help="scaling (1.0)"
+        "--init", choices=INIT_SCHEMES, default="standard", help="initialization"
     )
     parser.add_argument(
         "--activation", choices=ACTIVATIONS, default="tanh", help="activation (tanh)"
     )
     parser.add_argument(
-        "--init", choices=INIT_SCHEMES, default="standard", help="initialization"
+        "--cond", type=_positive_float, default=1.0, help="cond(X) of the inputs (1)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    return parser
+    parser.add_argument(
+        "--noise", type=_non_negative_float, default=0.0, help="label noise std (0)"
+    )
+    parser.add_argument("--seed", type=_seed, default=0, help="random seed (0)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="also run manifolds.check_manifold (Taylor slopes, identities)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the demo; return the exit code (0 ok, 1 not an immersion, 2 usage)."""
-    args = build_parser().parse_args(argv)
-    rng = np.random.default_rng(args.seed)
-    X = rng.standard_normal((args.n, args.d))
-    network = TwoLayerNetwork(
-        args.d, args.width, alpha=args.alpha, activation=args.activation
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "verify":
+        return _verify(args, args.command_parser)
+    if args.command == "manifold":
+        return _manifold(args, args.command_parser)
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _verify(args, parser) -> int:
+    from riemgn.data import MissingExtraError, diabetes
+    from riemgn.verify import (
+        CLAIMS,
+        OutputDirectoryError,
+        prepare_output,
+        run,
+        write_report,
     )
-    params0 = network.init_params(rng, args.init)
-    output_map = network.output_map(X)
-    p = network.n_params
-    print(f"riemgn {__version__}: output manifold of {network!r}")
-    print(f"  samples n = {args.n}, parameters p = {p}, initialization {args.init!r}")
-    initial_rank = jacobian_rank(output_map, params0)
-    print(f"  rank J(theta0) = {initial_rank.rank} of {min(args.n, p)}")
+
+    if args.claims is None:
+        ids = [c.id for c in CLAIMS.values() if args.data in c.data]
+    else:
+        ids = args.claims
+        unsupported = [i for i in ids if args.data not in CLAIMS[i].data]
+        if unsupported:
+            supported = [c.id for c in CLAIMS.values() if args.data in c.data]
+            parser.error(
+                f"--data {args.data} is not supported by {', '.join(unsupported)} "
+                f"(claims that run on it: {', '.join(supported)})"
+            )
+    if args.data == "diabetes":
+        try:
+            diabetes()
+        except MissingExtraError as error:
+            parser.error(f"--data diabetes: {error}")
+    try:
+        out = prepare_output(args.out, overwrite=args.overwrite)
+    except OutputDirectoryError as error:
+        parser.error(str(error))
+    claims = [CLAIMS[i] for i in ids]
+    print(
+        f"riemgn {__version__} verify: {', '.join(ids)}; preset {args.preset}, "
+        f"data {args.data}, seed {args.seed}, {args.jobs} job(s)",
+        file=sys.stderr,
+    )
+    report = run(
+        claims,
+        preset=args.preset,
+        data=args.data,
+        seed=args.seed,
+        jobs=args.jobs,
+        plots=args.plots,
+    )
+    written = write_report(report, out)
+    print(report.table())
+    print(
+        f"\n{report.status.value} in {report.wall_time:.1f} s; report: "
+        f"{written['markdown']} and {written['json']}"
+    )
+    return report.exit_code
+
+
+def _manifold(args, parser) -> int:
+    from manifolds import (
+        NotAnImmersionError,
+        OutputManifold,
+        check_manifold,
+        jacobian_rank,
+    )
+    from riemgn.data import teacher_student
+    from riemgn.theory import second_fundamental_form_norm
+
+    if args.d > args.n:
+        parser.error(f"--d must be <= --n, got d = {args.d} > n = {args.n}")
+    rng = np.random.default_rng(args.seed)
+    try:
+        problem = teacher_student(
+            args.n,
+            args.d,
+            args.width,
+            cond=args.cond,
+            noise=args.noise,
+            rng=rng,
+            alpha=args.alpha,
+            activation=args.activation,
+            init=args.init,
+        )
+    except ValueError as error:  # for example an odd width with --init symmetric
+        parser.error(str(error))
+    output_map = problem.output_map
+    p, n = problem.network.n_params, args.n
+    rank = jacobian_rank(output_map, problem.params0)
+    u0 = output_map.value(problem.params0)
+    print(f"riemgn {__version__}: output manifold of {problem.network!r}")
+    print(f"  samples n = {n}, parameters p = {p}, initialization {args.init!r}")
+    print(
+        f"  rank J(theta0) = {rank.rank} of {min(n, p)} "
+        f"(singular values <= {rank.tolerance:.1e} count as zero)"
+    )
+    gram = "cond(G0) = cond(J^T J)" if p < n else "cond(K0) = cond(J J^T)"
+    if rank.rank < min(n, p):
+        print(f"  {gram} = inf (J is rank-deficient)")
+    else:
+        print(f"  {gram} = {rank.condition_number**2:.3e}")
+    print(f"  |F(theta0)| = {np.linalg.norm(u0):.4g}")
+    print(f"  |F(theta0) - y| = {np.linalg.norm(u0 - problem.y):.4g}")
+    if p >= n:
+        print(
+            f"  immersion: no (p = {p} >= n = {n}: overparameterized, F is at "
+            "best a submersion and there is no output manifold)"
+        )
+        return 0
     start = time.perf_counter()
     try:
-        manifold = OutputManifold(output_map, params0, rng=rng)
+        manifold = OutputManifold(output_map, problem.params0, rng=rng)
     except NotAnImmersionError as error:
-        print(f"  not an immersion: {error}")
-        return 1
-    u0 = manifold.point(params0)
-    info = manifold.rank_info(params0)
+        print(f"  immersion: no: {error}")
+        return 0
     print(f"  immersion: yes, dim M = {manifold.dim} in R^{manifold.ambient_dim}")
-    print(f"  cond(G0) = cond(J^T J) = {info.condition_number**2:.3e}")
-    print(f"  |F(theta0)| = {np.linalg.norm(u0):.4g}")
+    curvature = second_fundamental_form_norm(manifold, u0, rng=rng)
+    print(f"  |II| at F(theta0) = {curvature.value:.4g}")
+    if not args.check:
+        return 0
     result = check_manifold(manifold, u0, rng=rng)
     elapsed = time.perf_counter() - start
     rows = [
@@ -117,6 +393,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, value, expected in rows:
         print(f"    {name:<32} {value:>12.4g}   (expected {expected})")
     return 0
+
+
+def main_entry() -> None:  # pragma: no cover - the console script
+    """The ``riemgn`` console script: :func:`main`, then exit with its code."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from manifolds import OutputManifold
+from riemgn.data import conditioned_inputs
 from riemgn.networks import TwoLayerNetwork
 
 
@@ -22,16 +23,6 @@ class Problem:
     output_map: object
     params0: np.ndarray
     manifold: OutputManifold | None
-
-
-def conditioned_inputs(
-    n: int, d: int, cond: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Inputs ``X = U diag(s) V^T`` whose singular values fall geometrically over ``cond``."""
-    U, _ = np.linalg.qr(rng.standard_normal((n, d)))
-    V, _ = np.linalg.qr(rng.standard_normal((d, d)))
-    s = np.sqrt(n) * np.geomspace(1.0, 1.0 / cond, d)
-    return (U * s) @ V.T
 
 
 def two_layer(

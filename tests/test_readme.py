@@ -12,7 +12,7 @@ def test_readme_opens_with_the_two_setup_commands_and_ci_runs_the_second():
     text = README.read_text()
     block = re.search(r"```bash\n(.*?)```", text, re.S).group(1).strip().splitlines()
     assert block == [
-        "pip install . && python -m riemgn",
+        "pip install . && riemgn verify",
         'pip install ".[test]" && python -m pytest',
     ]
     ci = (README.parent / ".ci" / "run").read_text()

@@ -1,0 +1,115 @@
+"""Helpers shared by the claim modules: seeds, figures and a few measurements."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = [
+    "gram_condition",
+    "gram_conditioned_problem",
+    "new_figure",
+    "run_rng",
+    "run_seed",
+]
+
+
+def run_seed(seed: int, claim_id: str, *keys: int) -> tuple[int, ...]:
+    """The entropy of one run: the user's seed, the claim and the run's indices.
+
+    A plain tuple of ints (picklable); :func:`run_rng` turns it into a
+    generator. Different claims and runs get independent streams, and a run's
+    stream does not depend on which other runs or claims are executed.
+
+    Examples
+    --------
+    >>> run_seed(0, "C1", 2)
+    (0, 3411217923, 2)
+    """
+    return (int(seed), zlib.crc32(claim_id.encode()), *(int(k) for k in keys))
+
+
+def run_rng(entropy: tuple[int, ...]) -> np.random.Generator:
+    """The generator of a run, from :func:`run_seed`'s entropy."""
+    return np.random.default_rng(np.random.SeedSequence(list(entropy)))
+
+
+def new_figure(ncols: int = 2, *, width: float = 5.0, height: float = 3.8):
+    """A figure with ``ncols`` side-by-side axes, outside pyplot (no GUI backend).
+
+    Returns ``(figure, axes)`` with ``axes`` a list. The figure uses the
+    constrained layout, which keeps labels and legends inside the image.
+    """
+    figure = Figure(figsize=(width * ncols, height), layout="constrained")
+    axes = [figure.add_subplot(1, ncols, k + 1) for k in range(ncols)]
+    for ax in axes:
+        ax.grid(True, which="major", alpha=0.3)
+    return figure, axes
+
+
+def gram_condition(output_map, params) -> float:
+    """``cond(G) = cond(J)^2`` at ``params``, from the singular values of ``J``."""
+    s = np.linalg.svd(output_map.jacobian(params), compute_uv=False)
+    return float((s[0] / s[-1]) ** 2) if s[-1] > 0 else float("inf")
+
+
+def gram_conditioned_problem(
+    target: float,
+    n: int,
+    d: int,
+    width: int,
+    *,
+    entropy: tuple[int, ...],
+    tolerance: float = 1.5,
+    base_inputs: np.ndarray | None = None,
+    **options,
+):
+    """A teacher-student problem whose ``cond(G0)`` is within ``tolerance`` of ``target``.
+
+    Bisects on a log scale the input conditioning ``c``, with everything else
+    (the singular vectors of X, the initialization, the teacher, the noise)
+    drawn from the same stream ``run_rng(entropy)`` at every attempt:
+
+    - synthetic data: ``X = conditioned_inputs(n, d, c, rng)``;
+    - ``base_inputs`` (for example the diabetes features): their columns are
+      scaled by ``geomspace(1, 1/c, d)``.
+
+    ``options`` go to :func:`riemgn.data.teacher_student` (``noise``,
+    ``distance``, ``alpha``, ``activation``, ``init``).
+
+    Returns
+    -------
+    (TeacherStudent, float)
+        The problem and its measured ``cond(G0)``.
+
+    Raises
+    ------
+    RuntimeError
+        If no input conditioning in ``[1, 1e8]`` gives the target.
+    """
+    from riemgn.data import conditioned_inputs, teacher_student
+
+    low, high = 0.0, 8.0  # log10 of the input conditioning
+    for attempt in range(60):
+        middle = 0.0 if attempt == 0 else 0.5 * (low + high)
+        rng = run_rng(entropy)
+        if base_inputs is None:
+            X = conditioned_inputs(n, d, 10.0**middle, rng)
+        else:
+            X = np.asarray(base_inputs, dtype=float) * np.geomspace(
+                1.0, 10.0**-middle, d
+            )
+        problem = teacher_student(n, d, width, rng=rng, X=X, **options)
+        condition = gram_condition(problem.output_map, problem.params0)
+        if abs(np.log(condition / target)) <= np.log(tolerance):
+            return problem, condition
+        if condition < target:
+            low = middle
+        else:
+            high = middle
+    raise RuntimeError(
+        f"no input conditioning in [1, 1e8] gives cond(G0) = {target:g} "
+        f"(n = {n}, d = {d}, width = {width}, entropy = {entropy})"
+    )

@@ -1,0 +1,441 @@
+"""The report of ``riemgn verify``: ``report.json``, ``report.md`` and one PNG per claim.
+
+``report.json`` follows the JSON Schema in ``report.schema.json`` (shipped
+with the package; :func:`schema` loads it). Its top level holds:
+
+``schema_version``
+    ``"1"``.
+``status``
+    ``"pass"`` if every claim passed, ``"fail"`` if any failed, else
+    ``"inconclusive"``.
+``riemgn_version``, ``created`` (ISO 8601, UTC), ``preset``, ``data``,
+``seed``, ``jobs``, ``plots``, ``wall_time_seconds``
+    How the report was made.
+``environment``
+    Python, platform and the versions of the numerical stack.
+``claims``
+    One object per claim, in the order run, with ``id``, ``title``,
+    ``statement``, ``criterion`` (words), ``status``, ``reason`` (why it is
+    inconclusive, else ``null``), ``key`` (the headline check), ``checks``
+    (each with ``name``, ``value``, ``passed``, ``criterion``, bounds),
+    ``metrics`` (every measured number), ``notes``, ``figures`` (paths
+    relative to the report), ``config`` (the preset as run), ``n_runs`` and
+    ``wall_time_seconds``.
+
+Numbers that are not finite are written as ``null``: JSON has no NaN.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import json
+import math
+import os
+import pathlib
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from riemgn.verify._core import Claim, Status, Verdict
+
+__all__ = [
+    "ClaimResult",
+    "OutputDirectoryError",
+    "Report",
+    "environment",
+    "figure_problems",
+    "prepare_output",
+    "schema",
+    "write_report",
+]
+
+SCHEMA_VERSION = "1"
+SCHEMA_PATH = pathlib.Path(__file__).with_name("report.schema.json")
+_PACKAGES = ("numpy", "scipy", "pymanopt", "autograd", "matplotlib", "threadpoolctl")
+
+
+class OutputDirectoryError(Exception):
+    """The output directory cannot be used (unwritable, or holds a report)."""
+
+
+def schema() -> dict:
+    """The JSON Schema that ``report.json`` follows."""
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def environment() -> dict[str, Any]:
+    """Python, platform, CPU count and the versions of the numerical stack."""
+    versions = {}
+    for name in ("riemgn", *_PACKAGES):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "blas_threads_per_run": 1,
+        "packages": versions,
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON data: numpy scalars and arrays become Python numbers and lists.
+
+    Non-finite floats become ``None``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> jsonable({"a": np.float64(1.5), "b": np.array([1.0, np.nan]), "c": (1, "x")})
+    {'a': 1.5, 'b': [1.0, None], 'c': [1, 'x']}
+    """
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return [jsonable(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """One claim's configuration, verdict, figure and cost."""
+
+    claim: Claim
+    config: dict[str, Any]
+    verdict: Verdict
+    figure: Any
+    n_runs: int
+    wall_time: float
+
+    @property
+    def status(self) -> Status:
+        return self.verdict.status
+
+    @property
+    def figure_name(self) -> str:
+        return f"{self.claim.id}.png"
+
+    def key_text(self) -> str:
+        """The headline number: ``name = value`` (or the reason if inconclusive)."""
+        check = self.verdict.key_check
+        if check is None:
+            return "n/a"
+        return check.text.split(", needs ")[0]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one ``riemgn verify`` run measured."""
+
+    results: tuple[ClaimResult, ...]
+    preset: str
+    data: str
+    seed: int
+    jobs: int
+    plots: bool
+    wall_time: float
+    environment: Mapping[str, Any]
+
+    @property
+    def status(self) -> Status:
+        """``pass`` only if every claim passed; ``fail`` if any failed; else inconclusive."""
+        statuses = {r.status for r in self.results}
+        if statuses <= {Status.PASS}:
+            return Status.PASS
+        if Status.FAIL in statuses:
+            return Status.FAIL
+        return Status.INCONCLUSIVE
+
+    @property
+    def exit_code(self) -> int:
+        """0 if every claim passed, else 1."""
+        return 0 if self.status is Status.PASS else 1
+
+    def as_dict(self, figures: Mapping[str, Sequence[str]] | None = None) -> dict:
+        """The report as JSON data; ``figures`` maps claim ids to written files."""
+        from riemgn import __version__
+
+        figures = figures or {}
+        claims = []
+        for r in self.results:
+            v = r.verdict
+            claims.append(
+                {
+                    "id": r.claim.id,
+                    "title": r.claim.title,
+                    "statement": r.claim.statement,
+                    "criterion": r.claim.criterion,
+                    "status": r.status.value,
+                    "reason": v.reason,
+                    "key": v.key or None,
+                    "checks": [c.as_dict() for c in v.checks],
+                    "metrics": jsonable(v.metrics),
+                    "notes": list(v.notes),
+                    "figures": list(figures.get(r.claim.id, ())),
+                    "config": jsonable(r.config),
+                    "n_runs": r.n_runs,
+                    "wall_time_seconds": r.wall_time,
+                }
+            )
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "status": self.status.value,
+            "riemgn_version": __version__,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="seconds"
+            ),
+            "preset": self.preset,
+            "data": self.data,
+            "seed": self.seed,
+            "jobs": self.jobs,
+            "plots": self.plots,
+            "wall_time_seconds": self.wall_time,
+            "environment": jsonable(self.environment),
+            "claims": claims,
+        }
+
+    def table(self) -> str:
+        """The final terminal table: claim, status, key number, criterion."""
+        rows = [("claim", "status", "key number", "criterion")]
+        for r in self.results:
+            check = r.verdict.key_check
+            criterion = check.criterion if check is not None else r.claim.criterion
+            rows.append(
+                (
+                    f"{r.claim.id} {r.claim.title}",
+                    r.status.value,
+                    r.key_text(),
+                    criterion,
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        lines = []
+        for k, row in enumerate(rows):
+            lines.append(
+                "  ".join(
+                    cell.ljust(w) for cell, w in zip(row, widths, strict=True)
+                ).rstrip()
+            )
+            if k == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        for r in self.results:
+            if r.verdict.reason is not None:
+                lines.append(f"{r.claim.id} inconclusive: {r.verdict.reason}")
+            for check in r.verdict.failed:
+                lines.append(f"{r.claim.id} failed: {check.text}")
+        return "\n".join(lines)
+
+
+def figure_problems(figure) -> list[str]:
+    """What a paper figure lacks: a title, axis labels, data or a legend where needed.
+
+    Returns an empty list for a complete figure. Checked on the matplotlib
+    objects, before saving.
+    """
+    problems = []
+    axes = [ax for ax in figure.get_axes() if ax.get_visible()]
+    if not axes:
+        return ["the figure has no axes"]
+    has_title = bool(figure._suptitle and figure._suptitle.get_text()) or all(
+        ax.get_title() for ax in axes
+    )
+    if not has_title:
+        problems.append("no title (figure suptitle or a title on every axes)")
+    for k, ax in enumerate(axes):
+        if not ax.get_xlabel():
+            problems.append(f"axes {k} has no x label")
+        if not ax.get_ylabel():
+            problems.append(f"axes {k} has no y label")
+        if not (ax.lines or ax.collections or ax.patches or ax.images):
+            problems.append(f"axes {k} shows no data")
+        labelled = [
+            a
+            for a in (*ax.lines, *ax.collections)
+            if a.get_label() and not a.get_label().startswith("_")
+        ]
+        if len(labelled) > 1 and ax.get_legend() is None:
+            problems.append(
+                f"axes {k} has {len(labelled)} labelled series but no legend"
+            )
+    return problems
+
+
+def prepare_output(out, *, overwrite: bool = False) -> pathlib.Path:
+    """Create ``out`` and make sure a report can be written there.
+
+    Raises
+    ------
+    OutputDirectoryError
+        If ``out`` is a file, cannot be created or written, or already
+        holds a report and ``overwrite`` is false.
+    """
+    path = pathlib.Path(out)
+    if path.exists() and not path.is_dir():
+        raise OutputDirectoryError(f"--out {str(path)!r} exists and is not a directory")
+    previous = [name for name in ("report.json", "report.md") if (path / name).exists()]
+    if previous and not overwrite:
+        raise OutputDirectoryError(
+            f"--out {str(path)!r} already holds a report ({', '.join(previous)}); "
+            "pass --overwrite to replace it, or choose another --out"
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".riemgn-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise OutputDirectoryError(
+            f"--out {str(path)!r} is not writable: {error.strerror or error}"
+        ) from None
+    if previous:
+        _remove_previous(path)
+    return path
+
+
+def _remove_previous(path: pathlib.Path) -> None:
+    """Remove the files a previous report lists (figures), then the report itself."""
+    try:
+        old = json.loads((path / "report.json").read_text())
+        names = [f for claim in old.get("claims", []) for f in claim.get("figures", [])]
+    except (OSError, ValueError, AttributeError, TypeError):
+        names = []
+    for name in [*names, "report.json", "report.md"]:
+        target = (path / name).resolve()
+        if target.parent == path.resolve() and target.is_file():
+            target.unlink()
+
+
+def write_report(report: Report, out) -> dict[str, pathlib.Path]:
+    """Write the figures, ``report.json`` and ``report.md`` into ``out``.
+
+    Returns the paths written, by kind (``"json"``, ``"markdown"`` and each
+    claim id for its figure).
+    """
+    path = pathlib.Path(out)
+    path.mkdir(parents=True, exist_ok=True)
+    written: dict[str, pathlib.Path] = {}
+    figures: dict[str, list[str]] = {}
+    for r in report.results:
+        if r.figure is None:
+            continue
+        target = path / r.figure_name
+        r.figure.savefig(target, dpi=150)
+        written[r.claim.id] = target
+        figures[r.claim.id] = [r.figure_name]
+    data = report.as_dict(figures)
+    _atomic_write(path / "report.json", json.dumps(data, indent=2, allow_nan=False))
+    _atomic_write(path / "report.md", markdown(data))
+    written["json"] = path / "report.json"
+    written["markdown"] = path / "report.md"
+    return written
+
+
+def _atomic_write(target: pathlib.Path, text: str) -> None:
+    temporary = target.with_name(target.name + ".tmp")
+    temporary.write_text(text + "\n")
+    os.replace(temporary, target)
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _metric_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        if len(value) > 12:
+            return (
+                f"{len(value)} values: "
+                + ", ".join(_metric_text(v) for v in value[:6])
+                + ", …"
+            )
+        return "[" + ", ".join(_metric_text(v) for v in value) + "]"
+    if value is None:
+        return "n/a (not finite)"
+    return str(value)
+
+
+def markdown(data: Mapping[str, Any]) -> str:
+    """``report.md`` from the JSON data of a report."""
+    env = data["environment"]
+    packages = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v)
+    lines = [
+        "# riemgn verify report",
+        "",
+        f"**Overall: {data['status']}.** Preset `{data['preset']}`, data "
+        f"`{data['data']}`, seed {data['seed']}, {data['jobs']} job(s), "
+        f"{data['wall_time_seconds']:.1f} s wall time, created {data['created']}.",
+        "",
+        f"Python {env['python']} on {env['platform']}; {packages}.",
+        "",
+        "| claim | title | status | key number | criterion |",
+        "|---|---|---|---|---|",
+    ]
+    for claim in data["claims"]:
+        key = next((c for c in claim["checks"] if c["name"] == claim["key"]), None)
+        key_text = (
+            f"{key['name']} = {_metric_text(key['value'])}"
+            if key is not None
+            else "n/a"
+        )
+        criterion = key["criterion"] if key is not None else ""
+        lines.append(
+            f"| [{claim['id']}](#{claim['id'].lower()}) | {_cell(claim['title'])} | "
+            f"**{claim['status']}** | {_cell(key_text)} | {_cell(criterion)} |"
+        )
+    for claim in data["claims"]:
+        lines += [
+            "",
+            f"## {claim['id']}",
+            "",
+            f"### {claim['title']}: {claim['status']}",
+            "",
+            f"**Claim.** {claim['statement']}",
+            "",
+            f"**Criterion.** {claim['criterion']}",
+            "",
+        ]
+        if claim["reason"]:
+            lines += [f"**Inconclusive:** {claim['reason']}", ""]
+        if claim["checks"]:
+            lines += ["| check | value | needs | passed |", "|---|---|---|---|"]
+            for check in claim["checks"]:
+                lines.append(
+                    f"| {_cell(check['name'])} | {_metric_text(check['value'])} | "
+                    f"{_cell(check['criterion'])} | {'yes' if check['passed'] else 'no'} |"
+                )
+            lines.append("")
+        if claim["metrics"]:
+            lines.append("Measured:")
+            lines.append("")
+            for name, value in claim["metrics"].items():
+                lines.append(f"- `{name}`: {_cell(_metric_text(value))}")
+            lines.append("")
+        for note in claim["notes"]:
+            lines += [f"> {note}", ""]
+        for figure in claim["figures"]:
+            lines += [f"![{claim['id']}: {claim['title']}]({figure})", ""]
+        lines.append(
+            f"{claim['n_runs']} runs in {claim['wall_time_seconds']:.1f} s; "
+            f"configuration: `{json.dumps(claim['config'])}`"
+        )
+    return "\n".join(lines)

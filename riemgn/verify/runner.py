@@ -1,0 +1,286 @@
+"""Run claims: execute their tasks (serially or in processes), evaluate, draw.
+
+:func:`run` is the programmatic form of ``riemgn verify``; it returns a
+:class:`~riemgn.verify.report.Report` that the caller writes with
+:func:`~riemgn.verify.report.write_report`.
+
+Reproducibility: every task receives its seed from the claim's ``tasks``
+function (derived from ``seed``), results are collected in task order, and
+every task runs with one BLAS thread, in this process (``jobs=1``) or in a
+worker process (``jobs > 1``). So the numbers do not depend on ``jobs``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from threadpoolctl import threadpool_limits
+
+from manifolds._validation import check_positive_int
+from riemgn.verify._core import Claim, Task, Verdict
+from riemgn.verify.report import ClaimResult, Report, environment
+
+__all__ = ["Progress", "run"]
+
+PRESETS = ("quick", "full")
+DATA = ("synthetic", "diabetes")
+
+
+class Progress:
+    """Progress of the runs of each claim, written to a text stream.
+
+    On a terminal, one bar per claim is redrawn in place as its runs finish;
+    elsewhere (logs, pipes), one line per claim is written when it ends.
+    """
+
+    def __init__(self, stream: TextIO | None = None, width: int = 30):
+        self.stream = sys.stderr if stream is None else stream
+        self.width = width
+        self._interactive = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def start(self, claim: Claim, total: int) -> None:
+        self._claim, self._total, self._done = claim, total, 0
+        self._start = time.perf_counter()
+        if self._interactive:
+            self._draw("")
+
+    def advance(self, label: str) -> None:
+        self._done += 1
+        if self._interactive:
+            self._draw(label)
+
+    def finish(self, result: ClaimResult) -> None:
+        elapsed = time.perf_counter() - self._start
+        line = (
+            f"{self._bar()} {result.claim.id} {result.claim.title}: "
+            f"{result.status.value} ({self._total} runs, {elapsed:.1f} s)"
+        )
+        if self._interactive:
+            self.stream.write("\r\033[K" + line + "\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def _bar(self) -> str:
+        filled = self.width * self._done // max(self._total, 1)
+        return "[" + "#" * filled + "-" * (self.width - filled) + "]"
+
+    def _draw(self, label: str) -> None:
+        elapsed = time.perf_counter() - self._start
+        self.stream.write(
+            f"\r\033[K{self._bar()} {self._claim.id} {self._done}/{self._total} "
+            f"runs, {elapsed:.1f} s {label}"
+        )
+        self.stream.flush()
+
+
+class _Silent(Progress):
+    def __init__(self):
+        super().__init__(stream=sys.stderr)
+
+    def start(self, claim, total):
+        self._claim, self._total, self._done = claim, total, 0
+        self._start = time.perf_counter()
+
+    def advance(self, label):
+        self._done += 1
+
+    def finish(self, result):
+        pass
+
+
+def _limit_threads() -> None:
+    """Worker initializer: one BLAS thread per process, for identical results."""
+    global _WORKER_LIMITS
+    _WORKER_LIMITS = threadpool_limits(1)
+
+
+_WORKER_LIMITS = None
+
+
+@dataclass
+class _Failure:
+    label: str
+    error: str
+
+
+def _call(task: Task):
+    try:
+        return task()
+    except Exception as error:  # reported as an inconclusive run, not a crash
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        return _Failure(task.label, detail)
+
+
+def _execute(tasks: Sequence[Task], executor, progress: Progress) -> list:
+    results: list[Any] = [None] * len(tasks)
+    if executor is None:
+        with threadpool_limits(1):
+            for index, task in enumerate(tasks):
+                results[index] = _call(task)
+                progress.advance(task.label)
+        return results
+    futures = {executor.submit(_call, task): i for i, task in enumerate(tasks)}
+    for future in concurrent.futures.as_completed(futures):
+        index = futures[future]
+        results[index] = future.result()
+        progress.advance(tasks[index].label)
+    return results
+
+
+def _run_claim(
+    claim: Claim,
+    config: Mapping[str, Any],
+    *,
+    data: str,
+    seed: int,
+    executor,
+    plots: bool,
+    progress: Progress,
+) -> ClaimResult:
+    start = time.perf_counter()
+    tasks = list(claim.tasks(config, data=data, seed=seed))
+    progress.start(claim, len(tasks))
+    results = _execute(tasks, executor, progress)
+    failures = [r for r in results if isinstance(r, _Failure)]
+    figure = None
+    if failures:
+        verdict = Verdict.inconclusive(
+            f"{len(failures)} of {len(tasks)} runs raised an error; first: "
+            f"run {failures[0].label!r}: {failures[0].error}",
+            {"failed_runs": [f.label for f in failures]},
+        )
+    else:
+        try:
+            verdict = claim.evaluate(config, results)
+        except Exception as error:
+            detail = "".join(traceback.format_exception_only(type(error), error))
+            verdict = Verdict.inconclusive(
+                f"the evaluation raised an error: {detail.strip()}"
+            )
+        if plots:
+            with threadpool_limits(1):
+                figure = claim.figure(config, results, verdict)
+    result = ClaimResult(
+        claim=claim,
+        config=dict(config),
+        verdict=verdict,
+        figure=figure,
+        n_runs=len(tasks),
+        wall_time=time.perf_counter() - start,
+    )
+    progress.finish(result)
+    return result
+
+
+def run(
+    claims: Sequence[Claim],
+    *,
+    preset: str = "quick",
+    data: str = "synthetic",
+    seed: int = 0,
+    jobs: int = 1,
+    plots: bool = True,
+    progress: Progress | None | bool = None,
+    configs: Mapping[str, Mapping[str, Any]] | None = None,
+    on_result: Callable[[ClaimResult], None] | None = None,
+) -> Report:
+    """Run the experiments of ``claims`` and collect their verdicts.
+
+    Parameters
+    ----------
+    claims : sequence of Claim
+        The claims to check, in order (see :data:`riemgn.verify.CLAIMS`).
+    preset : {"quick", "full"}
+        Which configuration of each claim to run.
+    data : {"synthetic", "diabetes"}
+        The data the experiments run on; every claim must support it.
+    seed : int
+        The seed from which every run's generator is derived.
+    jobs : int
+        Worker processes for independent runs; ``1`` runs in this process.
+        The results do not depend on it.
+    plots : bool
+        Draw each claim's figure.
+    progress : Progress, False or None
+        Where progress goes; ``None`` is a :class:`Progress` on stderr,
+        ``False`` is silent.
+    configs : dict, optional
+        ``{claim_id: {key: value}}`` overrides of preset entries, for
+        smaller or altered experiments.
+    on_result : callable, optional
+        Called with each :class:`ClaimResult` as soon as it is ready.
+
+    Returns
+    -------
+    Report
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
+    if data not in DATA:
+        raise ValueError(f"data must be one of {DATA}, got {data!r}")
+    jobs = check_positive_int("jobs", jobs)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    configs = dict(configs or {})
+    unknown = set(configs) - {claim.id for claim in claims}
+    if unknown:
+        raise ValueError(f"configs given for claims not run: {sorted(unknown)}")
+    resolved = []
+    for claim in claims:
+        config = claim.config(preset, data)
+        extra = set(configs.get(claim.id, {})) - set(config)
+        if extra:
+            raise ValueError(
+                f"unknown configuration keys for {claim.id}: {sorted(extra)}"
+            )
+        config.update(configs.get(claim.id, {}))
+        resolved.append(config)
+    if progress is None:
+        progress = Progress()
+    elif progress is False:
+        progress = _Silent()
+
+    start = time.perf_counter()
+    executor = None
+    if jobs > 1:
+        executor = concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_limit_threads,
+        )
+    results = []
+    try:
+        for claim, config in zip(claims, resolved, strict=True):
+            result = _run_claim(
+                claim,
+                config,
+                data=data,
+                seed=seed,
+                executor=executor,
+                plots=plots,
+                progress=progress,
+            )
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
+    return Report(
+        results=tuple(results),
+        preset=preset,
+        data=data,
+        seed=seed,
+        jobs=jobs,
+        plots=plots,
+        wall_time=time.perf_counter() - start,
+        environment=environment(),
+    )

@@ -1,0 +1,354 @@
+"""The verify framework and the ``riemgn`` command line, on stand-in claims.
+
+The real claims have their own tests (test_verify_c1.py ... c6); here cheap
+stand-ins from ``verify_dummy`` exercise the runner, the report files, the
+schema, the exit codes and the usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+import jsonschema
+import numpy as np
+import pytest
+import verify_dummy
+
+import riemgn.verify as verify
+from riemgn.cli import main
+from riemgn.verify import Check, Status, Verdict, figure_problems, run, schema
+
+
+@pytest.fixture
+def dummy_claims(monkeypatch):
+    """Replace the registry by stand-ins: C7 passes, C8 supports synthetic only."""
+    claims = {
+        "C7": verify_dummy.make("C7"),
+        "C8": verify_dummy.make("C8", data=("synthetic",)),
+    }
+    monkeypatch.setattr(verify, "CLAIMS", claims)
+    return claims
+
+
+def _markdown_links(path: pathlib.Path) -> list[str]:
+    text = (path / "report.md").read_text()
+    return re.findall(r"\]\(([^)#][^)]*)\)", text)
+
+
+def test_checks_and_verdicts_decide_by_numbers():
+    assert Check.within("order", 2.1, target=2, tolerance=0.25).passed
+    assert not Check.within("order", 1.7, target=2, tolerance=0.25).passed
+    assert not Check.below("residual", float("nan"), 1.0).passed
+    assert Check.above("ratio", 3.0, 2.0).criterion == ">= 2"
+    verdict = Verdict([Check.below("a", 1.0, 2.0), Check.above("b", 1.0, 2.0)], {}, "a")
+    assert verdict.status is Status.FAIL and [c.name for c in verdict.failed] == ["b"]
+    assert Verdict.inconclusive("left the region").status is Status.INCONCLUSIVE
+    with pytest.raises(ValueError, match="key 'c' is not the name of a check"):
+        Verdict([Check.below("a", 1.0, 2.0)], {}, "c")
+
+
+def test_verify_writes_a_schema_valid_report_and_exits_0(
+    dummy_claims, tmp_path, capsys
+):
+    out = tmp_path / "report"
+    assert main(["verify", "--out", str(out), "--seed", "5"]) == 0
+    printed = capsys.readouterr()
+    assert re.search(r"C7 dummy pass\s+pass\s+max_abs_x = ", printed.out)
+    assert "C7 dummy pass: pass (4 runs" in printed.err  # the progress line
+    data = json.loads((out / "report.json").read_text())
+    jsonschema.validate(data, schema())
+    assert data["status"] == "pass" and data["seed"] == 5
+    assert [c["id"] for c in data["claims"]] == ["C7", "C8"]
+    claim = data["claims"][0]
+    assert claim["figures"] == ["C7.png"]
+    # the reported numbers are the runs' numbers, not constants
+    assert claim["checks"][0]["value"] == max(abs(x) for x in claim["metrics"]["xs"])
+    for link in _markdown_links(out):
+        assert (out / link).is_file(), link
+    png = (out / "C7.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 1000
+
+
+def test_failed_and_inconclusive_claims_exit_1_with_their_reasons(
+    monkeypatch, tmp_path, capsys
+):
+    claims = {
+        "C7": verify_dummy.make("C7", mode="fail"),
+        "C8": verify_dummy.make("C8", mode="inconclusive"),
+        "C9": verify_dummy.make("C9", mode="raise"),
+    }
+    monkeypatch.setattr(verify, "CLAIMS", claims)
+    assert main(["verify", "--out", str(tmp_path), "--no-plots"]) == 1
+    out = capsys.readouterr().out
+    assert "C7 failed: max_abs_x = " in out and "needs <= 0.001" in out
+    assert "C8 inconclusive: every run left the region" in out
+    assert "C9 inconclusive: 4 of 4 runs raised an error" in out
+    assert "FloatingPointError: deliberate failure in a run" in out
+    data = json.loads((tmp_path / "report.json").read_text())
+    jsonschema.validate(data, schema())
+    assert [c["status"] for c in data["claims"]] == [
+        "fail",
+        "inconclusive",
+        "inconclusive",
+    ]
+    assert data["status"] == "fail"
+    assert all(c["figures"] == [] for c in data["claims"])
+    assert not list(tmp_path.glob("*.png"))
+    assert _markdown_links(tmp_path) == []
+
+
+def test_an_inconclusive_claim_is_never_a_pass_in_the_schema():
+    data = {"status": "pass", "reason": None, "checks": []}
+    claim_schema = {"$defs": schema()["$defs"], **schema()["$defs"]["claim"]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**_claim_stub(), **data}, claim_schema)
+    jsonschema.validate(
+        {**_claim_stub(), "status": "inconclusive", "reason": "all runs blew up"},
+        claim_schema,
+    )
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(
+            {**_claim_stub(), "status": "inconclusive", "reason": None}, claim_schema
+        )
+
+
+def _claim_stub() -> dict:
+    return {
+        "id": "C1",
+        "title": "t",
+        "statement": "s",
+        "criterion": "c",
+        "status": "fail",
+        "reason": None,
+        "key": None,
+        "checks": [],
+        "metrics": {},
+        "notes": [],
+        "figures": [],
+        "config": {},
+        "n_runs": 0,
+        "wall_time_seconds": 0.0,
+    }
+
+
+def test_an_existing_report_is_kept_unless_overwrite(dummy_claims, tmp_path, capsys):
+    assert main(["verify", "--out", str(tmp_path), "--claims", "C7"]) == 0
+    before = (tmp_path / "report.json").read_text()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main(["verify", "--out", str(tmp_path), "--claims", "C8"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "already holds a report (report.json, report.md)" in err
+    assert "--overwrite" in err
+    assert (tmp_path / "report.json").read_text() == before
+    assert (
+        main(["verify", "--out", str(tmp_path), "--claims", "C8", "--overwrite"]) == 0
+    )
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert [c["id"] for c in data["claims"]] == ["C8"]
+    assert not (tmp_path / "C7.png").exists()  # the old report's figure went with it
+    assert (tmp_path / "C8.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (
+            ["--claims", "C7,C42"],
+            "argument --claims: unknown claim 'C42' (known: C7, C8)",
+        ),
+        (["--claims", ","], "expected claim ids such as C1,C3"),
+        (["--jobs", "0"], "argument --jobs: must be >= 1, got 0"),
+        (["--jobs", "-2"], "argument --jobs: must be >= 1, got -2"),
+        (["--jobs", "two"], "argument --jobs: expected an integer, got 'two'"),
+        (["--seed", "-1"], "argument --seed: must be >= 0, got -1"),
+        (["--preset", "medium"], "invalid choice: 'medium'"),
+        (
+            ["--data", "diabetes", "--claims", "C8"],
+            "--data diabetes is not supported by C8",
+        ),
+    ],
+)
+def test_bad_options_are_one_line_errors_with_exit_code_2(
+    dummy_claims, argv, match, tmp_path, capsys
+):
+    with pytest.raises(SystemExit) as info:
+        main(["verify", "--out", str(tmp_path / "out"), *argv])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("riemgn verify: error: ") and match in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unwritable_out_is_a_usage_error(dummy_claims, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    for out, match in [
+        (blocker, "exists and is not a directory"),
+        (blocker / "sub", "is not writable"),
+    ]:
+        with pytest.raises(SystemExit) as info:
+            main(["verify", "--out", str(out)])
+        assert info.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and f"--out '{out}'" in err and match in err
+
+
+def test_diabetes_without_scikit_learn_names_the_extra(
+    dummy_claims, monkeypatch, capsys
+):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(SystemExit) as info:
+        main(["verify", "--data", "diabetes"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "needs scikit-learn" in err and "pip install 'riemgn[data]'" in err
+
+
+def test_diabetes_runs_only_the_claims_that_support_it(dummy_claims, tmp_path):
+    assert main(["verify", "--data", "diabetes", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["data"] == "diabetes" and [c["id"] for c in data["claims"]] == ["C7"]
+
+
+def test_jobs_give_identical_results(tmp_path):
+    claim = verify_dummy.make("C7", runs=6)
+    serial = run([claim], seed=11, progress=False, plots=False)
+    parallel = run([claim], seed=11, jobs=2, progress=False, plots=False)
+    assert serial.results[0].verdict == parallel.results[0].verdict
+    other = run([claim], seed=12, progress=False, plots=False)
+    assert other.results[0].verdict != serial.results[0].verdict
+
+
+def test_run_rejects_bad_arguments():
+    claim = verify_dummy.make("C7")
+    with pytest.raises(
+        ValueError, match="unknown configuration keys for C7: \\['nope'\\]"
+    ):
+        run([claim], configs={"C7": {"nope": 1}}, progress=False)
+    with pytest.raises(ValueError, match="preset must be one of"):
+        run([claim], preset="slow", progress=False)
+    with pytest.raises(ValueError, match="`jobs` must be >= 1, got 0"):
+        run([claim], jobs=0, progress=False)
+    with pytest.raises(ValueError, match="C7 does not support data 'diabetes'"):
+        run(
+            [verify_dummy.make("C7", data=("synthetic",))],
+            data="diabetes",
+            progress=False,
+        )
+
+
+def test_figure_problems_finds_what_a_paper_figure_lacks():
+    from riemgn.verify._common import new_figure
+
+    fig, axes = new_figure(2)
+    axes[0].plot([1, 2], label="a")
+    axes[0].plot([2, 1], label="b")
+    problems = figure_problems(fig)
+    assert "no title (figure suptitle or a title on every axes)" in problems
+    assert "axes 0 has no x label" in problems and "axes 1 shows no data" in problems
+    assert "axes 0 has 2 labelled series but no legend" in problems
+
+
+def test_version_help_and_bare_command(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    from riemgn import __version__
+
+    assert capsys.readouterr().out.strip() == f"riemgn {__version__}"
+    with pytest.raises(SystemExit) as info:
+        main(["verify", "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for option in (
+        "--claims",
+        "--preset",
+        "--data",
+        "--seed",
+        "--out",
+        "--jobs",
+        "--no-plots",
+        "--overwrite",
+        "exit codes",
+        "report.json",
+    ):
+        assert option in text
+    assert main([]) == 2
+
+
+def test_manifold_summary_prints_measured_geometry(capsys):
+    argv = ["manifold", "--width", "3", "--alpha", "2", "--n", "30", "--d", "2"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "rank J(theta0) = 6 of 6" in out
+    assert "immersion: yes, dim M = 6 in R^30" in out
+    curvature = float(re.search(r"\|II\| at F\(theta0\) = (\S+)", out).group(1))
+    assert main([*argv[:4], "4", *argv[5:]]) == 0
+    doubled = capsys.readouterr().out
+    # M_alpha = alpha M_1: doubling alpha halves the curvature
+    ratio = curvature / float(
+        re.search(r"\|II\| at F\(theta0\) = (\S+)", doubled).group(1)
+    )
+    assert ratio == pytest.approx(2.0, rel=1e-3)
+    residual = float(re.search(r"\|F\(theta0\) - y\| = (\S+)", out).group(1))
+    assert residual > 0
+    cond = float(re.search(r"cond\(G0\) = cond\(J\^T J\) = (\S+)", out).group(1))
+    assert np.isfinite(cond) and cond >= 1
+
+
+def test_manifold_summary_of_the_symmetric_initialization(capsys):
+    assert main(["manifold", "--init", "symmetric", "--width", "4", "--n", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "rank J(theta0) = 6 of 12" in out
+    assert "|F(theta0)| = 0\n" in out
+    assert "cond(G0) = cond(J^T J) = inf (J is rank-deficient)" in out
+    assert "immersion: no: " in out and "symmetric initialization" in out
+
+
+def test_manifold_check_runs_the_diagnostics(capsys):
+    assert (
+        main(["manifold", "--n", "25", "--width", "2", "--seed", "3", "--check"]) == 0
+    )
+    out = capsys.readouterr().out
+    slope = float(re.search(r"gradient Taylor slope\s+(\S+)", out).group(1))
+    assert slope == pytest.approx(2.0, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["--width", "0"], "argument --width: must be >= 1, got 0"),
+        (["--alpha", "-1"], "argument --alpha: must be a finite number > 0, got -1"),
+        (["--alpha", "nan"], "argument --alpha: must be a finite number > 0, got nan"),
+        (["--activation", "relu"], "invalid choice: 'relu'"),
+        (["--d", "50", "--n", "40"], "--d must be <= --n, got d = 50 > n = 40"),
+        (["--init", "symmetric", "--width", "3"], "`width` must be even, got width=3"),
+    ],
+)
+def test_manifold_rejects_bad_options(argv, match, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["manifold", *argv])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and match in err, err
+
+
+def test_console_script_and_python_dash_m_agree():
+    result = subprocess.run(
+        [sys.executable, "-m", "riemgn", "manifold", "--n", "20", "--width", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "immersion: yes, dim M = 6 in R^20" in result.stdout
