@@ -293,14 +293,18 @@ def _verify(args, parser) -> int:
         f"data {args.data}, seed {args.seed}, {args.jobs} job(s)",
         file=sys.stderr,
     )
-    report = run(
-        claims,
-        preset=args.preset,
-        data=args.data,
-        seed=args.seed,
-        jobs=args.jobs,
-        plots=args.plots,
-    )
+    try:
+        report = run(
+            claims,
+            preset=args.preset,
+            data=args.data,
+            seed=args.seed,
+            jobs=args.jobs,
+            plots=args.plots,
+        )
+    except KeyboardInterrupt:
+        print("\ninterrupted: no report was written", file=sys.stderr)
+        return 130
     written = write_report(report, out)
     print(report.table())
     print(

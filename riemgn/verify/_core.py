@@ -34,12 +34,11 @@ class Status(str, enum.Enum):
     INCONCLUSIVE = "inconclusive"
 
 
-def _format(value: float) -> str:
+def _format(value: float, digits: int = 4) -> str:
+    """``value`` with ``digits`` significant digits (plain or scientific)."""
     if value is None or not math.isfinite(value):
         return str(value)
-    if value == 0 or 1e-3 <= abs(value) < 1e4:
-        return f"{value:.4g}"
-    return f"{value:.3e}"
+    return f"{value:.{digits}g}"
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ class Check:
     >>> Check.within("order", 2.04, target=2.0, tolerance=0.25).passed
     True
     >>> print(Check.below("residual", 3e-9, 1e-10).text)
-    residual = 3.000e-09, needs <= 1.000e-10
+    residual = 3e-09, needs <= 1e-10
     """
 
     name: str
@@ -113,7 +112,9 @@ class Check:
     @property
     def text(self) -> str:
         """``name = value, needs criterion``."""
-        return f"{self.name} = {_format(self.value)}, needs {self.criterion}"
+        # More digits for the value than for the bounds, so that a value just
+        # outside its bounds never prints as one of them.
+        return f"{self.name} = {_format(self.value, 6)}, needs {self.criterion}"
 
     def as_dict(self) -> dict[str, Any]:
         """The check as JSON-ready data (non-finite numbers become ``None``)."""

@@ -156,9 +156,12 @@ class Report:
 
     @property
     def status(self) -> Status:
-        """``pass`` only if every claim passed; ``fail`` if any failed; else inconclusive."""
+        """``pass`` only if every claim passed; ``fail`` if any failed; else inconclusive.
+
+        A report without claims is inconclusive: it verified nothing.
+        """
         statuses = {r.status for r in self.results}
-        if statuses <= {Status.PASS}:
+        if statuses == {Status.PASS}:
             return Status.PASS
         if Status.FAIL in statuses:
             return Status.FAIL

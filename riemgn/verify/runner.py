@@ -17,7 +17,7 @@ import multiprocessing
 import sys
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -190,7 +190,6 @@ def run(
     plots: bool = True,
     progress: Progress | None | bool = None,
     configs: Mapping[str, Mapping[str, Any]] | None = None,
-    on_result: Callable[[ClaimResult], None] | None = None,
 ) -> Report:
     """Run the experiments of ``claims`` and collect their verdicts.
 
@@ -215,18 +214,26 @@ def run(
     configs : dict, optional
         ``{claim_id: {key: value}}`` overrides of preset entries, for
         smaller or altered experiments.
-    on_result : callable, optional
-        Called with each :class:`ClaimResult` as soon as it is ready.
 
     Returns
     -------
     Report
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``preset`` or ``data``, a non-positive ``jobs``, a
+        negative ``seed``, no claims, or ``configs`` naming unknown claims or
+        keys.
     """
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
     if data not in DATA:
         raise ValueError(f"data must be one of {DATA}, got {data!r}")
     jobs = check_positive_int("jobs", jobs)
+    claims = list(claims)
+    if not claims:
+        raise ValueError("claims is empty: nothing to verify")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     configs = dict(configs or {})
@@ -269,8 +276,6 @@ def run(
                 progress=progress,
             )
             results.append(result)
-            if on_result is not None:
-                on_result(result)
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)

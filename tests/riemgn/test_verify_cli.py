@@ -245,6 +245,15 @@ def test_run_rejects_bad_arguments():
             data="diabetes",
             progress=False,
         )
+    with pytest.raises(ValueError, match="claims is empty"):
+        run([], progress=False)
+
+
+def test_a_report_without_claims_is_not_a_pass():
+    from riemgn.verify import Report
+
+    empty = Report((), "quick", "synthetic", 0, 1, True, 0.0, {})
+    assert empty.status is Status.INCONCLUSIVE and empty.exit_code == 1
 
 
 def test_figure_problems_finds_what_a_paper_figure_lacks():
