@@ -58,11 +58,6 @@ _MODULES = (
 
 CLAIMS: dict[str, Claim] = {}
 for _name in _MODULES:
-    try:
-        _claim = importlib.import_module(f"riemgn.verify.{_name}").CLAIM
-    except ModuleNotFoundError as _error:
-        if _error.name != f"riemgn.verify.{_name}":
-            raise
-        continue
+    _claim = importlib.import_module(f"riemgn.verify.{_name}").CLAIM
     CLAIMS[_claim.id] = _claim
-del _name
+del _name, _claim

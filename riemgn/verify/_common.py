@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import zlib
 
 import numpy as np
 from matplotlib.figure import Figure
 
 __all__ = [
+    "farthest",
     "gram_condition",
     "gram_conditioned_problem",
+    "log_slope",
     "new_figure",
     "run_rng",
     "run_seed",
@@ -55,6 +58,39 @@ def gram_condition(output_map, params) -> float:
     return float((s[0] / s[-1]) ** 2) if s[-1] > 0 else float("inf")
 
 
+def log_slope(x, y) -> float:
+    """The least-squares slope of ``log y`` against ``log x``.
+
+    Pairs with a non-finite logarithm (zero, negative or infinite values) are
+    left out; NaN if fewer than two distinct ``x`` remain.
+
+    Examples
+    --------
+    >>> round(log_slope([1.0, 10.0, 100.0], [3.0, 0.3, 0.03]), 12)
+    -1.0
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x, y = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
+    good = np.isfinite(x) & np.isfinite(y)
+    if np.count_nonzero(good) < 2 or np.ptp(x[good]) == 0:
+        return math.nan
+    return float(np.polyfit(x[good], y[good], 1)[0])
+
+
+def farthest(values, target: float) -> float:
+    """The value farthest from ``target``; NaN if any is NaN or none is given.
+
+    Examples
+    --------
+    >>> farthest([0.9, 1.05, 1.2], 1.0)
+    1.2
+    """
+    values = np.asarray(values, float)
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        return math.nan
+    return float(values[np.argmax(np.abs(values - target))])
+
+
 def gram_conditioned_problem(
     target: float,
     n: int,
@@ -63,6 +99,7 @@ def gram_conditioned_problem(
     *,
     entropy: tuple[int, ...],
     tolerance: float = 1.5,
+    max_draws: int = 1,
     base_inputs: np.ndarray | None = None,
     **options,
 ):
@@ -70,46 +107,53 @@ def gram_conditioned_problem(
 
     Bisects on a log scale the input conditioning ``c``, with everything else
     (the singular vectors of X, the initialization, the teacher, the noise)
-    drawn from the same stream ``run_rng(entropy)`` at every attempt:
+    drawn from the same stream at every attempt:
 
     - synthetic data: ``X = conditioned_inputs(n, d, c, rng)``;
     - ``base_inputs`` (for example the diabetes features): their columns are
       scaled by ``geomspace(1, 1/c, d)``.
+
+    A draw's ``cond(G0)`` at well-conditioned inputs is occasionally large
+    (two neurons nearly aligned), so a low target can be out of its reach.
+    Draw ``k`` uses the stream ``run_rng((*entropy, k))``, and up to
+    ``max_draws`` draws are tried.
 
     ``options`` go to :func:`riemgn.data.teacher_student` (``noise``,
     ``distance``, ``alpha``, ``activation``, ``init``).
 
     Returns
     -------
-    (TeacherStudent, float)
-        The problem and its measured ``cond(G0)``.
+    (TeacherStudent, float, int)
+        The problem, its measured ``cond(G0)`` and the number of draws used.
 
     Raises
     ------
     RuntimeError
-        If no input conditioning in ``[1, 1e8]`` gives the target.
+        If no draw and no input conditioning in ``[1, 1e8]`` gives the target.
     """
     from riemgn.data import conditioned_inputs, teacher_student
 
-    low, high = 0.0, 8.0  # log10 of the input conditioning
-    for attempt in range(60):
-        middle = 0.0 if attempt == 0 else 0.5 * (low + high)
-        rng = run_rng(entropy)
-        if base_inputs is None:
-            X = conditioned_inputs(n, d, 10.0**middle, rng)
-        else:
-            X = np.asarray(base_inputs, dtype=float) * np.geomspace(
-                1.0, 10.0**-middle, d
-            )
-        problem = teacher_student(n, d, width, rng=rng, X=X, **options)
-        condition = gram_condition(problem.output_map, problem.params0)
-        if abs(np.log(condition / target)) <= np.log(tolerance):
-            return problem, condition
-        if condition < target:
-            low = middle
-        else:
-            high = middle
+    for k in range(max_draws):
+        low, high = 0.0, 8.0  # log10 of the input conditioning
+        for attempt in range(60):
+            middle = 0.0 if attempt == 0 else 0.5 * (low + high)
+            rng = run_rng((*entropy, k))
+            if base_inputs is None:
+                X = conditioned_inputs(n, d, 10.0**middle, rng)
+            else:
+                X = np.asarray(base_inputs, dtype=float) * np.geomspace(
+                    1.0, 10.0**-middle, d
+                )
+            problem = teacher_student(n, d, width, rng=rng, X=X, **options)
+            condition = gram_condition(problem.output_map, problem.params0)
+            if abs(np.log(condition / target)) <= np.log(tolerance):
+                return problem, condition, k + 1
+            if condition < target:
+                low = middle
+            else:
+                high = middle
     raise RuntimeError(
-        f"no input conditioning in [1, 1e8] gives cond(G0) = {target:g} "
+        f"none of {max_draws} draw(s) reaches cond(G0) = {target:g} within a "
+        f"factor {tolerance:g} for an input conditioning in [1, 1e8] "
         f"(n = {n}, d = {d}, width = {width}, entropy = {entropy})"
     )

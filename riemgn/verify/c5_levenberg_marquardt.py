@@ -1,0 +1,469 @@
+r"""C5: Levenberg-Marquardt with a kernel-tied damping is robust to an ill-conditioned kernel.
+
+Claim (THEORY.md §3-§4, C5). In the overparameterized regime
+(:math:`p \ge n`, :math:`K = JJ^\top` of rank :math:`n`) the
+Levenberg-Marquardt (LM) flow moves the outputs by
+:math:`u' = -K(K + \lambda_t I)^{-1}\nabla h`, whose eigen-rates
+:math:`\lambda_i/(\lambda_i + \lambda_t)` are all at least
+:math:`1/(1+\varepsilon)` for the kernel-tied damping
+:math:`\lambda_t = \varepsilon\,\lambda_{\min}(K_t)`
+(:class:`~riemgn.damping.KernelTied`), however small
+:math:`\lambda_{\min}(K)` is. The gradient flow :math:`u' = -K\nabla h`
+instead converges at the rate :math:`\lambda_{\min}(K)` along the kernel's
+flattest direction.
+
+Experiment
+----------
+A two-layer tanh network with :math:`p = ` ``width * d`` :math:`\ge n`
+(``n = 6``, ``d = 10``, ``width = 10``: ``p = 100``). For each target
+:math:`\lambda_{\min}(K_0)` in ``log10_lambda_mins`` and each of ``seeds``
+replicates:
+
+1. the inputs of :func:`~riemgn.data.near_duplicate_inputs` (the last sample
+   within :math:`\eta` of the first) and the standard initialization, all
+   drawn from the replicate's stream; :math:`\eta` is bisected on a log scale
+   until :math:`\lambda_{\min}(K_0)` is within a factor
+   :data:`LAMBDA_TOLERANCE` of the target (the same draw at every target, only
+   :math:`\eta` changes);
+2. the **hard target** :math:`y = F(\theta_0) + s\,\sigma_{\min}\,u_{\min}`,
+   with :math:`u_{\min}` the eigenvector of :math:`K_0` of its smallest
+   eigenvalue :math:`\sigma_{\min}^2 = \lambda_{\min}(K_0)` and :math:`s` =
+   ``residual_scale``: the residual starts in the kernel's slowest mode, so each
+   flow's rate is its slowest eigen-rate from the start (and the parameters
+   move only about :math:`s`, so the kernel barely changes);
+3. for the squared loss :math:`h(u) = \tfrac12\|u - y\|^2`: the LM flow with
+   ``damping`` (``"kernel_tied"``: :math:`\varepsilon\lambda_{\min}(K_t)`,
+   :math:`\varepsilon` = ``epsilon``) on :math:`[0, T(1+\varepsilon)]`; the LM
+   flow with the constant foil damping ``foil_damping`` on the same horizon;
+   the gradient flow (implicit BDF) on :math:`[0, T_{GF}/\lambda_{\min}(K_0)]`;
+4. the rate of the residual :math:`\|u_t - y\|` (half the rate of the excess
+   risk :math:`h(u_t) - h^*`, :math:`h^* = 0`), fitted by
+   :func:`~riemgn.theory.fit_exponential_rate` over ``window`` (relative to
+   the initial residual). A flow whose residual does not fall through the
+   window is given its average rate :math:`-\log(r_T/r_0)/T` instead.
+
+Criterion
+---------
+- every kernel-tied LM rate divided by the predicted
+  :math:`1/(1+\varepsilon)` (:meth:`~riemgn.damping.KernelTied.predicted_rate`)
+  is within :math:`1 \pm` :data:`LM_RATIO_TOLERANCE`, at every
+  :math:`\lambda_{\min}(K_0)` (the headline check), and every LM run ends;
+- the log-log slope of the gradient-flow rate against
+  :math:`\lambda_{\min}(K_0)` is :math:`1 \pm` :data:`GF_SLOPE_TOLERANCE` in
+  every replicate;
+- the measured :math:`\lambda_{\min}(K_0)` span at least ``min_decades``
+  decades (6 in ``quick``, 7 in ``full``).
+
+The constant-damping foil's rate and its prediction
+:math:`\lambda_{\min}/(\lambda_{\min}+\lambda)` are reported, not judged.
+The claim is inconclusive when fewer than two gradient-flow runs per
+replicate end.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from riemgn.damping import Constant, KernelTied
+from riemgn.data import near_duplicate_inputs
+from riemgn.flows import FlowStatus, gradient_flow, levenberg_marquardt_flow
+from riemgn.losses import SquaredLoss
+from riemgn.networks import TwoLayerNetwork
+from riemgn.theory import fit_exponential_rate
+from riemgn.verify._common import farthest, log_slope, new_figure, run_rng, run_seed
+from riemgn.verify._core import Check, Claim, Task, Verdict
+
+__all__ = ["CLAIM"]
+
+CLAIM_ID = "C5"
+
+#: Each kernel-tied LM rate / (1/(1+eps)) must lie within 1 ± this.
+LM_RATIO_TOLERANCE = 0.02
+#: The log-log slope of the gradient-flow rate against lambda_min(K0): 1 ± this.
+GF_SLOPE_TOLERANCE = 0.15
+#: lambda_min(K0) is within this factor of each target.
+LAMBDA_TOLERANCE = 1.2
+
+DAMPINGS = ("kernel_tied", "constant")
+_ENDED = (FlowStatus.T_END.value, FlowStatus.CONVERGED.value)
+_PLOT_FLOOR = 1e-9  # relative residual below which the curves are not drawn
+
+
+def _preset(log10_lambda_mins, seeds, min_decades):
+    return {
+        "log10_lambda_mins": log10_lambda_mins,
+        "seeds": seeds,
+        "min_decades": min_decades,
+        "n": 6,
+        "d": 10,
+        "width": 10,
+        "activation": "tanh",
+        "residual_scale": 0.01,
+        "damping": "kernel_tied",
+        "epsilon": 1.0,
+        "foil_damping": 1e-2,
+        "lm_horizon": 20.0,
+        "gf_horizon": 20.0,
+        "n_samples": 201,
+        "window": [1e-1, 1e-5],
+        "lm_rtol": 1e-10,
+        "lm_atol": 1e-14,
+    }
+
+
+PRESETS = {
+    "quick": _preset([-2.0, -4.0, -6.0, -8.25], 1, 6.0),
+    "full": _preset([-2.0, -3.0, -4.0, -5.0, -6.0, -7.0, -8.0, -9.25], 5, 7.0),
+}
+
+
+def _problem(target, n, d, width, activation, entropy):
+    """Inputs with a near-duplicate sample and theta0 with lambda_min(K0) ~ target."""
+    low, high = -10.0, 0.0  # log10 eta
+    network = TwoLayerNetwork(d, width, activation=activation)
+    for _ in range(80):
+        middle = 0.5 * (low + high)
+        rng = run_rng(entropy)
+        X = near_duplicate_inputs(n, d, 10.0**middle, rng)
+        params0 = network.init_params(rng, "standard")
+        output_map = network.output_map(X)
+        lambda_min = (
+            np.linalg.svd(output_map.jacobian(params0), compute_uv=False)[-1] ** 2
+        )
+        if abs(math.log(lambda_min / target)) <= math.log(LAMBDA_TOLERANCE):
+            return output_map, params0, middle
+        if lambda_min > target:
+            high = middle
+        else:
+            low = middle
+    raise RuntimeError(
+        f"no near-duplicate distance eta in [1e-10, 1] gives lambda_min(K0) = "
+        f"{target:g} (n = {n}, d = {d}, width = {width}, entropy = {entropy})"
+    )
+
+
+def _residual_rate(trajectory, y, window):
+    """The fitted rate of |u_t - y| (or the average rate), and the curve."""
+    residual = np.linalg.norm(trajectory.outputs - y, axis=1)
+    try:
+        fit = fit_exponential_rate(trajectory.times, residual, window=tuple(window))
+        rate, fitted, reliable = fit.rate, True, fit.reliable
+    except ValueError:
+        ratio = residual[-1] / residual[0]
+        rate = -math.log(ratio) / trajectory.final_time if ratio > 0 else math.inf
+        fitted, reliable = False, False
+    return {
+        "status": trajectory.status.value,
+        "message": trajectory.message,
+        "rate": float(rate),
+        "fitted": fitted,
+        "reliable": bool(reliable),
+        "times": trajectory.times,
+        "residual": residual / residual[0],
+    }
+
+
+def run_lambda_min(
+    *,
+    log10_lambda_min,
+    n,
+    d,
+    width,
+    activation,
+    residual_scale,
+    damping,
+    epsilon,
+    foil_damping,
+    lm_horizon,
+    gf_horizon,
+    n_samples,
+    window,
+    lm_rtol,
+    lm_atol,
+    entropy,
+):
+    """One problem at one lambda_min(K0): LM (kernel-tied and foil) and gradient flow."""
+    output_map, params0, log10_eta = _problem(
+        10.0**log10_lambda_min, n, d, width, activation, entropy
+    )
+    U, s, _ = np.linalg.svd(output_map.jacobian(params0), full_matrices=False)
+    lambda_min = float(s[-1] ** 2)
+    y = output_map.value(params0) + residual_scale * s[-1] * U[:, -1]
+    loss = SquaredLoss(y)
+    if damping not in DAMPINGS:
+        raise ValueError(f"`damping` must be one of {DAMPINGS}, got {damping!r}")
+    schedule = KernelTied(epsilon) if damping == "kernel_tied" else Constant(epsilon)
+    predicted = KernelTied(epsilon).predicted_rate()
+    foil = Constant(foil_damping)
+    result = {
+        "entropy": list(entropy),
+        "log10_target": float(log10_lambda_min),
+        "lambda_min": lambda_min,
+        "lambda_max": float(s[0] ** 2),
+        "log10_eta": float(log10_eta),
+        "n_params": int(params0.size),
+        "n": int(n),
+        "predicted": predicted,
+        "foil_predicted": float(foil.predicted_rate(lambda_min)),
+    }
+    t_lm = lm_horizon / predicted
+    for name, schedule_ in (("lm", schedule), ("foil", foil)):
+        start = time.perf_counter()
+        trajectory = levenberg_marquardt_flow(
+            output_map,
+            params0,
+            loss,
+            (0.0, t_lm),
+            damping=schedule_,
+            t_eval=np.linspace(0.0, t_lm, n_samples)[1:],
+            rtol=lm_rtol,
+            atol=lm_atol,
+        )
+        result[name] = _residual_rate(trajectory, y, window)
+        result[name]["seconds"] = time.perf_counter() - start
+    start = time.perf_counter()
+    t_gf = gf_horizon / lambda_min
+    trajectory = gradient_flow(
+        output_map,
+        params0,
+        loss,
+        (0.0, t_gf),
+        t_eval=np.linspace(0.0, t_gf, n_samples)[1:],
+    )
+    result["gf"] = _residual_rate(trajectory, y, window)
+    result["gf"]["seconds"] = time.perf_counter() - start
+    return result
+
+
+def tasks(config, *, data="synthetic", seed=0):
+    """One task per (replicate, target lambda_min(K0))."""
+    keys = (
+        "n",
+        "d",
+        "width",
+        "activation",
+        "residual_scale",
+        "damping",
+        "epsilon",
+        "foil_damping",
+        "lm_horizon",
+        "gf_horizon",
+        "n_samples",
+        "window",
+        "lm_rtol",
+        "lm_atol",
+    )
+    options = {key: config[key] for key in keys}
+    return [
+        Task(
+            f"lambda_min(K0) = 1e{exponent:g}, replicate {replicate}",
+            run_lambda_min,
+            {
+                "log10_lambda_min": float(exponent),
+                "entropy": run_seed(seed, CLAIM_ID, replicate),
+                **options,
+            },
+        )
+        for replicate in range(config["seeds"])
+        for exponent in config["log10_lambda_mins"]
+    ]
+
+
+def _replicates(results):
+    groups: dict[tuple, list] = {}
+    for r in results:
+        groups.setdefault(tuple(r["entropy"]), []).append(r)
+    return list(groups.values())
+
+
+def evaluate(config, results) -> Verdict:
+    """The checks of the module docstring."""
+    lambda_mins = [r["lambda_min"] for r in results]
+    ratios = [r["lm"]["rate"] / r["predicted"] for r in results]
+    metrics = {
+        "n_params": results[0]["n_params"],
+        "n": results[0]["n"],
+        "damping": config["damping"],
+        "epsilon": config["epsilon"],
+        "lambda_min": lambda_mins,
+        "lambda_max": [r["lambda_max"] for r in results],
+        "lm_rate": [r["lm"]["rate"] for r in results],
+        "lm_ratio": ratios,
+        "lm_status": [r["lm"]["status"] for r in results],
+        "lm_reliable": [r["lm"]["reliable"] for r in results],
+        "predicted": results[0]["predicted"],
+        "gf_rate": [r["gf"]["rate"] for r in results],
+        "gf_rate_over_lambda_min": [r["gf"]["rate"] / r["lambda_min"] for r in results],
+        "gf_status": [r["gf"]["status"] for r in results],
+        "gf_reliable": [r["gf"]["reliable"] for r in results],
+        "foil_damping": config["foil_damping"],
+        "foil_rate": [r["foil"]["rate"] for r in results],
+        "foil_predicted": [r["foil_predicted"] for r in results],
+        "seconds": {
+            flow: sum(r[flow]["seconds"] for r in results)
+            for flow in ("lm", "foil", "gf")
+        },
+    }
+    slopes, decades = [], []
+    for group in _replicates(results):
+        ended = [r for r in group if r["gf"]["status"] in _ENDED]
+        if len({r["log10_target"] for r in ended}) < 2:
+            return Verdict.inconclusive(
+                "fewer than two gradient-flow runs of a replicate ended: "
+                + "; ".join(sorted({r["gf"]["message"] for r in group})),
+                metrics,
+            )
+        slopes.append(
+            log_slope(
+                [r["lambda_min"] for r in ended], [r["gf"]["rate"] for r in ended]
+            )
+        )
+        values = [r["lambda_min"] for r in group]
+        decades.append(math.log10(max(values) / min(values)))
+    metrics["gf_slopes"] = slopes
+    metrics["lambda_min_decades"] = decades
+    checks = [
+        Check.within(
+            "LM rate / predicted 1/(1+eps) (worst)",
+            farthest(ratios, 1.0),
+            target=1.0,
+            tolerance=LM_RATIO_TOLERANCE,
+            description=f"{config['damping']} damping, eps = {config['epsilon']:g}",
+        ),
+        Check.above(
+            "LM runs ended (fraction)",
+            np.mean([r["lm"]["status"] in _ENDED for r in results]),
+            1.0,
+        ),
+        Check.within(
+            "GF rate slope vs lambda_min(K0) (worst)",
+            farthest(slopes, 1.0),
+            target=1.0,
+            tolerance=GF_SLOPE_TOLERANCE,
+        ),
+        Check.above(
+            "decades of lambda_min(K0) spanned (min)",
+            min(decades),
+            float(config["min_decades"]),
+        ),
+    ]
+    notes = [
+        f"constant damping {config['foil_damping']:g} (foil): rate / predicted "
+        + ", ".join(
+            f"{r['foil']['rate'] / r['foil_predicted']:.3f} at {r['lambda_min']:.1e}"
+            for r in results
+        ),
+    ]
+    return Verdict(
+        checks, metrics, "LM rate / predicted 1/(1+eps) (worst)", notes=notes
+    )
+
+
+def figure(config, results, verdict):
+    """Left: relative residual against time; right: rates against lambda_min(K0)."""
+    from matplotlib import colormaps
+
+    fig, (left, right) = new_figure(2)
+    first = _replicates(results)[0]
+    colours = colormaps["viridis"](np.linspace(0.0, 0.9, len(first)))
+    for colour, r in zip(colours, first, strict=True):
+        for flow, style in (("lm", "-"), ("gf", "--"), ("foil", ":")):
+            t, e = r[flow]["times"], r[flow]["residual"]
+            keep = (t > 0) & (e > _PLOT_FLOOR)
+            left.plot(
+                t[keep],
+                e[keep],
+                style,
+                color=colour,
+                lw=1.5,
+                label=f"lambda_min(K0) = {r['lambda_min']:.1e}"
+                if flow == "lm"
+                else None,
+            )
+    left.plot([], [], "-", color="black", label=f"LM, {config['damping']}")
+    left.plot(
+        [], [], ":", color="black", label=f"LM, constant {config['foil_damping']:g}"
+    )
+    left.plot([], [], "--", color="black", label="gradient flow")
+    left.set_xscale("log")
+    left.set_yscale("log")
+    left.set_xlabel("time t")
+    left.set_ylabel("relative residual |u_t - y| / |u_0 - y|")
+    left.set_ylim(1e-17, 3.0)
+    left.set_title("Residual along K0's flattest eigenvector")
+    left.legend(fontsize=8, ncol=2, loc="lower left")
+
+    lambda_mins = np.array([r["lambda_min"] for r in results])
+    right.loglog(
+        lambda_mins,
+        [r["lm"]["rate"] for r in results],
+        "o",
+        ms=7,
+        label=f"LM, {config['damping']} (eps = {config['epsilon']:g})",
+    )
+    right.loglog(
+        lambda_mins, [r["gf"]["rate"] for r in results], "s", label="gradient flow"
+    )
+    right.loglog(
+        lambda_mins,
+        [r["foil"]["rate"] for r in results],
+        "^",
+        label=f"LM, constant {config['foil_damping']:g}",
+    )
+    grid = np.geomspace(lambda_mins.min(), lambda_mins.max(), 50)
+    right.axhline(
+        results[0]["predicted"],
+        color="black",
+        lw=0.9,
+        ls=":",
+        label="predicted 1/(1+eps)",
+    )
+    right.loglog(grid, grid, color="black", lw=0.9, ls="--", label="lambda_min(K0)")
+    right.loglog(
+        grid,
+        Constant(config["foil_damping"]).predicted_rate(grid),
+        color="gray",
+        lw=0.9,
+        ls="-.",
+        label="lambda_min / (lambda_min + lambda)",
+    )
+    right.set_xlabel("lambda_min(K0)")
+    right.set_ylabel("rate of |u_t - y|  (1/time)")
+    right.set_title("Fitted rates")
+    right.legend(fontsize=8, loc="lower right")
+    for ax in (left, right):
+        ax.tick_params(labelsize=9)
+    fig.suptitle(
+        "C5: kernel-tied LM keeps its rate as lambda_min(K0) falls "
+        f"[{verdict.status.value}]"
+    )
+    return fig
+
+
+CLAIM = Claim(
+    id=CLAIM_ID,
+    title="LM is robust to an ill-conditioned kernel K",
+    statement=(
+        "In the overparameterized regime, the Levenberg-Marquardt flow with the "
+        "kernel-tied damping eps * lambda_min(K_t) converges at the rate "
+        "1/(1+eps) whatever lambda_min(K0), while the gradient flow's rate "
+        "follows lambda_min(K0)."
+    ),
+    criterion=(
+        f"On residuals along K0's flattest eigenvector, with lambda_min(K0) spanning "
+        f"at least {PRESETS['quick']['min_decades']:g} decades (quick) / "
+        f"{PRESETS['full']['min_decades']:g} (full): every kernel-tied LM rate of "
+        f"|u_t - y| is within 1 ± {LM_RATIO_TOLERANCE:g} of 1/(1+eps) and every LM "
+        f"run ends; the log-log slope of the gradient-flow rate against "
+        f"lambda_min(K0) is 1 ± {GF_SLOPE_TOLERANCE:g} in every replicate."
+    ),
+    presets=PRESETS,
+    tasks=tasks,
+    evaluate=evaluate,
+    figure=figure,
+    data=("synthetic",),
+    expected_seconds={"quick": 8.0, "full": 50.0},
+)
