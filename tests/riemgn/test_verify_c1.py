@@ -20,7 +20,8 @@ def test_the_quick_preset_passes_with_a_complete_figure():
     verdict = result.verdict
     assert result.status is Status.PASS, [c.text for c in verdict.checks]
     metrics = verdict.metrics
-    assert metrics["max_velocity_residual"] <= 1e-10
+    assert metrics["max_roundoff_ratio"] <= 10
+    assert metrics["max_velocity_residual"] <= 1e-8
     assert metrics["condition_decades"] >= 5
     for scheme, order in (("euler", 1), ("heun", 2), ("rk4", 4)):
         assert abs(metrics[f"{scheme}_order"] - order) <= 0.3
@@ -47,8 +48,9 @@ def test_a_wrong_projector_fails_the_claim(monkeypatch):
     verdict = result.verdict
     assert result.status is Status.FAIL
     failed = {check.name for check in verdict.failed}
-    assert "velocity residual (max)" in failed
+    assert "velocity residual / round-off scale (max)" in failed
     assert verdict.metrics["max_velocity_residual"] > 1e-4
+    assert verdict.metrics["max_roundoff_ratio"] > 1e6
     # The deviation stalls at the size of the wrong velocity: the slopes of the
     # accurate schemes collapse (Euler's own error still dominates the 0.1 %).
     assert {"heun order (worst)", "rk4 order (worst)"} <= failed
@@ -60,10 +62,27 @@ def test_an_overparameterized_trajectory_problem_is_inconclusive():
     # n = 4 < p = 6: F is no immersion, the GN flow and M do not exist.
     result = run_c1(**SMALL, trajectory_n=4)
     assert result.status is Status.INCONCLUSIVE
-    assert "NotAnImmersionError" in result.verdict.reason
+    assert "the Gauss-Newton flow needs p <= n" in result.verdict.reason
 
 
-@pytest.mark.parametrize("key", ["residual_bound", "order_tolerance", "floor_margin"])
+@pytest.mark.parametrize("key", ["roundoff_factor", "order_tolerance", "floor_margin"])
 def test_the_criterion_states_the_preset_numbers(key):
     value = CLAIM.presets["quick"][key]
     assert f"{value:g}" in CLAIM.criterion
+
+
+def test_a_check_too_coarse_to_see_an_error_is_inconclusive():
+    # Demand a resolution finer than round-off allows: no verdict can be given.
+    result = run_c1(**SMALL, max_resolution=1e-20)
+    assert result.status is Status.INCONCLUSIVE
+    assert "cannot see a relative velocity error below" in result.verdict.reason
+    assert result.verdict.metrics["resolution"] > 1e-20
+
+
+def test_flows_that_leave_the_ball_are_redrawn_then_inconclusive():
+    # rho = 1e-3: every draw's GN flow leaves B(theta0, rho) at once.
+    result = run_c1(**SMALL, radius=1e-3, max_draws=2)
+    assert result.status is Status.INCONCLUSIVE
+    assert "the GN reference ended by left_region" in result.verdict.reason
+    (redrawn,) = result.verdict.metrics["trajectory_redrawn"]
+    assert len(redrawn) == 2 and all("left_region" in r for r in redrawn)
