@@ -34,3 +34,10 @@ def test_readme_dynamics_example_runs(capsys):
     assert float(printed[0]) < 1e-12
     assert printed[1] == "t_end"
     assert float(printed[2]) < 1e-6
+
+
+def test_readme_claim_table_lists_every_claim():
+    from riemgn.verify import CLAIMS
+
+    rows = re.findall(r"^\| (C\d) \| ([^|]+) \|", README.read_text(), re.MULTILINE)
+    assert rows == [(claim.id, claim.title) for claim in CLAIMS.values()]

@@ -583,8 +583,11 @@ def _figure(config, results, verdict):
         right.axhline(config["roundoff_factor"], color="k", ls="--", label="bound")
         right.legend(fontsize=9)
     right.set_xlabel(r"cond$(G_0)$")
-    right.set_ylabel(r"max residual $r(u)\,/\,s(u)$ (units of round-off)")
+    right.set_ylabel(r"max residual / round-off scale, $r(u)/s(u)$")
     right.set_title("pointwise velocity residual")
+    if comparisons:
+        steps = list(config["steps"])
+        middle.set_xticks(steps, [f"{step:g}" for step in steps])
     middle.xaxis.set_minor_formatter(NullFormatter())
     for ax in (left, middle, right):
         ax.tick_params(labelsize=9)

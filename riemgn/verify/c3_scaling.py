@@ -387,7 +387,7 @@ def _figure(config, results, verdict):
         ax.tick_params(labelsize=9)
         ax.xaxis.set_minor_formatter(NullFormatter())
     figure.suptitle(
-        f"C3: effect of the scaling factor ({verdict.status.value})", fontsize=11
+        f"C3: effect of the scaling factor alpha ({verdict.status.value})", fontsize=11
     )
     return figure
 
