@@ -304,10 +304,22 @@ def _verify(args, parser) -> int:
             plots=args.plots,
         )
     except KeyboardInterrupt:
-        print("\ninterrupted: no report was written", file=sys.stderr)
+        print(
+            f"\ninterrupted: nothing was written to {str(out)!r} (a report already "
+            "there is unchanged)",
+            file=sys.stderr,
+        )
         return 130
-    written = write_report(report, out)
     print(report.table())
+    try:
+        written = write_report(report, out)
+    except OSError as error:
+        print(
+            f"riemgn verify: error: could not write the report to {str(out)!r}: "
+            f"{error.strerror or error}",
+            file=sys.stderr,
+        )
+        return 1
     print(
         f"\n{report.status.value} in {report.wall_time:.1f} s; report: "
         f"{written['markdown']} and {written['json']}"

@@ -64,6 +64,17 @@ class Check:
     tolerance: float | None = None
     description: str = ""
 
+    def __post_init__(self):
+        bounds = {"at_least": self.at_least, "at_most": self.at_most}
+        bounds.update(target=self.target, tolerance=self.tolerance)
+        for key, bound in bounds.items():
+            if bound is not None and not math.isfinite(bound):
+                raise ValueError(
+                    f"check {self.name!r}: {key} must be finite, got {bound!r}"
+                )
+        if self.at_least is None and self.at_most is None:
+            raise ValueError(f"check {self.name!r} has no bound")
+
     @classmethod
     def within(
         cls, name: str, value, *, target: float, tolerance: float, description=""

@@ -284,6 +284,10 @@ def figure_problems(figure) -> list[str]:
 def prepare_output(out, *, overwrite: bool = False) -> pathlib.Path:
     """Create ``out`` and make sure a report can be written there.
 
+    Nothing is removed: with ``overwrite``, a previous report stays in place
+    until :func:`write_report` replaces it, so an interrupted run loses
+    nothing.
+
     Raises
     ------
     OutputDirectoryError
@@ -308,52 +312,80 @@ def prepare_output(out, *, overwrite: bool = False) -> pathlib.Path:
         raise OutputDirectoryError(
             f"--out {str(path)!r} is not writable: {error.strerror or error}"
         ) from None
-    if previous:
-        _remove_previous(path)
     return path
 
 
-def _remove_previous(path: pathlib.Path) -> None:
-    """Remove the files a previous report lists (figures), then the report itself."""
+def _listed_figures(path: pathlib.Path) -> list[str]:
+    """The figure files the report already in ``path`` lists (none if unreadable)."""
     try:
         old = json.loads((path / "report.json").read_text())
-        names = [f for claim in old.get("claims", []) for f in claim.get("figures", [])]
+        return [f for claim in old.get("claims", []) for f in claim.get("figures", [])]
     except (OSError, ValueError, AttributeError, TypeError):
-        names = []
-    for name in [*names, "report.json", "report.md"]:
-        target = (path / name).resolve()
-        if target.parent == path.resolve() and target.is_file():
-            target.unlink()
+        return []
 
 
 def write_report(report: Report, out) -> dict[str, pathlib.Path]:
     """Write the figures, ``report.json`` and ``report.md`` into ``out``.
 
+    Every file is written under a temporary name and then moved into place,
+    so a report is replaced whole or not at all; figures a previous report
+    listed and this one does not are removed last. A figure that cannot be
+    rendered is left out, with a note in its claim.
+
     Returns the paths written, by kind (``"json"``, ``"markdown"`` and each
     claim id for its figure).
+
+    Raises
+    ------
+    OSError
+        If a file cannot be written.
     """
     path = pathlib.Path(out)
     path.mkdir(parents=True, exist_ok=True)
+    previous = _listed_figures(path)
     written: dict[str, pathlib.Path] = {}
     figures: dict[str, list[str]] = {}
+    failed: dict[str, str] = {}
     for r in report.results:
         if r.figure is None:
             continue
         target = path / r.figure_name
-        r.figure.savefig(target, dpi=150)
+        temporary = target.with_name(target.name + ".tmp")
+        try:
+            r.figure.savefig(temporary, dpi=150, format="png")
+        except OSError:
+            temporary.unlink(missing_ok=True)
+            raise
+        except Exception as error:  # a figure that cannot be rendered
+            temporary.unlink(missing_ok=True)
+            failed[r.claim.id] = f"no figure: rendering it raised {error!r}"
+            continue
+        os.replace(temporary, target)
         written[r.claim.id] = target
         figures[r.claim.id] = [r.figure_name]
     data = report.as_dict(figures)
+    for claim in data["claims"]:
+        if claim["id"] in failed:
+            claim["notes"].append(failed[claim["id"]])
     _atomic_write(path / "report.json", json.dumps(data, indent=2, allow_nan=False))
     _atomic_write(path / "report.md", markdown(data))
     written["json"] = path / "report.json"
     written["markdown"] = path / "report.md"
+    kept = {target.name for target in written.values()}
+    for name in previous:
+        stale = (path / name).resolve()
+        if name not in kept and stale.parent == path.resolve() and stale.is_file():
+            stale.unlink()
     return written
 
 
 def _atomic_write(target: pathlib.Path, text: str) -> None:
     temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(text + "\n")
+    try:
+        temporary.write_text(text + "\n")
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
     os.replace(temporary, target)
 
 

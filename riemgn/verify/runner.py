@@ -13,6 +13,7 @@ worker process (``jobs > 1``). So the numbers do not depend on ``jobs``.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import multiprocessing
 import sys
 import time
@@ -135,6 +136,12 @@ def _execute(tasks: Sequence[Task], executor, progress: Progress) -> list:
     return results
 
 
+def _describe(error: BaseException) -> str:
+    """``Type: message`` of an exception, on one line."""
+    text = "".join(traceback.format_exception_only(type(error), error)).strip()
+    return " ".join(text.split())
+
+
 def _run_claim(
     claim: Claim,
     config: Mapping[str, Any],
@@ -146,12 +153,20 @@ def _run_claim(
     progress: Progress,
 ) -> ClaimResult:
     start = time.perf_counter()
-    tasks = list(claim.tasks(config, data=data, seed=seed))
+    try:
+        tasks = list(claim.tasks(config, data=data, seed=seed))
+    except Exception as error:
+        tasks = []
+        setup_error = f"the runs could not be set up: {_describe(error)}"
+    else:
+        setup_error = None
     progress.start(claim, len(tasks))
-    results = _execute(tasks, executor, progress)
+    results = _execute(tasks, executor, progress) if tasks else []
     failures = [r for r in results if isinstance(r, _Failure)]
     figure = None
-    if failures:
+    if setup_error is not None:
+        verdict = Verdict.inconclusive(setup_error)
+    elif failures:
         verdict = Verdict.inconclusive(
             f"{len(failures)} of {len(tasks)} runs raised an error; first: "
             f"run {failures[0].label!r}: {failures[0].error}",
@@ -161,13 +176,19 @@ def _run_claim(
         try:
             verdict = claim.evaluate(config, results)
         except Exception as error:
-            detail = "".join(traceback.format_exception_only(type(error), error))
             verdict = Verdict.inconclusive(
-                f"the evaluation raised an error: {detail.strip()}"
+                f"the evaluation raised an error: {_describe(error)}"
             )
         if plots:
-            with threadpool_limits(1):
-                figure = claim.figure(config, results, verdict)
+            try:
+                with threadpool_limits(1):
+                    figure = claim.figure(config, results, verdict)
+            except Exception as error:
+                notes = (
+                    *verdict.notes,
+                    f"no figure: drawing it raised {_describe(error)}",
+                )
+                verdict = dataclasses.replace(verdict, notes=notes)
     result = ClaimResult(
         claim=claim,
         config=dict(config),

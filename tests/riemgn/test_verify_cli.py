@@ -7,6 +7,7 @@ schema, the exit codes and the usage errors.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 import re
@@ -154,6 +155,69 @@ def test_an_existing_report_is_kept_unless_overwrite(dummy_claims, tmp_path, cap
     assert [c["id"] for c in data["claims"]] == ["C8"]
     assert not (tmp_path / "C7.png").exists()  # the old report's figure went with it
     assert (tmp_path / "C8.png").is_file()
+
+
+def test_an_interrupted_overwrite_keeps_the_previous_report(
+    dummy_claims, tmp_path, capsys, monkeypatch
+):
+    assert main(["verify", "--out", str(tmp_path), "--claims", "C7"]) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(verify, "run", interrupted)
+    assert main(["verify", "--out", str(tmp_path), "--overwrite"]) == 130
+    assert "a report already there is unchanged" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def _broken(claim, **parts):
+    return dataclasses.replace(claim, **parts)
+
+
+def _raise(*args, **kwargs):
+    raise KeyError("deliberate")
+
+
+def test_a_claim_whose_setup_or_figure_raises_is_reported_not_a_traceback(
+    tmp_path, capsys
+):
+    from riemgn.verify._common import new_figure
+
+    def unrenderable(config, results, verdict):
+        fig, (ax,) = new_figure(1)
+        ax.plot([1, 2])
+        ax.set(title=r"$\notacommand{x}$", xlabel="x", ylabel="y")
+        return fig
+
+    claims = [
+        _broken(verify_dummy.make("C7"), tasks=_raise),
+        _broken(verify_dummy.make("C8"), figure=_raise),
+        _broken(verify_dummy.make("C9"), figure=unrenderable),
+    ]
+    report = run(claims, progress=False)
+    setup, drawing, rendering = report.results
+    assert setup.status is Status.INCONCLUSIVE and setup.n_runs == 0
+    assert (
+        "the runs could not be set up: KeyError: 'deliberate'" in setup.verdict.reason
+    )
+    assert drawing.status is Status.PASS and drawing.figure is None
+    assert "no figure: drawing it raised KeyError" in drawing.verdict.notes[0]
+    verify.write_report(report, tmp_path)
+    data = json.loads((tmp_path / "report.json").read_text())
+    jsonschema.validate(data, schema())
+    assert [c["figures"] for c in data["claims"]] == [[], [], []]
+    assert "no figure: rendering it raised" in data["claims"][2]["notes"][0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "report.md"]
+    assert all((tmp_path / link).is_file() for link in _markdown_links(tmp_path))
+
+
+def test_checks_refuse_non_finite_bounds():
+    with pytest.raises(ValueError, match="check 'x': at_most must be finite, got nan"):
+        Check.below("x", 5.0, float("nan"))
+    with pytest.raises(ValueError, match="must be finite, got -inf"):
+        Check.within("x", 1.0, target=1.0, tolerance=float("inf"))
 
 
 @pytest.mark.parametrize(
