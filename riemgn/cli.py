@@ -73,14 +73,13 @@ def _positive_float(text: str) -> float:
 
 
 def _non_negative_float(text: str) -> float:
-    if text.strip() in {"0", "0.0"}:
-        return 0.0
     try:
-        return _positive_float(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"must be a finite number >= 0, got {text}"
-        ) from None
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return abs(value)  # -0.0 is 0
 
 
 def _claim_list(text: str) -> list[str]:
@@ -180,8 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help=(
-            "worker processes for independent runs (1); the results are "
-            "identical for every N"
+            "worker processes for independent runs (1); every measured number "
+            "except wall-clock times is identical for every N"
         ),
     )
     verify.add_argument(

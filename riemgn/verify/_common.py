@@ -12,6 +12,7 @@ __all__ = [
     "farthest",
     "gram_condition",
     "gram_conditioned_problem",
+    "largest",
     "log_slope",
     "new_figure",
     "run_rng",
@@ -61,20 +62,35 @@ def gram_condition(output_map, params) -> float:
 def log_slope(x, y) -> float:
     """The least-squares slope of ``log y`` against ``log x``.
 
-    Pairs with a non-finite logarithm (zero, negative or infinite values) are
-    left out; NaN if fewer than two distinct ``x`` remain.
+    NaN if any value is not finite and positive (a missing measurement is
+    never dropped silently: callers select the runs to fit first) or if
+    fewer than two distinct ``x`` are given.
 
     Examples
     --------
     >>> round(log_slope([1.0, 10.0, 100.0], [3.0, 0.3, 0.03]), 12)
     -1.0
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x, y = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
-    good = np.isfinite(x) & np.isfinite(y)
-    if np.count_nonzero(good) < 2 or np.ptp(x[good]) == 0:
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if x.shape != y.shape or x.size < 2:
         return math.nan
-    return float(np.polyfit(x[good], y[good], 1)[0])
+    if not (np.all(np.isfinite(x) & (x > 0)) and np.all(np.isfinite(y) & (y > 0))):
+        return math.nan
+    if np.ptp(x) == 0:
+        return math.nan
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def largest(values) -> float:
+    """The largest value; NaN if any is NaN or none is given (unlike ``max``).
+
+    Examples
+    --------
+    >>> largest([1.0, float("nan"), 3.0])
+    nan
+    """
+    values = np.asarray(values, float)
+    return float(np.max(values)) if values.size else math.nan
 
 
 def farthest(values, target: float) -> float:
@@ -148,6 +164,8 @@ def gram_conditioned_problem(
             condition = gram_condition(problem.output_map, problem.params0)
             if abs(np.log(condition / target)) <= np.log(tolerance):
                 return problem, condition, k + 1
+            if attempt == 0 and condition > target:
+                break  # too ill-conditioned already at c = 1: the next draw
             if condition < target:
                 low = middle
             else:

@@ -74,6 +74,7 @@ from riemgn.losses import SquaredLoss
 from riemgn.theory import fit_exponential_rate, optimal_in_class_risk
 from riemgn.verify._common import (
     gram_conditioned_problem,
+    largest,
     log_slope,
     new_figure,
     run_seed,
@@ -347,7 +348,9 @@ def evaluate(config, results) -> Verdict:
     gd_rates = np.array([r["gd"]["rate"] for r in clean])
     conditions = np.array([r["condition"] for r in clean])
     lambda_mins = np.array([r["lambda_min"] for r in clean])
-    agreement = max(r["h_star_difference"] / r["h_star_tolerance"] for r in results)
+    agreement = largest(
+        [r["h_star_difference"] / r["h_star_tolerance"] for r in results]
+    )
     metrics = {
         "data_kind": results[0]["data_kind"],
         "conditions": conditions.tolist(),

@@ -55,7 +55,7 @@ from manifolds import OutputManifold
 from riemgn.flows import gauss_newton_flow
 from riemgn.losses import SquaredLoss
 from riemgn.theory import second_fundamental_form_norm
-from riemgn.verify._common import log_slope, new_figure, run_rng, run_seed
+from riemgn.verify._common import farthest, log_slope, new_figure, run_rng, run_seed
 from riemgn.verify._core import Check, Claim, Task, Verdict
 
 __all__ = ["CLAIM"]
@@ -236,7 +236,7 @@ def _evaluate(config, results) -> Verdict:
         float(np.ptp(scaled) / np.mean(scaled))
         for scaled in ([r["alpha"] * r["curvature"] for r in g] for g in groups)
     )
-    worst_curvature = max(curvature_slopes, key=lambda s: abs(s + 1.0))
+    worst_curvature = farthest(curvature_slopes, -1.0)
     metrics["curvature_slope"] = worst_curvature
     checks = [
         Check.within(
@@ -287,7 +287,7 @@ def _evaluate(config, results) -> Verdict:
             metrics,
             checks=checks,
         )
-    worst_movement = max(movement_slopes, key=lambda s: abs(s + 1.0))
+    worst_movement = farthest(movement_slopes, -1.0)
     metrics["movement_slope"] = worst_movement
     checks += [
         Check.within(

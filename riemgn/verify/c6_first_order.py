@@ -43,9 +43,11 @@ With the numbers in :data:`GN_MAX_ITERATIONS`, :data:`GN_MAX_SLOPE`,
 - the log-log slope of GD's iterations against :math:`\operatorname{cond}(G_0)`,
   fitted on the runs that reached the target, is at least
   :data:`GD_MIN_SLOPE`;
-- at the largest :math:`\operatorname{cond}(G_0)`, the ratio of GD's
-  iterations (censored counts count as the budget, so the ratio is a lower
-  bound) to GN's is at least :data:`MIN_RATIO` (the headline check).
+- at the largest :math:`\operatorname{cond}(G_0)` where GD reached the
+  target, the ratio of GD's iterations to GN's (over the runs that reached
+  it) is at least :data:`MIN_RATIO` (the headline check). It is measured, not
+  censored: at larger conditions GD runs out of budget, and the ratio there,
+  a lower bound set by the budget, is reported but not checked.
 
 The claim is inconclusive if fewer than 3 distinct conditions have a GD run
 that reached the target (no slope can be fitted), or if GN ended without
@@ -90,6 +92,7 @@ ARMIJO_C1 = 1e-4
 METHODS = ("gauss_newton", "gradient_descent")
 _HISTORY_POINTS = 150
 _MIN_GD_CONDITIONS = 3
+_KEY = "GD/GN iterations at the largest cond(G0) GD reached"
 _PLOT_FLOOR = 1e-16
 
 
@@ -391,22 +394,32 @@ def evaluate(config, results) -> Verdict:
     # GN may reach the target at iteration 0 only if y = F(theta0); count >= 1.
     gn_slope = log_slope(conditions, np.maximum(gn_counts, 1.0))
     gd_slope = log_slope(conditions[gd_reached], gd_counts[gd_reached])
-    # The runs at the largest target (cond(G0) within a factor 1.2 of it).
-    top = np.log10(conditions.max() / conditions) <= 0.3
+    # The headline is measured, not censored: the runs at the largest target
+    # cond(G0) (within a factor 2 of it) where GD reached the target.
+    hardest = conditions[gd_reached].max()
+    top = gd_reached & (np.log10(hardest / conditions) <= 0.3)
     ratio = float(np.min(gd_counts[top] / gn_counts[top]))
+    # At the largest cond(G0) overall GD may have run out of budget: a lower
+    # bound set by the budget, reported but not checked.
+    everywhere = np.log10(conditions.max() / conditions) <= 0.3
     metrics.update(
         gn_slope=gn_slope,
         gd_slope=gd_slope,
-        ratio_at_largest_condition=ratio,
-        ratio_is_lower_bound=bool(np.any(~gd_reached[top])),
+        ratio_where_gd_reached=ratio,
+        condition_where_gd_reached=float(hardest),
+        ratio_at_largest_condition=float(
+            np.min(gd_counts[everywhere] / gn_counts[everywhere])
+        ),
+        ratio_at_largest_condition_is_lower_bound=bool(np.any(~gd_reached[everywhere])),
         largest_condition=float(conditions.max()),
     )
     checks = [
         Check.above(
-            "GD/GN iterations at the largest cond(G0)",
+            _KEY,
             ratio,
             MIN_RATIO,
-            "a lower bound when GD ran out of budget",
+            "GD's over GN's iterations at the largest cond(G0) where GD reached "
+            "the target, over the runs that reached it (measured, not censored)",
         ),
         Check.below(
             "GN iterations (max)",
@@ -434,9 +447,7 @@ def evaluate(config, results) -> Verdict:
         f"GD runs not reaching the target within {config['gd_budget']} iterations: "
         f"{int(np.sum(~gd_reached))} of {len(results)}",
     ]
-    return Verdict(
-        checks, metrics, key="GD/GN iterations at the largest cond(G0)", notes=notes
-    )
+    return Verdict(checks, metrics, key=_KEY, notes=notes)
 
 
 def figure(config, results, verdict):
@@ -522,8 +533,9 @@ CLAIM = Claim(
         f"every GN run within {GN_MAX_ITERATIONS} iterations and GN's log-log "
         f"slope against cond(G0) <= {GN_MAX_SLOPE:g}; GD's log-log slope (runs "
         f"that reached the target) >= {GD_MIN_SLOPE:g}; GD/GN iterations at the "
-        f"largest cond(G0) >= {MIN_RATIO:g} (GD runs out of budget count as the "
-        "budget: a lower bound). Wall-time ratios are reported, not checked."
+        f"largest cond(G0) where GD reached the target >= {MIN_RATIO:g} (beyond "
+        "it GD runs out of budget: that censored ratio is reported, not checked). "
+        "Wall-time ratios are reported, not checked."
     ),
     presets=PRESETS,
     tasks=tasks,

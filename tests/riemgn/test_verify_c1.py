@@ -86,3 +86,15 @@ def test_flows_that_leave_the_ball_are_redrawn_then_inconclusive():
     assert "the GN reference ended by left_region" in result.verdict.reason
     (redrawn,) = result.verdict.metrics["trajectory_redrawn"]
     assert len(redrawn) == 2 and all("left_region" in r for r in redrawn)
+
+
+def test_a_missing_residual_never_passes(monkeypatch):
+    # A NaN residual must not vanish into a max(): the claim cannot pass.
+    import riemgn.verify.c1_equivalence as c1
+
+    monkeypatch.setattr(c1, "velocity_residual", lambda *args, **kw: float("nan"))
+    result = run_c1(**SMALL)
+    assert result.status is not Status.PASS
+    assert "velocity residual / round-off scale (max)" in {
+        check.name for check in result.verdict.failed
+    }

@@ -425,3 +425,21 @@ def test_console_script_and_python_dash_m_agree():
     )
     assert result.returncode == 0, result.stderr
     assert "immersion: yes, dim M = 6 in R^20" in result.stdout
+
+
+def test_slopes_and_maxima_never_drop_a_missing_value():
+    from riemgn.verify._common import farthest, largest, log_slope
+
+    assert log_slope([1.0, 10.0, 100.0], [2.0, 20.0, 200.0]) == pytest.approx(1.0)
+    assert np.isnan(log_slope([1.0, 10.0, 100.0], [2.0, np.nan, 200.0]))
+    assert np.isnan(log_slope([1.0, 10.0, 100.0], [2.0, 0.0, 200.0]))
+    assert np.isnan(log_slope([1.0, 1.0], [2.0, 3.0]))
+    assert np.isnan(largest([0.0, np.nan, 1.0])) and np.isnan(largest([]))
+    assert np.isnan(farthest([-1.0, np.nan], -1.0))
+
+
+@pytest.mark.parametrize("zero", ["0", "0.00", "0e0", "-0"])
+def test_manifold_accepts_zero_noise_in_any_spelling(zero, capsys):
+    argv = ["manifold", "--width", "2", "--alpha", "1", "--n", "10", "--d", "2"]
+    assert main([*argv, "--noise", zero]) == 0
+    assert "immersion: yes" in capsys.readouterr().out
