@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
             "quick: small sweeps, under a minute on two cores (default); full: "
             "wide sweeps (alpha over >= 4 decades, cond(G0) and lambda_min(K0) "
             "over >= 7, 5 seeds each), about 3 minutes with --jobs 2 on two "
-            "cores, 6 with one job"
+            "cores, 5 with one job"
         ),
     )
     verify.add_argument(
