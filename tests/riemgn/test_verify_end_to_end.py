@@ -106,3 +106,27 @@ def test_the_diabetes_data_run_through_the_command_line(tmp_path):
     ]
     assert code == 0
     assert "diabetes features" in data["claims"][1]["metrics"]["data_kind"]
+
+
+def test_the_full_preset_sweeps_the_ranges_the_issue_asks_for():
+    import math
+
+    full = {
+        claim_id: claim.config("full", "synthetic")
+        for claim_id, claim in CLAIMS.items()
+    }
+
+    def decades(values):
+        return math.log10(max(values) / min(values))
+
+    # 5 seeds (independent problems) for every claim.
+    for config in full.values():
+        assert config.get("seeds", config.get("n_problems")) == 5
+    # alpha over >= 4 decades.
+    assert decades(full["C3"]["alphas"]) >= 4 and decades(full["C4"]["alphas"]) >= 4
+    # cond(G0) and lambda_min(K0) over >= 7 decades, and the measured spans are
+    # checked against 7 in the run itself.
+    assert decades([10.0**e for e in full["C2"]["log10_conditions"]]) >= 7
+    assert decades([10.0**e for e in full["C6"]["log10_conditions"]]) >= 7
+    assert decades([10.0**e for e in full["C5"]["log10_lambda_mins"]]) >= 7
+    assert full["C2"]["min_decades"] >= 7 and full["C5"]["min_decades"] >= 7
