@@ -58,20 +58,26 @@ class AutogradOutputMap:
 
     Raises
     ------
+    TypeError
+        If ``fun`` is not callable, or ``n_params`` or ``n_outputs`` is not an
+        integer.
     ValueError
-        If ``n_params`` is not a positive integer, or ``fun`` does not return
-        a 1-d array.
+        If ``n_params`` or ``n_outputs`` is not positive, or ``fun`` does not
+        return a 1-d array.
 
     Examples
     --------
     >>> import autograd.numpy as anp
     >>> import numpy as np
+    >>> from manifolds import AutogradOutputMap
     >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
     >>> output_map.n_outputs
     3
     >>> output_map.jacobian(np.zeros(2)).shape
     (3, 2)
+    >>> bool(np.allclose(output_map.jacobian(np.zeros(2)), X))  # tanh'(0) = 1
+    True
     """
 
     def __init__(
@@ -114,7 +120,36 @@ class AutogradOutputMap:
         return lambda params: make_jvp(self._fun)(params)(vector)[1]
 
     def value(self, params) -> np.ndarray:
-        r"""The outputs :math:`F(\theta)`, shape ``(n_outputs,)``."""
+        r"""The outputs :math:`F(\theta)`: ``fun(params)`` as a float64 array.
+
+        Parameters
+        ----------
+        params : ndarray, shape (n_params,)
+            The parameters :math:`\theta`.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+
+        Raises
+        ------
+        ValueError
+            If ``params`` has the wrong shape or is not finite, or ``fun``
+            returns an array of the wrong shape.
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> output_map.value(theta).shape
+        (6,)
+        >>> bool(np.allclose(output_map.value(theta), np.tanh(X @ theta)))
+        True
+        """
         params = self._params(params)
         out = np.asarray(self._fun(params), dtype=np.float64)
         if out.shape != (self._n_outputs,):
@@ -124,7 +159,43 @@ class AutogradOutputMap:
         return out
 
     def jacobian(self, params) -> np.ndarray:
-        r"""The Jacobian :math:`J(\theta)`, shape ``(n_outputs, n_params)``."""
+        r"""The Jacobian :math:`J(\theta) = DF(\theta)`.
+
+        With :math:`p \le n` (the output-manifold regime) it is built column
+        by column, :math:`J e_k`, with one forward pass per parameter;
+        otherwise row by row with one reverse pass per output.
+
+        Parameters
+        ----------
+        params : ndarray, shape (n_params,)
+            The parameters :math:`\theta`.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs, n_params)
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+
+        Examples
+        --------
+        For :math:`F(\theta) = \tanh(X\theta)`, :math:`J = \operatorname{diag}(1
+        - \tanh^2(X\theta))\, X`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> J = output_map.jacobian(theta)
+        >>> J.shape
+        (6, 2)
+        >>> bool(np.allclose(J, (1 - np.tanh(X @ theta) ** 2)[:, None] * X))
+        True
+        """
         params = self._params(params)
         if self._n_params <= self._n_outputs:
             # Forward mode: one pass per parameter, fewer than the outputs.
@@ -141,20 +212,121 @@ class AutogradOutputMap:
         )
 
     def jvp(self, params, vector) -> np.ndarray:
-        r"""The product :math:`J(\theta) v`, shape ``(n_outputs,)``."""
+        r"""The Jacobian-vector product :math:`J(\theta) v`, one forward pass.
+
+        Parameters
+        ----------
+        params : ndarray, shape (n_params,)
+            The parameters :math:`\theta`.
+        vector : ndarray, shape (n_params,)
+            The direction :math:`v`.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> v = np.array([1.0, 2.0])
+        >>> bool(np.allclose(output_map.jvp(theta, v), output_map.jacobian(theta) @ v))
+        True
+        """
         params = self._params(params)
         vector = as_finite_vector("vector", vector, self._n_params)
         return np.asarray(self._autograd.make_jvp(self._fun)(params)(vector)[1])
 
     def vjp(self, params, cotangent) -> np.ndarray:
-        r"""The product :math:`J(\theta)^\top w`, shape ``(n_params,)``."""
+        r"""The vector-Jacobian product :math:`J(\theta)^\top w`, one reverse pass.
+
+        Parameters
+        ----------
+        params : ndarray, shape (n_params,)
+            The parameters :math:`\theta`.
+        cotangent : ndarray, shape (n_outputs,)
+            The cotangent :math:`w`.
+
+        Returns
+        -------
+        ndarray, shape (n_params,)
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> w = np.arange(6.0)
+        >>> bool(np.allclose(output_map.vjp(theta, w), output_map.jacobian(theta).T @ w))
+        True
+        """
         params = self._params(params)
         cotangent = as_finite_vector("cotangent", cotangent, self._n_outputs)
         pullback, _ = self._autograd.make_vjp(self._fun)(params)
         return np.asarray(pullback(cotangent), dtype=np.float64)
 
     def second_derivative(self, params, vector_a, vector_b) -> np.ndarray:
-        r"""The second derivative :math:`D^2F(\theta)[v, w]`, shape ``(n_outputs,)``."""
+        r"""The second derivative :math:`D^2F(\theta)[v, w]`.
+
+        .. math::
+
+            D^2F(\theta)[v, w] = \frac{d}{dt}\Big|_{t=0} J(\theta + t w)\, v,
+            \qquad D^2F(\theta)[v, w]_j = v^\top \nabla^2 F_j(\theta)\, w,
+
+        computed exactly as a forward derivative (along :math:`w`) of the
+        forward derivative :math:`\theta \mapsto J(\theta) v`.
+
+        Parameters
+        ----------
+        params : ndarray, shape (n_params,)
+            The parameters :math:`\theta`.
+        vector_a, vector_b : ndarray, shape (n_params,)
+            The directions :math:`v` and :math:`w`.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+
+        Examples
+        --------
+        For :math:`F_j(\theta) = \tanh(s_j)`, :math:`s = X\theta`,
+        :math:`D^2F[v, w]_j = \tanh''(s_j)\, (Xv)_j (Xw)_j` with
+        :math:`\tanh'' = -2\tanh\,(1 - \tanh^2)`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> v, w = np.array([1.0, 2.0]), np.array([-0.5, 1.0])
+        >>> t = np.tanh(X @ theta)
+        >>> expected = -2 * t * (1 - t**2) * (X @ v) * (X @ w)
+        >>> bool(np.allclose(output_map.second_derivative(theta, v, w), expected))
+        True
+        """
         params = self._params(params)
         vector_a = as_finite_vector("vector_a", vector_a, self._n_params)
         vector_b = as_finite_vector("vector_b", vector_b, self._n_params)
@@ -162,7 +334,50 @@ class AutogradOutputMap:
         return np.asarray(self._autograd.make_jvp(jvp_a)(params)(vector_b)[1])
 
     def weighted_hessian_vector(self, params, weights, vector) -> np.ndarray:
-        r"""The product :math:`H_\nu(\theta) v`, shape ``(n_params,)``."""
+        r"""The product :math:`H_\nu(\theta) v` with :math:`H_\nu = \sum_j \nu_j \nabla^2 F_j`.
+
+        .. math::
+
+            H_\nu(\theta) v = \nabla_\theta \langle \nu, J(\theta) v \rangle,
+
+        computed exactly as a reverse derivative, with cotangent :math:`\nu`,
+        of the forward derivative :math:`\theta \mapsto J(\theta) v`.
+
+        Parameters
+        ----------
+        params : ndarray, shape (n_params,)
+            The parameters :math:`\theta`.
+        weights : ndarray, shape (n_outputs,)
+            The weights :math:`\nu`.
+        vector : ndarray, shape (n_params,)
+            The vector :math:`v`.
+
+        Returns
+        -------
+        ndarray, shape (n_params,)
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+
+        Examples
+        --------
+        For :math:`F(\theta) = \tanh(X\theta)`, :math:`H_\nu v = X^\top (\nu
+        \odot \tanh''(X\theta) \odot Xv)`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> v, nu = np.array([1.0, 2.0]), np.arange(6.0)
+        >>> t = np.tanh(X @ theta)
+        >>> expected = X.T @ (nu * -2 * t * (1 - t**2) * (X @ v))
+        >>> bool(np.allclose(output_map.weighted_hessian_vector(theta, nu, v), expected))
+        True
+        """
         params = self._params(params)
         weights = as_finite_vector("weights", weights, self._n_outputs)
         vector = as_finite_vector("vector", vector, self._n_params)

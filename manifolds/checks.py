@@ -66,6 +66,15 @@ class TaylorCheck:
         within ``max_residual``. When it is False, the slope is the best
         available but the errors do not follow a power law (noise, or a
         broken model).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from manifolds import fit_loglog_slope
+    >>> steps = np.logspace(-6, 0, 13)
+    >>> check = fit_loglog_slope(steps, 0.5 * steps**2)
+    >>> round(check.slope, 6), check.window, bool(check.reliable)
+    (2.0, (0, 13), True)
     """
 
     steps: np.ndarray
@@ -80,6 +89,19 @@ def fit_loglog_slope(
     steps, errors, *, min_points: int = 5, max_residual: float = 0.02
 ) -> TaylorCheck:
     r"""Fit the slope of :math:`\log_{10} E` against :math:`\log_{10} t` on its linear piece.
+
+    On a window :math:`i = a, \dots, b - 1` of consecutive steps (sorted by
+    length), the slope :math:`s` and intercept :math:`k` minimize
+
+    .. math::
+
+        \sum_{i=a}^{b-1} \left(\log_{10} E_i - s \log_{10} t_i - k\right)^2,
+        \qquad
+        \text{residual} = \Big(\tfrac{1}{b-a} \sum_{i=a}^{b-1}
+        (\log_{10} E_i - s \log_{10} t_i - k)^2\Big)^{1/2},
+
+    where :math:`t_i` are the steps and :math:`E_i` the errors; a model
+    error :math:`E(t) = O(t^q)` gives :math:`s \approx q`.
 
     Among all windows of at least ``min_points`` consecutive steps whose
     least-squares line fits with a root-mean-square residual of at most
@@ -107,7 +129,23 @@ def fit_loglog_slope(
     Raises
     ------
     ValueError
-        If the arrays differ in shape, or hold non-finite or negative values.
+        If the arrays differ in shape, or hold non-finite or negative values,
+        or ``min_points < 2`` or ``max_residual <= 0``.
+    TypeError
+        If ``min_points`` is not an integer or ``max_residual`` not a number.
+
+    Examples
+    --------
+    An error :math:`E(t) = t^3/2` on top of a round-off floor of
+    :math:`10^{-13}`: the fit skips the short steps, where the floor
+    dominates.
+
+    >>> import numpy as np
+    >>> from manifolds import fit_loglog_slope
+    >>> steps = np.logspace(-6, 0, 13)
+    >>> check = fit_loglog_slope(steps, 0.5 * steps**3 + 1e-13)
+    >>> round(check.slope, 2), check.window, bool(check.reliable)
+    (3.0, (5, 13), True)
     """
     min_points = check_positive_int("min_points", min_points, minimum=2)
     max_residual = check_positive_real("max_residual", max_residual)
@@ -182,6 +220,23 @@ class ManifoldCheckResult:
         ``"second_order"`` (expected slope 3).
     point : ndarray, shape (n_outputs,)
         The point the checks ran at.
+
+    Examples
+    --------
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> from manifolds import AutogradOutputMap, OutputManifold, check_manifold
+    >>> X = np.random.default_rng(0).normal(size=(5, 2))
+    >>> manifold = OutputManifold(
+    ...     AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2), np.array([0.5, 0.1])
+    ... )
+    >>> result = check_manifold(
+    ...     manifold, rng=np.random.default_rng(1), steps=np.logspace(-4, -1, 7)
+    ... )
+    >>> result.projection_idempotence < 1e-12, result.weingarten_identity < 1e-12
+    (True, True)
+    >>> {kind: round(slope, 1) for kind, slope in result.retraction_slopes.items()}
+    {'chart': 2.0, 'second_order': 3.0}
     """
 
     projection_idempotence: float
@@ -251,6 +306,33 @@ def check_manifold(
 ) -> ManifoldCheckResult:
     r"""Check the geometry of an :class:`~manifolds.OutputManifold` numerically.
 
+    At a point :math:`u`, it measures the identities of the projector
+    (:math:`P^2 = P = P^\top`), the tangency of what the manifold returns,
+    the Weingarten identity :math:`\langle W(\xi,\nu),\zeta\rangle_u =
+    \langle \mathrm{II}(\xi,\zeta),\nu\rangle_u`, the inverse pair
+    :math:`\exp`/:math:`\log` and the distance, then three Taylor tests
+    along a tangent :math:`\xi` scaled to :math:`\|J^+\xi\| = 1`:
+
+    .. math::
+
+        E_{\mathrm{grad}}(t) &= \left|h(R_u(t\xi)) - h(u)
+            - t\langle \operatorname{grad} h(u), \xi\rangle_u\right|
+            = O(t^2), \\
+        E_{\mathrm{Hess}}(t) &= \left|h(\exp_u(t\xi)) - h(u)
+            - t\langle \operatorname{grad} h(u), \xi\rangle_u
+            - \tfrac{t^2}{2}\langle \operatorname{Hess} h(u)[\xi], \xi\rangle_u\right|
+            = O(t^3), \\
+        E_R(t) &= \|R_u(t\xi) - \exp_u(t\xi)\|_2
+            = O(t^2) \text{ (chart)}, \ O(t^3) \text{ (second order)},
+
+    where :math:`R_u` is the manifold's own retraction in
+    :math:`E_{\mathrm{grad}}` and each kind in turn in :math:`E_R`,
+    :math:`\langle a, b\rangle_u = c\, a^\top b` is the manifold's metric
+    (weight :math:`c`) and :math:`h` is the cost of ``problem``. Each slope
+    is fitted by :func:`~manifolds.fit_loglog_slope`. A step whose geodesic
+    or retraction leaves the chart ends the sweep; the fits use the steps
+    before it.
+
     Parameters
     ----------
     manifold : OutputManifold
@@ -265,8 +347,8 @@ def check_manifold(
     rng : numpy.random.Generator, optional
         The source of random points and directions. Pass a seeded generator
         for reproducible numbers.
-    steps : array_like, optional
-        Step lengths of the Taylor tests, in units where the direction has
+    steps : array_like, shape (k,), optional
+        Step lengths of the Taylor tests (at least 5), in units where the direction has
         :math:`\|J^+\xi\| = 1` (unit length in parameter space). By default
         ``logspace(-8, 0, 33)``, capped at a quarter of the radius.
     n_samples : int, default 5
@@ -276,8 +358,23 @@ def check_manifold(
     -------
     ManifoldCheckResult
 
+    Raises
+    ------
+    ValueError
+        If ``point`` has the wrong shape or is not finite, ``steps`` holds
+        fewer than 5 positive step lengths, or ``n_samples`` is not positive.
+    TypeError
+        If ``rng`` is not a ``numpy.random.Generator``.
+    ~manifolds.ManifoldError
+        If fewer than 5 Taylor steps stay in the chart (pass shorter
+        ``steps``); its subclasses propagate from the manifold when ``point``
+        is not on it or the exp/log check fails.
+
     Examples
     --------
+    Short steps keep the example fast; the default sweep spans
+    :math:`10^{-8}` to :math:`1`.
+
     >>> import autograd.numpy as anp
     >>> import numpy as np
     >>> from manifolds import AutogradOutputMap, OutputManifold, check_manifold
@@ -285,9 +382,11 @@ def check_manifold(
     >>> manifold = OutputManifold(
     ...     AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2), np.array([0.5, 0.1])
     ... )
-    >>> result = check_manifold(manifold, rng=np.random.default_rng(1))
-    >>> bool(abs(result.gradient_slope - 2) < 0.1)
-    True
+    >>> result = check_manifold(
+    ...     manifold, rng=np.random.default_rng(1), steps=np.logspace(-4, -1, 7)
+    ... )
+    >>> bool(abs(result.gradient_slope - 2) < 0.1), bool(abs(result.hessian_slope - 3) < 0.1)
+    (True, True)
     """
     rng = np.random.default_rng() if rng is None else check_generator(rng)
     n_samples = check_positive_int("n_samples", n_samples)

@@ -66,6 +66,23 @@ def geodesic_acceleration(
 ) -> np.ndarray:
     r"""The chart acceleration of a geodesic, :math:`-J^+ D^2F[\theta', \theta']`.
 
+    .. math::
+
+        \theta'' = -J^+ D^2F(\theta)[\theta', \theta'],
+        \qquad J^+ = R^{-1} Q^\top,
+
+    where
+
+    * :math:`J(\theta) = QR` is the thin QR factorization of the Jacobian,
+      so :math:`J^+ v` is the least-squares solution of :math:`J x = v`,
+      computed by a triangular solve (never through :math:`J^\top J`);
+    * :math:`D^2F(\theta)[\theta', \theta']` is the second derivative of the
+      output map along the velocity.
+
+    It is the unique :math:`\theta''` that makes the output acceleration
+    :math:`\gamma'' = J\theta'' + D^2F[\theta', \theta']` of
+    :math:`\gamma = F \circ \theta` normal to the manifold.
+
     Parameters
     ----------
     output_map : OutputMap
@@ -86,7 +103,7 @@ def geodesic_acceleration(
 
     Raises
     ------
-    NotAnImmersionError
+    ~manifolds.NotAnImmersionError
         If the guard fires, so that :math:`J^+` is not defined.
 
     Notes
@@ -94,6 +111,25 @@ def geodesic_acceleration(
     This is the right-hand side of the geodesic equation, on the hot path of
     the integrator: its inputs are not validated (:func:`solve_geodesic`
     validates them once).
+
+    Examples
+    --------
+    The output acceleration :math:`J\theta'' + D^2F[\theta', \theta']` is
+    normal: :math:`J` transposed annihilates it.
+
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> from manifolds import AutogradOutputMap
+    >>> X = np.random.default_rng(0).normal(size=(6, 2))
+    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+    >>> from manifolds.geodesics import geodesic_acceleration
+    >>> theta, velocity = np.array([0.3, -0.2]), np.array([1.0, 0.5])
+    >>> acceleration = geodesic_acceleration(output_map, theta, velocity)
+    >>> gamma_dd = output_map.jvp(theta, acceleration) + output_map.second_derivative(
+    ...     theta, velocity, velocity
+    ... )
+    >>> bool(np.allclose(output_map.vjp(theta, gamma_dd), 0.0))
+    True
     """
     Q, R = _guarded_qr(output_map, params, rank_rtol)
     curvature = output_map.second_derivative(params, velocity, velocity)
@@ -158,6 +194,20 @@ class GeodesicSolution:
         :math:`\\theta'(t_{end})`.
     n_steps : int
         Accepted steps of the integrator.
+
+    Examples
+    --------
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> from manifolds import AutogradOutputMap
+    >>> X = np.random.default_rng(0).normal(size=(6, 2))
+    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+    >>> from manifolds.geodesics import solve_geodesic
+    >>> end = solve_geodesic(output_map, np.array([0.3, -0.2]), np.array([0.5, 0.2]))
+    >>> end.params.shape, end.velocity.shape
+    ((2,), (2,))
+    >>> end.n_steps > 0
+    True
     """
 
     params: np.ndarray
@@ -181,6 +231,25 @@ def solve_geodesic(
 ) -> GeodesicSolution:
     r"""Integrate :math:`\theta'' = -J^+ D^2F[\theta', \theta']` from :math:`t = 0` to ``t_end``.
 
+    The geodesic initial value problem in chart coordinates,
+
+    .. math::
+
+        \theta''(t) = -J(\theta)^+ D^2F(\theta)[\theta', \theta'], \qquad
+        \theta(0) = \theta_0, \quad \theta'(0) = v,
+
+    is integrated as a first-order system in the displacement
+    :math:`\delta = \theta - \theta_0` and the velocity,
+    :math:`(\delta, \theta')' = (\theta', -J^+ D^2F[\theta', \theta'])`, by
+    ``scipy.integrate.solve_ivp`` (``DOP853``), where
+
+    * :math:`J^+ = R^{-1}Q^\top` from the thin QR factorization
+      :math:`J(\theta) = QR` (see :func:`geodesic_acceleration`);
+    * :math:`\theta_0` is ``params`` and :math:`v` is ``velocity``.
+
+    The output curve :math:`F(\theta(t))` is then a geodesic of the output
+    manifold, travelled at the constant speed :math:`\|J(\theta_0) v\|`.
+
     Parameters
     ----------
     output_map : OutputMap
@@ -195,9 +264,12 @@ def solve_geodesic(
         Tolerances of ``solve_ivp`` on the displacement
         :math:`\theta(t) - \theta(0)` and the velocity; ``atol`` is relative
         to :math:`\|\theta'(0)\|`, so both are scale-free.
-    center, radius : optional
-        The ball :math:`B(\theta_0, \rho)`. The integration stops with an
-        error when the chart leaves it.
+    center : ndarray, shape (n_params,), optional
+        The centre of the ball :math:`B(\theta_0, \rho)` (not necessarily
+        ``params``); used only with ``radius``.
+    radius : float, optional
+        The radius :math:`\rho` of the ball. The integration stops with an
+        error when the chart leaves it. ``None`` (the default) sets no bound.
     rank_rtol : float, optional
         Passed to :func:`geodesic_acceleration`.
     max_stretch : float, default 1e4
@@ -215,15 +287,34 @@ def solve_geodesic(
 
     Raises
     ------
-    OutsideBallError
+    ~manifolds.OutsideBallError
         If the geodesic leaves the ball.
-    NotAnImmersionError
+    ~manifolds.NotAnImmersionError
         If the Jacobian loses rank along the way.
-    GeodesicError
+    ~manifolds.GeodesicError
         If ``solve_ivp`` fails, the chart degenerates, the evaluation budget
         runs out, or a value is not finite.
     ValueError
         If an argument has the wrong shape or is not finite.
+    TypeError
+        If a tolerance or budget is not a number.
+
+    Examples
+    --------
+    The output speed :math:`\|J(\theta)\theta'\|` of a geodesic is constant:
+
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> from manifolds import AutogradOutputMap
+    >>> X = np.random.default_rng(0).normal(size=(6, 2))
+    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+    >>> from manifolds.geodesics import solve_geodesic
+    >>> theta0, velocity0 = np.array([0.3, -0.2]), np.array([0.5, 0.2])
+    >>> end = solve_geodesic(output_map, theta0, velocity0)
+    >>> speed0 = np.linalg.norm(output_map.jvp(theta0, velocity0))
+    >>> speed1 = np.linalg.norm(output_map.jvp(end.params, end.velocity))
+    >>> bool(np.isclose(speed0, speed1, rtol=1e-9))
+    True
     """
     params = as_finite_vector("params", params, output_map.n_params)
     velocity = as_finite_vector("velocity", velocity, output_map.n_params)
@@ -324,6 +415,22 @@ def shoot_geodesic(
 ) -> np.ndarray:
     r"""The initial velocity of the geodesic from :math:`\theta_a` to :math:`\theta_b` at time 1.
 
+    Solves the boundary value problem
+
+    .. math::
+
+        \theta'' = -J^+ D^2F(\theta)[\theta', \theta'], \qquad
+        \theta(0) = \theta_a, \quad \theta(1) = \theta_b,
+
+    by shooting: a root of :math:`S(v) = \theta_v(1) - \theta_b`, where
+    :math:`\theta_v` solves the initial value problem with
+    :math:`\theta_v'(0) = v` (:func:`solve_geodesic`). The iteration starts
+    from the chord corrected to second order,
+    :math:`v_0 = \Delta + \tfrac12 J^+ D^2F[\Delta, \Delta]` with
+    :math:`\Delta = \theta_b - \theta_a` and :math:`J^+ = R^{-1}Q^\top` at
+    :math:`\theta_a`, and takes quasi-Newton (Broyden) steps, with a
+    finite-difference Jacobian of :math:`S` when they stop contracting.
+
     Parameters
     ----------
     output_map : OutputMap
@@ -334,8 +441,11 @@ def shoot_geodesic(
         Tolerances of the inner initial value problems. The shooting residual
         :math:`\|\theta(1) - \theta_b\|` must fall below
         ``100 * (rtol + atol) * |params_b - params_a|``.
-    center, radius : optional
-        The ball the geodesic must stay in.
+    center : ndarray, shape (n_params,), optional
+        The centre of the ball the geodesic must stay in; used only with
+        ``radius``.
+    radius : float, optional
+        The radius of that ball; ``None`` (the default) sets no bound.
     rank_rtol : float, optional
         Passed to :func:`geodesic_acceleration`.
     max_iter : int, default 50
@@ -348,10 +458,29 @@ def shoot_geodesic(
 
     Raises
     ------
-    GeodesicError
+    ~manifolds.GeodesicError
         If the shooting does not converge.
     ValueError
         If an argument has the wrong shape or is not finite.
+    TypeError
+        If a tolerance or ``max_iter`` is not a number.
+
+    Examples
+    --------
+    The geodesic that starts with the returned velocity ends at
+    :math:`\theta_b`:
+
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> from manifolds import AutogradOutputMap
+    >>> X = np.random.default_rng(0).normal(size=(6, 2))
+    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+    >>> from manifolds.geodesics import shoot_geodesic, solve_geodesic
+    >>> theta_a, theta_b = np.array([0.3, -0.2]), np.array([0.6, 0.1])
+    >>> velocity = shoot_geodesic(output_map, theta_a, theta_b)
+    >>> end = solve_geodesic(output_map, theta_a, velocity)
+    >>> bool(np.allclose(end.params, theta_b, atol=1e-8))
+    True
     """
     params_a = as_finite_vector("params_a", params_a, output_map.n_params)
     params_b = as_finite_vector("params_b", params_b, output_map.n_params)

@@ -29,7 +29,8 @@ a retraction registers the chart of its result without factorizing, since
 line searches discard most trial points. A factorization is computed at
 most once per point while it stays in the cache. The Jacobian is discarded
 after factorization. A vector that the manifold did not produce (or whose
-chart was evicted) is lifted by Gauss-Newton from the nearest cached chart.
+chart was evicted) is lifted by trust-region least squares (a Gauss-Newton
+method, ``scipy.optimize.least_squares``) from the nearest cached chart.
 
 *Metric.* The metric is :math:`\langle a, b \rangle_u = c\, a^\top b` with a
 fixed weight :math:`c` (``metric_weight``). The Levi-Civita connection does
@@ -96,6 +97,21 @@ class RankInfo:
         The absolute threshold, ``rank_rtol * sigma_max``.
     singular_values : ndarray, shape (n_params,)
         The singular values of :math:`J`, in decreasing order.
+
+    Examples
+    --------
+    Two parameters that act only through their sum:
+
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> from manifolds import AutogradOutputMap, jacobian_rank
+    >>> x = np.linspace(-1.0, 1.0, 6)
+    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(x * (w[0] + w[1])), n_params=2)
+    >>> info = jacobian_rank(output_map, np.array([0.3, -0.2]))
+    >>> info.rank, info.n_params
+    (1, 2)
+    >>> bool(info.singular_values[1] <= info.tolerance), info.condition_number > 1e12
+    (True, True)
     """
 
     rank: int
@@ -122,7 +138,14 @@ def jacobian_rank(
 ) -> RankInfo:
     r"""The numerical rank of :math:`J(\theta)`, from the singular values of its R factor.
 
-    Singular values at or below ``rank_rtol * sigma_max`` count as zero.
+    .. math::
+
+        \operatorname{rank} J = \#\{\, i : \sigma_i(R) > \tau \,\}, \qquad
+        \tau = \mathtt{rank\_rtol} \cdot \sigma_{max},
+
+    where :math:`J(\theta) = QR` is a QR factorization, so :math:`R` has the
+    singular values :math:`\sigma_i` of :math:`J`, and :math:`\sigma_{max}`
+    is the largest. Singular values at or below :math:`\tau` count as zero.
 
     Parameters
     ----------
@@ -132,13 +155,34 @@ def jacobian_rank(
         Where to evaluate :math:`J`.
     rank_rtol : float, optional
         The relative tolerance; by default ``max(n, p) * eps``, as in
-        :func:`numpy.linalg.matrix_rank`.
+        ``numpy.linalg.matrix_rank``.
 
     Returns
     -------
     RankInfo
         With ``rank <= min(n, p)``; singular values of :math:`J` (the first
         ``min(n, p)``).
+
+    Raises
+    ------
+    ValueError
+        If ``params`` has the wrong shape or is not finite, or ``rank_rtol``
+        is not positive.
+    TypeError
+        If ``rank_rtol`` is not a number.
+
+    Examples
+    --------
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> from manifolds import AutogradOutputMap, jacobian_rank
+    >>> X = np.random.default_rng(0).normal(size=(6, 2))
+    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+    >>> info = jacobian_rank(output_map, np.array([0.3, -0.2]))
+    >>> info.rank, info.singular_values.shape
+    (2, (2,))
+    >>> round(info.condition_number, 4)
+    2.249
     """
     n, p = int(output_map.n_outputs), int(output_map.n_params)
     params = as_finite_vector("params", params, p)
@@ -166,7 +210,7 @@ class OutputManifold(RiemannianSubmanifold):
         immersion there.
     radius : float, optional
         The radius :math:`\rho` of the ball :math:`B(\theta_0, \rho)`. A chart
-        that leaves it raises :class:`~manifolds.exceptions.OutsideBallError`.
+        that leaves it raises :class:`~manifolds.OutsideBallError`.
         ``None`` (the default) sets no bound.
     metric_weight : float, default 1.0
         The weight :math:`c > 0` of the metric (``1/n`` gives the empirical
@@ -180,7 +224,7 @@ class OutputManifold(RiemannianSubmanifold):
     rank_rtol : float, optional
         The relative tolerance of the numerical rank: singular values of
         :math:`J` at or below ``rank_rtol * sigma_max`` count as zero. The
-        default is ``max(n, p) * eps``, as in :func:`numpy.linalg.matrix_rank`.
+        default is ``max(n, p) * eps``, as in ``numpy.linalg.matrix_rank``.
     point_rtol : float, default 1e-9
         A vector :math:`v` lifts to :math:`\theta` when :math:`\|F(\theta) - v\|
         \le` ``point_rtol`` :math:`\cdot \max(\|v\|, \sigma_{max}\rho)`, a
@@ -200,10 +244,16 @@ class OutputManifold(RiemannianSubmanifold):
 
     Raises
     ------
-    NotAnImmersionError
-        If :math:`J(\theta_0)` is rank-deficient.
+    ~manifolds.NotAnImmersionError
+        If :math:`J(\theta_0)` is rank-deficient, or :math:`p > n` (an
+        overparameterized map is a submersion, not an immersion).
+    TypeError
+        If ``output_map`` does not implement :class:`~manifolds.OutputMap`,
+        ``rng`` is not a ``numpy.random.Generator``, or a numeric argument
+        has the wrong type.
     ValueError
-        If an argument is out of range, or :math:`F(\theta_0)` is not finite.
+        If an argument is out of range, or :math:`F(\theta_0)` or
+        :math:`J(\theta_0)` is not finite.
 
     Examples
     --------
@@ -315,7 +365,7 @@ class OutputManifold(RiemannianSubmanifold):
 
     @property
     def retraction_kind(self) -> str:
-        """The retraction used by :meth:`retraction`: ``"chart"`` or ``"second_order"``."""
+        """The kind of retraction that :meth:`retraction` uses, ``"chart"`` or ``"second_order"``."""
         return self._retraction_kind
 
     @property
@@ -325,7 +375,7 @@ class OutputManifold(RiemannianSubmanifold):
 
     @property
     def typical_dist(self) -> float:
-        r"""The scale of the manifold: :math:`\sqrt{c}\,\sigma_{max}(J(\theta_0))\,\rho`.
+        r"""The scale of the manifold, :math:`\sqrt{c}\,\sigma_{max}(J(\theta_0))\,\rho`.
 
         It estimates the diameter of the image of the ball (with :math:`\rho = 1`
         when no radius is set). pymanopt's trust-region method uses it for its
@@ -380,13 +430,38 @@ class OutputManifold(RiemannianSubmanifold):
     def rank_info(self, params) -> RankInfo:
         r"""The numerical rank of :math:`J(\theta)` with this manifold's tolerance.
 
+        The same as :func:`~manifolds.jacobian_rank` with the manifold's
+        ``rank_rtol``: singular values of :math:`J(\theta)` at or below
+        ``rank_rtol`` :math:`\cdot\,\sigma_{max}` count as zero. Use it to
+        diagnose where :math:`F` stops being an immersion.
+
         Parameters
         ----------
         params : ndarray, shape (n_params,)
+            The parameters :math:`\theta`.
 
         Returns
         -------
         RankInfo
+
+        Raises
+        ------
+        ValueError
+            If ``params`` has the wrong shape or is not finite.
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
+        >>> info = manifold.rank_info(np.array([0.3, -0.2]))
+        >>> info.rank, info.n_params
+        (2, 2)
+        >>> round(info.condition_number, 4)
+        2.249
         """
         return jacobian_rank(self._map, params, rank_rtol=self._rank_rtol)
 
@@ -491,12 +566,14 @@ class OutputManifold(RiemannianSubmanifold):
     def point(self, params) -> np.ndarray:
         r"""The point :math:`u = F(\theta)` of the manifold.
 
-        The chart of :math:`u` (its preimage and QR factors) is computed and
-        cached.
+        The chart of :math:`u` (its preimage and the thin QR factors
+        :math:`J(\theta) = QR`) is computed and cached, so the geometry at
+        :math:`u` needs no further Jacobian.
 
         Parameters
         ----------
         params : ndarray, shape (n_params,)
+            The parameters :math:`\theta`.
 
         Returns
         -------
@@ -505,11 +582,27 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If ``params`` has the wrong shape or is not finite.
-        OutsideBallError
+            If ``params`` has the wrong shape or is not finite, or
+            :math:`F(\theta)` is not finite.
+        ~manifolds.OutsideBallError
             If ``params`` is outside the ball.
-        NotAnImmersionError
+        ~manifolds.NotAnImmersionError
             If :math:`J(\theta)` is rank-deficient.
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
+        >>> theta = np.array([0.5, 0.1])
+        >>> u = manifold.point(theta)
+        >>> bool(np.allclose(u, np.tanh(X @ theta)))
+        True
+        >>> bool(np.array_equal(manifold.lift(u), theta))  # its chart is cached
+        True
         """
         params = as_finite_vector("params", params, self._p)
         self._check_in_ball(params, "`params`")
@@ -520,12 +613,24 @@ class OutputManifold(RiemannianSubmanifold):
     def lift(self, point) -> np.ndarray:
         r"""The preimage :math:`\theta(u)` of a point, its chart coordinates.
 
-        For a vector this manifold did not produce, :math:`F(\theta) = u` is
-        solved by Gauss-Newton from the nearest known chart.
+        For a point the manifold produced (by :meth:`point`, a retraction,
+        :meth:`exp`, ...) the chart is cached. For any other vector,
+        :math:`F(\theta) = u` is solved by nonlinear least squares
+        (``scipy.optimize.least_squares``) from the nearest cached chart and
+        then from the reference chart; the vector is a point when
+
+        .. math::
+
+            \|F(\theta) - u\| \le \epsilon \max(\|u\|, \sigma_{max}\rho),
+
+        where :math:`\epsilon` is ``point_rtol``, :math:`\sigma_{max}` the
+        largest singular value of :math:`J(\theta_0)` and :math:`\rho` the
+        radius (1 if none is set).
 
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
+            The point :math:`u`.
 
         Returns
         -------
@@ -533,8 +638,26 @@ class OutputManifold(RiemannianSubmanifold):
 
         Raises
         ------
-        NotOnManifoldError
+        ValueError
+            If ``point`` has the wrong shape or is not finite.
+        ~manifolds.NotOnManifoldError
             If ``point`` is not on the manifold (to ``point_rtol``).
+        ~manifolds.OutsideBallError
+            If its preimage is outside the ball.
+
+        Examples
+        --------
+        A vector computed outside the manifold is lifted by least squares:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
+        >>> theta = np.array([0.5, 0.1])
+        >>> bool(np.allclose(manifold.lift(np.tanh(X @ theta)), theta, atol=1e-8))
+        True
         """
         return self._chart(point).params.copy()
 
@@ -565,33 +688,94 @@ class OutputManifold(RiemannianSubmanifold):
 
         .. math::
 
-            J^+ \xi = R^{-1} Q^\top \xi,
+            \eta = J^+ \xi = R^{-1} Q^\top \xi,
 
-        where :math:`J(\theta(u)) = QR`. For a tangent :math:`\xi`, :math:`J\eta = \xi`.
+        where :math:`J(\theta(u)) = QR` is the thin QR factorization, so that
+        :math:`\eta` is the least-squares solution of :math:`J\eta = \xi`
+        (one triangular solve). For a tangent :math:`\xi`, :math:`J\eta = \xi`;
+        a normal component of :math:`\xi` is annihilated.
 
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
         tangent_vector : ndarray, shape (n_outputs,)
+            :math:`\xi \in T_u M`.
 
         Returns
         -------
         ndarray, shape (n_params,)
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+        ~manifolds.NotOnManifoldError
+            If ``point`` is not on the manifold.
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> manifold = OutputManifold(output_map, theta)
+        >>> u = manifold.point(theta)
+        >>> xi = manifold.random_tangent_vector(u, rng=np.random.default_rng(1))
+        >>> eta = manifold.tangent_to_chart(u, xi)
+        >>> bool(np.allclose(output_map.jvp(theta, eta), xi))  # J eta = xi
+        True
         """
         chart = self._chart(point)
         return self._pinv(chart, self._vector(tangent_vector, "tangent_vector"))
 
     def chart_to_tangent(self, point, params_vector) -> np.ndarray:
-        r"""The tangent vector :math:`J\eta = QR\eta` of a parameter-space direction.
+        r"""The tangent vector :math:`J\eta` of a parameter-space direction.
+
+        .. math::
+
+            \xi = J(\theta(u))\, \eta = Q R \eta,
+
+        where :math:`J(\theta(u)) = QR` is the cached thin QR factorization.
+        It is the inverse of :meth:`tangent_to_chart` on :math:`T_u M`.
 
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
         params_vector : ndarray, shape (n_params,)
+            The direction :math:`\eta` in parameter space.
 
         Returns
         -------
         ndarray, shape (n_outputs,)
+            :math:`\xi \in T_u M`.
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+        ~manifolds.NotOnManifoldError
+            If ``point`` is not on the manifold.
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> manifold = OutputManifold(output_map, theta)
+        >>> u = manifold.point(theta)
+        >>> eta = np.array([1.0, -2.0])
+        >>> xi = manifold.chart_to_tangent(u, eta)
+        >>> bool(np.allclose(xi, output_map.jvp(theta, eta)))
+        True
+        >>> bool(np.allclose(manifold.tangent_to_chart(u, xi), eta))
+        True
         """
         chart = self._chart(point)
         Q, R = self._factors(chart)
@@ -603,14 +787,45 @@ class OutputManifold(RiemannianSubmanifold):
     def inner_product(self, point, tangent_vector_a, tangent_vector_b) -> float:
         r"""The metric :math:`\langle a, b\rangle_u = c\, a^\top b`.
 
+        .. math::
+
+            \langle a, b \rangle_u = c\, a^\top b,
+
+        where :math:`c` is ``metric_weight``. The metric is the same at every
+        point (the manifold carries the metric induced by the weighted
+        Euclidean one), so ``point`` is only checked for its shape.
+
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
         tangent_vector_a, tangent_vector_b : ndarray, shape (n_outputs,)
+            The tangent vectors :math:`a` and :math:`b`.
 
         Returns
         -------
         float
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+
+        Examples
+        --------
+        With the empirical weight :math:`c = 1/n`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> manifold = OutputManifold(output_map, theta, metric_weight=1 / 6)
+        >>> u = manifold.point(theta)
+        >>> a, b = manifold.chart_to_tangent(u, [1.0, 0.0]), manifold.chart_to_tangent(u, [0.0, 1.0])
+        >>> bool(np.isclose(manifold.inner_product(u, a, b), (a @ b) / 6))
+        True
         """
         self._vector(point, "point")  # the metric is flat: only the shape matters
         a = self._vector(tangent_vector_a, "tangent_vector_a")
@@ -618,16 +833,46 @@ class OutputManifold(RiemannianSubmanifold):
         return self._metric_weight * float(a @ b)
 
     def norm(self, point, tangent_vector) -> float:
-        r"""The norm :math:`\sqrt{c}\,\|\xi\|`.
+        r"""The norm :math:`\|\xi\|_u = \sqrt{c}\,\|\xi\|_2`.
+
+        .. math::
+
+            \|\xi\|_u = \sqrt{\langle \xi, \xi \rangle_u} = \sqrt{c}\, \|\xi\|_2,
+
+        where :math:`c` is ``metric_weight`` and :math:`\|\cdot\|_2` the
+        Euclidean norm of :math:`\mathbb{R}^n`.
 
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
         tangent_vector : ndarray, shape (n_outputs,)
+            :math:`\xi`.
 
         Returns
         -------
         float
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> manifold = OutputManifold(output_map, theta, metric_weight=1 / 6)
+        >>> u = manifold.point(theta)
+        >>> xi = manifold.chart_to_tangent(u, [1.0, -2.0])
+        >>> bool(np.isclose(manifold.norm(u, xi) ** 2, manifold.inner_product(u, xi, xi)))
+        True
+        >>> bool(np.isclose(manifold.norm(u, xi), np.linalg.norm(xi) / np.sqrt(6)))
+        True
         """
         self._vector(point, "point")
         vector = self._vector(tangent_vector, "tangent_vector")
@@ -641,39 +886,149 @@ class OutputManifold(RiemannianSubmanifold):
 
         .. math::
 
-            P_u = J (J^\top J)^{-1} J^\top = Q Q^\top,
+            P_u v = J (J^\top J)^{-1} J^\top v = Q Q^\top v,
 
-        where :math:`J = QR` is the thin QR factorization of :math:`J(\theta(u))`.
+        where :math:`J = J(\theta(u)) = QR` is the thin QR factorization,
+        with :math:`Q \in \mathbb{R}^{n \times p}` orthonormal columns spanning
+        :math:`T_u M = \operatorname{range} J`. :math:`J^\top J` is never
+        formed: that would square the condition number. The projection is
+        orthogonal for every metric weight :math:`c`, since the metric is a
+        multiple of the Euclidean one.
 
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
         vector : ndarray, shape (n_outputs,)
-            An ambient vector.
+            An ambient vector :math:`v`.
 
         Returns
         -------
         ndarray, shape (n_outputs,)
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+        ~manifolds.NotOnManifoldError
+            If ``point`` is not on the manifold.
+
+        Examples
+        --------
+        :math:`P^2 = P`, and the residual :math:`v - Pv` is normal
+        (:math:`J^\top (v - Pv) = 0`):
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> manifold = OutputManifold(output_map, theta)
+        >>> u = manifold.point(theta)
+        >>> v = np.random.default_rng(1).normal(size=6)
+        >>> pv = manifold.projection(u, v)
+        >>> bool(np.allclose(manifold.projection(u, pv), pv))
+        True
+        >>> bool(np.allclose(output_map.vjp(theta, v - pv), 0.0))
+        True
         """
         chart = self._chart(point)
         return self._project(chart, self._vector(vector, "vector"))
 
     def to_tangent_space(self, point, vector) -> np.ndarray:
-        """Re-tangentialize ``vector``: the same as :meth:`projection`."""
+        r"""Re-tangentialize ``vector``: the same as :meth:`projection`.
+
+        .. math::
+
+            P_u v = Q Q^\top v,
+
+        where :math:`J(\theta(u)) = QR` is the thin QR factorization.
+        pymanopt calls it to remove the round-off drift of a tangent vector.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
+        vector : ndarray, shape (n_outputs,)
+            A vector :math:`v`, tangent up to round-off.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+        ~manifolds.NotOnManifoldError
+            If ``point`` is not on the manifold.
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> xi = manifold.random_tangent_vector(u, rng=np.random.default_rng(1))
+        >>> bool(np.allclose(manifold.to_tangent_space(u, xi + 1e-12), xi))
+        True
+        """
         return self.projection(point, vector)
 
     def euclidean_to_riemannian_gradient(self, point, euclidean_gradient) -> np.ndarray:
         r"""The Riemannian gradient :math:`\operatorname{grad} h(u) = \tfrac1c P_u \nabla h(u)`.
 
+        .. math::
+
+            \operatorname{grad} h(u) = \frac{1}{c}\, P_u \nabla h(u)
+            = \frac{1}{c}\, Q Q^\top \nabla h(u),
+
+        where :math:`\nabla h(u)` is the Euclidean gradient of the cost in
+        :math:`\mathbb{R}^n`, :math:`P_u = QQ^\top` the tangent projector
+        (:meth:`projection`) and :math:`c` the metric weight. It is the
+        tangent vector with :math:`\langle \operatorname{grad} h(u),
+        \xi\rangle_u = \nabla h(u)^\top \xi` for every :math:`\xi \in T_u M`.
+
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
         euclidean_gradient : ndarray, shape (n_outputs,)
             :math:`\nabla h(u)`.
 
         Returns
         -------
         ndarray, shape (n_outputs,)
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+        ~manifolds.NotOnManifoldError
+            If ``point`` is not on the manifold.
+
+        Examples
+        --------
+        For :math:`h(u) = \tfrac12\|u - y\|^2` and the weight :math:`c = 1/6`,
+        the gradient represents the derivative :math:`Dh(u)[\xi]` in the
+        weighted metric:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]), metric_weight=1 / 6)
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> rng = np.random.default_rng(1)
+        >>> y, xi = rng.normal(size=6), manifold.random_tangent_vector(u, rng=rng)
+        >>> grad = manifold.euclidean_to_riemannian_gradient(u, u - y)
+        >>> bool(np.isclose(manifold.inner_product(u, grad, xi), (u - y) @ xi))
+        True
         """
         chart = self._chart(point)
         gradient = self._vector(euclidean_gradient, "euclidean_gradient")
@@ -684,15 +1039,32 @@ class OutputManifold(RiemannianSubmanifold):
 
         .. math::
 
-            W(\xi, \nu) = (J^+)^\top H_\nu(\theta) J^+ \xi, \qquad
-            \langle W(\xi,\nu), \zeta\rangle = \langle \mathrm{II}(\xi,\zeta), \nu\rangle,
+            W(\xi, \nu) = (J^+)^\top H_\nu(\theta)\, J^+ \xi
+            = Q R^{-\top} H_\nu(\theta)\, R^{-1} Q^\top \xi,
 
-        where :math:`J^+ = R^{-1}Q^\top` and :math:`H_\nu = \sum_j \nu_j \nabla^2
-        F_j`. The identity holds for any metric weight :math:`c`.
+        where
+
+        * :math:`J(\theta(u)) = QR` is the thin QR factorization and
+          :math:`J^+ = R^{-1}Q^\top`, so :math:`(J^+)^\top = QR^{-\top}`;
+        * :math:`H_\nu(\theta) = \sum_j \nu_j \nabla^2 F_j(\theta)` is the
+          Hessian of :math:`\theta \mapsto \langle \nu, F(\theta)\rangle`,
+          applied to :math:`J^+\xi` (:meth:`manifolds.OutputMap.weighted_hessian_vector`).
+
+        :math:`W(\xi, \nu) = P_u\, DP[\xi]\, \nu` is tangent and satisfies
+
+        .. math::
+
+            \langle W(\xi,\nu), \zeta\rangle_u = \langle \mathrm{II}(\xi,\zeta), \nu\rangle_u
+            \quad \text{for all } \zeta \in T_u M.
+
+        It does not depend on the metric weight :math:`c` (the Levi-Civita
+        connection does not), and both sides of the identity scale with
+        :math:`c`, so it holds for every :math:`c`.
 
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
         tangent_vector : ndarray, shape (n_outputs,)
             :math:`\xi \in T_u M`.
         normal_vector : ndarray, shape (n_outputs,)
@@ -702,6 +1074,35 @@ class OutputManifold(RiemannianSubmanifold):
         -------
         ndarray, shape (n_outputs,)
             A tangent vector.
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+        ~manifolds.NotOnManifoldError
+            If ``point`` is not on the manifold.
+
+        Examples
+        --------
+        The identity :math:`\langle W(\xi,\nu),\zeta\rangle = \langle
+        \mathrm{II}(\xi,\zeta),\nu\rangle`, with the weight :math:`c = 1/6`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]), metric_weight=1 / 6)
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> rng = np.random.default_rng(1)
+        >>> xi = manifold.random_tangent_vector(u, rng=rng)
+        >>> zeta = manifold.random_tangent_vector(u, rng=rng)
+        >>> z = rng.normal(size=6)
+        >>> nu = z - manifold.projection(u, z)  # a normal vector
+        >>> lhs = manifold.inner_product(u, manifold.weingarten(u, xi, nu), zeta)
+        >>> rhs = manifold.inner_product(u, manifold.second_fundamental_form(u, xi, zeta), nu)
+        >>> bool(np.isclose(lhs, rhs))
+        True
         """
         chart = self._chart(point)
         xi = self._vector(tangent_vector, "tangent_vector")
@@ -717,22 +1118,70 @@ class OutputManifold(RiemannianSubmanifold):
 
         .. math::
 
-            \operatorname{Hess} h(u)[\xi] = \tfrac1c \left( P_u \nabla^2 h(u)\xi
-            + W(\xi, P_u^\perp \nabla h(u)) \right).
+            \operatorname{Hess} h(u)[\xi] = \frac{1}{c} \left( P_u\, \nabla^2 h(u)\,\xi
+            + W\big(\xi, P_u^\perp \nabla h(u)\big) \right),
+
+        where
+
+        * :math:`\nabla h(u)` and :math:`\nabla^2 h(u)\,\xi` are the Euclidean
+          gradient and Hessian-vector product of the cost in
+          :math:`\mathbb{R}^n`;
+        * :math:`P_u = QQ^\top` is the tangent projector and :math:`P_u^\perp =
+          I - QQ^\top`;
+        * :math:`W` is the Weingarten map (:meth:`weingarten`), applied to the
+          normal part of the gradient;
+        * :math:`c` is the metric weight, so that
+          :math:`\langle \operatorname{Hess} h(u)[\xi], \zeta\rangle_u` does
+          not depend on :math:`c`.
+
+        This is pymanopt's ``RiemannianSubmanifold`` convention, rescaled by
+        :math:`1/c`.
 
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
         euclidean_gradient : ndarray, shape (n_outputs,)
             :math:`\nabla h(u)`.
         euclidean_hessian : ndarray, shape (n_outputs,)
             :math:`\nabla^2 h(u) \xi`.
         tangent_vector : ndarray, shape (n_outputs,)
-            :math:`\xi`.
+            :math:`\xi \in T_u M`.
 
         Returns
         -------
         ndarray, shape (n_outputs,)
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+        ~manifolds.NotOnManifoldError
+            If ``point`` is not on the manifold.
+
+        Examples
+        --------
+        Along a geodesic, :math:`\tfrac{d^2}{dt^2} h(\exp_u(t\xi))|_{t=0} =
+        \langle \operatorname{Hess} h(u)[\xi], \xi\rangle_u`. For
+        :math:`h(u) = \tfrac12\|u - y\|^2` (so :math:`\nabla^2 h\,\xi = \xi`),
+        with the weight :math:`c = 1/6`, by central differences:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]), metric_weight=1 / 6)
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> rng = np.random.default_rng(1)
+        >>> xi, y = manifold.random_tangent_vector(u, rng=rng), rng.normal(size=6)
+        >>> def h(v):
+        ...     return 0.5 * np.sum((v - y) ** 2)
+        >>> hess = manifold.euclidean_to_riemannian_hessian(u, u - y, xi, xi)
+        >>> t = 1e-3
+        >>> second = (h(manifold.exp(u, t * xi)) - 2 * h(u) + h(manifold.exp(u, -t * xi))) / t**2
+        >>> bool(np.isclose(second, manifold.inner_product(u, hess, xi), rtol=1e-5))
+        True
         """
         chart = self._chart(point)
         gradient = self._vector(euclidean_gradient, "euclidean_gradient")
@@ -752,17 +1201,63 @@ class OutputManifold(RiemannianSubmanifold):
 
             \mathrm{II}(\xi, \zeta) = P_u^\perp\, D^2F(\theta)[J^+\xi, J^+\zeta],
 
-        where :math:`J^+ = R^{-1}Q^\top` and :math:`P^\perp = I - QQ^\top`.
+        where
+
+        * :math:`\theta = \theta(u)` is the chart of :math:`u` and
+          :math:`J(\theta) = QR` its thin QR factorization;
+        * :math:`J^+ = R^{-1}Q^\top`, so :math:`J^+\xi` are the chart
+          coordinates of :math:`\xi`;
+        * :math:`D^2F(\theta)[v, w]` is the second derivative of the output
+          map (:meth:`manifolds.OutputMap.second_derivative`);
+        * :math:`P_u^\perp = I - QQ^\top` is the normal projector.
+
+        It is symmetric, normal to :math:`T_u M`, and independent of the metric
+        weight :math:`c`.
 
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
         tangent_vector_a, tangent_vector_b : ndarray, shape (n_outputs,)
+            :math:`\xi, \zeta \in T_u M`.
 
         Returns
         -------
         ndarray, shape (n_outputs,)
             A normal vector.
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+        ~manifolds.NotOnManifoldError
+            If ``point`` is not on the manifold.
+
+        Examples
+        --------
+        :math:`\mathrm{II}(\xi, \xi)` is the normal part of the acceleration of
+        the chart curve :math:`t \mapsto F(\theta + tJ^+\xi)` (central
+        differences), and it is normal:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> xi = manifold.random_tangent_vector(u, rng=np.random.default_rng(1))
+        >>> second = manifold.second_fundamental_form(u, xi, xi)
+        >>> bool(np.allclose(manifold.projection(u, second), 0.0))
+        True
+        >>> t = 1e-3
+        >>> acceleration = (
+        ...     manifold.retract(u, t * xi, kind="chart") - 2 * u
+        ...     + manifold.retract(u, -t * xi, kind="chart")
+        ... ) / t**2
+        >>> normal = acceleration - manifold.projection(u, acceleration)
+        >>> bool(np.allclose(normal, second, atol=1e-5))
+        True
         """
         chart = self._chart(point)
         eta_a = self._pinv(chart, self._vector(tangent_vector_a, "tangent_vector_a"))
@@ -784,16 +1279,61 @@ class OutputManifold(RiemannianSubmanifold):
     def retract(self, point, tangent_vector, *, kind: str | None = None) -> np.ndarray:
         r"""Retract with a chosen kind of retraction.
 
+        .. math::
+
+            R_u(\xi) = F(\theta + \eta) \quad\text{(chart)}, \qquad
+            R_u(\xi) = F\big(\theta + \eta - \tfrac12 J^+ D^2F(\theta)[\eta,\eta]\big)
+            \quad\text{(second order)},
+
+        where :math:`\theta = \theta(u)` is the chart of :math:`u`,
+        :math:`J(\theta) = QR` its thin QR factorization, :math:`J^+ =
+        R^{-1}Q^\top` and :math:`\eta = J^+\xi`. The chart retraction agrees
+        with :math:`\exp_u` to first order, the second-order one to second
+        order. Neither depends on the metric weight :math:`c`. The new chart
+        is cached, unfactorized.
+
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
         tangent_vector : ndarray, shape (n_outputs,)
+            :math:`\xi \in T_u M`.
         kind : {"chart", "second_order"}, optional
-            The retraction; the manifold's own by default.
+            The retraction; the manifold's own (:attr:`retraction_kind`) by
+            default.
 
         Returns
         -------
         ndarray, shape (n_outputs,)
+            :math:`R_u(\xi)`.
+
+        Raises
+        ------
+        ValueError
+            If ``kind`` is unknown, an argument has the wrong shape or is not
+            finite, or the new parameters or outputs are not finite.
+        ~manifolds.OutsideBallError
+            If the new chart leaves the ball.
+        ~manifolds.NotOnManifoldError
+            If ``point`` is not on the manifold.
+
+        Examples
+        --------
+        The second-order retraction is much closer to the exponential map:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> xi = 0.01 * manifold.random_tangent_vector(u, rng=np.random.default_rng(1))
+        >>> v = manifold.exp(u, xi)
+        >>> error_chart = np.linalg.norm(manifold.retract(u, xi, kind="chart") - v)
+        >>> error_second = np.linalg.norm(manifold.retract(u, xi, kind="second_order") - v)
+        >>> bool(error_second < error_chart / 10)
+        True
         """
         kind = self._retraction_kind if kind is None else kind
         if kind not in RETRACTIONS:
@@ -816,22 +1356,54 @@ class OutputManifold(RiemannianSubmanifold):
         .. math::
 
             R_u(\xi) = F(\theta + J^+\xi) \quad\text{(chart)}, \qquad
-            R_u(\xi) = F(\theta + \eta - \tfrac12 J^+ D^2F[\eta,\eta]),
-            \ \eta = J^+\xi \quad\text{(second order)}.
+            R_u(\xi) = F\big(\theta + \eta - \tfrac12 J^+ D^2F(\theta)[\eta,\eta]\big),
+            \ \eta = J^+\xi \quad\text{(second order)},
+
+        where :math:`\theta = \theta(u)` is the chart of :math:`u` and
+        :math:`J^+ = R^{-1}Q^\top` from the thin QR factorization
+        :math:`J(\theta) = QR`. Both satisfy :math:`R_u(0) = u` and
+        :math:`DR_u(0) = \mathrm{id}_{T_u M}`; neither depends on the metric
+        weight :math:`c`. See :meth:`retract` to choose the kind per call.
 
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
         tangent_vector : ndarray, shape (n_outputs,)
+            :math:`\xi \in T_u M`.
 
         Returns
         -------
         ndarray, shape (n_outputs,)
+            :math:`R_u(\xi)`.
 
         Raises
         ------
-        OutsideBallError
+        ValueError
+            If an argument has the wrong shape or is not finite.
+        ~manifolds.OutsideBallError
             If the new chart leaves the ball.
+        ~manifolds.NotOnManifoldError
+            If ``point`` is not on the manifold.
+
+        Examples
+        --------
+        :math:`R_u(0) = u` and :math:`\tfrac{d}{dt} R_u(t\xi)|_{t=0} = \xi`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> xi = manifold.random_tangent_vector(u, rng=np.random.default_rng(1))
+        >>> bool(np.array_equal(manifold.retraction(u, manifold.zero_vector(u)), u))
+        True
+        >>> t = 1e-6
+        >>> velocity = (manifold.retraction(u, t * xi) - manifold.retraction(u, -t * xi)) / (2 * t)
+        >>> bool(np.allclose(velocity, xi, atol=1e-8))
+        True
         """
         return self.retract(point, tangent_vector)
 
@@ -904,10 +1476,10 @@ class OutputManifold(RiemannianSubmanifold):
         ValueError
             If an argument has the wrong shape or is not finite, or ``kind``
             is unknown.
-        OutsideBallError
+        ~manifolds.OutsideBallError
             If :math:`R_u(\xi)` leaves the ball (the retraction is not defined
             there).
-        NotAnImmersionError
+        ~manifolds.NotAnImmersionError
             If :math:`J(\theta')` is rank-deficient.
         numpy.linalg.LinAlgError
             If :math:`I - A` is numerically singular: :math:`\xi` is too long
@@ -991,19 +1563,25 @@ class OutputManifold(RiemannianSubmanifold):
     def exp(self, point, tangent_vector) -> np.ndarray:
         r"""The exponential map: the geodesic from :math:`u` with velocity :math:`\xi`, at time 1.
 
-        Solves the initial value problem
+        Solves the initial value problem (:func:`manifolds.geodesics.solve_geodesic`)
 
         .. math::
 
             \theta'' = -J^+ D^2F(\theta)[\theta', \theta'], \quad
             \theta(0) = \theta(u), \quad \theta'(0) = J^+\xi,
 
-        and returns :math:`F(\theta(1))`.
+        and returns :math:`\exp_u(\xi) = F(\theta(1))`, where :math:`J^+ =
+        R^{-1}Q^\top` comes from the thin QR factorization :math:`J(\theta) =
+        QR` at each point of the curve. Geodesics do not depend on the metric
+        weight :math:`c`. A normal component of :math:`\xi` is discarded by
+        :math:`J^+`.
 
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
         tangent_vector : ndarray, shape (n_outputs,)
+            :math:`\xi \in T_u M`.
 
         Returns
         -------
@@ -1011,10 +1589,32 @@ class OutputManifold(RiemannianSubmanifold):
 
         Raises
         ------
-        OutsideBallError
+        ValueError
+            If an argument has the wrong shape or is not finite.
+        ~manifolds.OutsideBallError
             If the geodesic leaves the ball.
-        GeodesicError
+        ~manifolds.NotAnImmersionError
+            If the Jacobian loses rank along the geodesic.
+        ~manifolds.GeodesicError
             If the integration fails.
+        ~manifolds.NotOnManifoldError
+            If ``point`` is not on the manifold.
+
+        Examples
+        --------
+        :math:`\log_u(\exp_u \xi) = \xi` for a short :math:`\xi`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> xi = 0.2 * manifold.random_tangent_vector(u, rng=np.random.default_rng(1))
+        >>> v = manifold.exp(u, xi)
+        >>> bool(np.allclose(manifold.log(u, v), xi, atol=1e-8))
+        True
         """
         chart = self._chart(point)
         velocity = self._pinv(chart, self._vector(tangent_vector, "tangent_vector"))
@@ -1026,13 +1626,22 @@ class OutputManifold(RiemannianSubmanifold):
     def log(self, point_a, point_b) -> np.ndarray:
         r"""The logarithmic map: the initial velocity of the geodesic from ``point_a`` to ``point_b``.
 
-        Solves the boundary value problem :math:`\theta(0) = \theta(u_a)`,
-        :math:`\theta(1) = \theta(u_b)` of the geodesic equation by shooting,
-        and returns :math:`J(\theta(u_a))\theta'(0)`.
+        Solves the boundary value problem (:func:`manifolds.geodesics.shoot_geodesic`)
+
+        .. math::
+
+            \theta'' = -J^+ D^2F(\theta)[\theta', \theta'], \quad
+            \theta(0) = \theta(u_a), \quad \theta(1) = \theta(u_b),
+
+        by shooting, and returns :math:`\log_{u_a}(u_b) = J(\theta(u_a))\,
+        \theta'(0)`, where :math:`J^+ = R^{-1}Q^\top` from the thin QR
+        factorization :math:`J(\theta) = QR`. Like geodesics, it does not
+        depend on the metric weight :math:`c`.
 
         Parameters
         ----------
         point_a, point_b : ndarray, shape (n_outputs,)
+            The points :math:`u_a` and :math:`u_b`.
 
         Returns
         -------
@@ -1041,8 +1650,30 @@ class OutputManifold(RiemannianSubmanifold):
 
         Raises
         ------
-        GeodesicError
+        ValueError
+            If an argument has the wrong shape or is not finite.
+        ~manifolds.GeodesicError
             If the shooting does not converge.
+        ~manifolds.NotOnManifoldError
+            If a point is not on the manifold.
+
+        Examples
+        --------
+        :math:`\exp_u(\log_u v) = v`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> v = manifold.point(np.array([0.4, -0.1]))
+        >>> xi = manifold.log(u, v)
+        >>> bool(np.allclose(manifold.projection(u, xi), xi))  # tangent at u
+        True
+        >>> bool(np.allclose(manifold.exp(u, xi), v, atol=1e-8))
+        True
         """
         chart_a = self._chart(point_a, "point_a")
         chart_b = self._chart(point_b, "point_b")
@@ -1052,35 +1683,155 @@ class OutputManifold(RiemannianSubmanifold):
         return self.chart_to_tangent(point_a, velocity)
 
     def dist(self, point_a, point_b) -> float:
-        r"""The geodesic distance :math:`\|\log_{u_a}(u_b)\|`.
+        r"""The geodesic distance :math:`\|\log_{u_a}(u_b)\|_{u_a}`.
+
+        .. math::
+
+            \operatorname{dist}(u_a, u_b) = \|\log_{u_a}(u_b)\|_{u_a}
+            = \sqrt{c}\, \|\log_{u_a}(u_b)\|_2,
+
+        where :math:`\log` is :meth:`log` and :math:`c` the metric weight: the
+        geodesic does not depend on :math:`c`, its length scales with
+        :math:`\sqrt{c}`. It is the distance along the geodesic found by
+        shooting, minimizing for points close enough.
 
         Parameters
         ----------
         point_a, point_b : ndarray, shape (n_outputs,)
+            The points :math:`u_a` and :math:`u_b`.
 
         Returns
         -------
         float
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+        ~manifolds.GeodesicError
+            If the shooting does not converge.
+        ~manifolds.NotOnManifoldError
+            If a point is not on the manifold.
+
+        Examples
+        --------
+        A geodesic :math:`t \mapsto \exp_u(t\xi)` has length :math:`t\|\xi\|_u`,
+        here with the weight :math:`c = 1/6`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]), metric_weight=1 / 6)
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> xi = manifold.random_tangent_vector(u, rng=np.random.default_rng(1))
+        >>> distance = manifold.dist(u, manifold.exp(u, 0.2 * xi))
+        >>> bool(np.isclose(distance, 0.2 * manifold.norm(u, xi)))
+        True
         """
         return self.norm(point_a, self.log(point_a, point_b))
 
     def pair_mean(self, point_a, point_b) -> np.ndarray:
-        r"""The midpoint :math:`\exp_{u_a}(\tfrac12 \log_{u_a} u_b)` of the geodesic."""
+        r"""The midpoint :math:`\exp_{u_a}(\tfrac12 \log_{u_a} u_b)` of the geodesic.
+
+        .. math::
+
+            m(u_a, u_b) = \exp_{u_a}\big(\tfrac12 \log_{u_a}(u_b)\big),
+
+        where :math:`\exp` and :math:`\log` are :meth:`exp` and :meth:`log`.
+        It is the point halfway along the geodesic, at distance
+        :math:`\tfrac12 \operatorname{dist}(u_a, u_b)` from both ends,
+        independent of the metric weight :math:`c`.
+
+        Parameters
+        ----------
+        point_a, point_b : ndarray, shape (n_outputs,)
+            The points :math:`u_a` and :math:`u_b`.
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+        ~manifolds.GeodesicError
+            If the shooting or the integration fails.
+        ~manifolds.OutsideBallError
+            If the geodesic leaves the ball.
+        ~manifolds.NotOnManifoldError
+            If a point is not on the manifold.
+
+        Examples
+        --------
+        The midpoint of :math:`u` and :math:`\exp_u(\xi)` is
+        :math:`\exp_u(\xi/2)`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> xi = 0.2 * manifold.random_tangent_vector(u, rng=np.random.default_rng(1))
+        >>> middle = manifold.pair_mean(u, manifold.exp(u, xi))
+        >>> bool(np.allclose(middle, manifold.exp(u, 0.5 * xi), atol=1e-8))
+        True
+        """
         return self.exp(point_a, 0.5 * self.log(point_a, point_b))
 
     def transport(self, point_a, point_b, tangent_vector_a) -> np.ndarray:
         r"""Vector transport by projection, :math:`P_{u_b}\xi`.
 
+        .. math::
+
+            \mathcal{T}_{u_a \to u_b}(\xi) = P_{u_b}\, \xi = Q_b Q_b^\top \xi,
+
+        where :math:`J(\theta(u_b)) = Q_b R_b` is the thin QR factorization at
+        the target point. It is a vector transport (not parallel transport),
+        and it does not depend on the metric weight :math:`c`.
+
         Parameters
         ----------
         point_a, point_b : ndarray, shape (n_outputs,)
+            The points :math:`u_a` and :math:`u_b`.
         tangent_vector_a : ndarray, shape (n_outputs,)
-            A tangent vector at ``point_a``.
+            A tangent vector :math:`\xi` at ``point_a``.
 
         Returns
         -------
         ndarray, shape (n_outputs,)
             A tangent vector at ``point_b``.
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+        ~manifolds.NotOnManifoldError
+            If a point is not on the manifold.
+
+        Examples
+        --------
+        The transported vector is tangent at the target, and transport to the
+        same point is the identity on tangent vectors:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> v = manifold.point(np.array([0.6, 0.1]))
+        >>> xi = manifold.random_tangent_vector(u, rng=np.random.default_rng(1))
+        >>> moved = manifold.transport(u, v, xi)
+        >>> bool(np.allclose(manifold.projection(v, moved), moved))
+        True
+        >>> bool(np.allclose(manifold.transport(u, u, xi), xi))
+        True
         """
         self._chart(point_a, "point_a")
         chart_b = self._chart(point_b, "point_b")
@@ -1094,8 +1845,14 @@ class OutputManifold(RiemannianSubmanifold):
     def random_point(self, *, rng: np.random.Generator | None = None) -> np.ndarray:
         r"""A random point :math:`F(\theta)`, :math:`\theta` uniform in :math:`B(\theta_0, \rho/2)`.
 
-        With no radius set, :math:`\rho = 1`. Sampling in half the ball keeps
-        small steps from the point inside the chart domain.
+        .. math::
+
+            \theta = \theta_0 + \tfrac{\rho}{2}\, U^{1/p}\, \frac{g}{\|g\|},
+            \qquad g \sim \mathcal{N}(0, I_p), \quad U \sim \mathcal{U}(0, 1),
+
+        which is uniform in the ball :math:`B(\theta_0, \rho/2)`; with no
+        radius set, :math:`\rho = 1`. Sampling in half the ball keeps small
+        steps from the point inside the chart domain.
 
         Parameters
         ----------
@@ -1105,6 +1862,26 @@ class OutputManifold(RiemannianSubmanifold):
         Returns
         -------
         ndarray, shape (n_outputs,)
+
+        Raises
+        ------
+        TypeError
+            If ``rng`` is not a ``numpy.random.Generator``.
+        ValueError
+            If :math:`F(\theta)` is not finite.
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta0 = np.array([0.3, -0.2])
+        >>> manifold = OutputManifold(output_map, theta0, radius=1.0)
+        >>> v = manifold.random_point(rng=np.random.default_rng(1))
+        >>> bool(np.linalg.norm(manifold.lift(v) - theta0) <= 0.5)
+        True
         """
         rng = self._rng if rng is None else check_generator(rng)
         direction = rng.standard_normal(self._p)
@@ -1117,17 +1894,53 @@ class OutputManifold(RiemannianSubmanifold):
     def random_tangent_vector(
         self, point, *, rng: np.random.Generator | None = None
     ) -> np.ndarray:
-        """A random unit tangent vector at ``point``: a projected Gaussian, normalized.
+        r"""A random unit tangent vector at ``point``: a projected Gaussian, normalized.
+
+        .. math::
+
+            \xi = \frac{Q g}{\|Q g\|_u} = \frac{Q g}{\sqrt{c}\, \|Q g\|_2},
+            \qquad g \sim \mathcal{N}(0, I_p),
+
+        where :math:`J(\theta(u)) = QR` is the thin QR factorization, so
+        :math:`\xi` is uniformly distributed on the unit sphere of
+        :math:`T_u M` in the metric with weight :math:`c`.
 
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
+            The base point :math:`u`.
         rng : numpy.random.Generator, optional
             The generator; the manifold's own by default.
 
         Returns
         -------
         ndarray, shape (n_outputs,)
+
+        Raises
+        ------
+        TypeError
+            If ``rng`` is not a ``numpy.random.Generator``.
+        ValueError
+            If ``point`` has the wrong shape or is not finite.
+        ~manifolds.NotOnManifoldError
+            If ``point`` is not on the manifold.
+
+        Examples
+        --------
+        Unit length in the metric, here with :math:`c = 1/6`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]), metric_weight=1 / 6)
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> xi = manifold.random_tangent_vector(u, rng=np.random.default_rng(1))
+        >>> round(manifold.norm(u, xi), 12), round(float(np.linalg.norm(xi)) ** 2, 12)
+        (1.0, 6.0)
+        >>> bool(np.allclose(manifold.projection(u, xi), xi))
+        True
         """
         rng = self._rng if rng is None else check_generator(rng)
         chart = self._chart(point)
@@ -1136,6 +1949,35 @@ class OutputManifold(RiemannianSubmanifold):
         return vector / self.norm(point, vector)
 
     def zero_vector(self, point) -> np.ndarray:
-        """The zero tangent vector, shape ``(n_outputs,)``."""
+        """The zero tangent vector at ``point``.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+            The base point :math:`u` (only its shape is checked).
+
+        Returns
+        -------
+        ndarray, shape (n_outputs,)
+
+        Raises
+        ------
+        ValueError
+            If ``point`` has the wrong shape or is not finite.
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
+        >>> u = manifold.point(np.array([0.3, -0.2]))
+        >>> manifold.zero_vector(u)
+        array([0., 0., 0., 0., 0., 0.])
+        >>> bool(np.array_equal(manifold.exp(u, manifold.zero_vector(u)), u))
+        True
+        """
         self._vector(point, "point")
         return np.zeros(self._n)

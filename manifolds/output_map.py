@@ -41,11 +41,51 @@ class OutputMap(Protocol):
     The properties :attr:`n_params` (:math:`p`) and :attr:`n_outputs`
     (:math:`n`, the training samples) give the shapes.
 
+    Raises
+    ------
+    TypeError
+        If the protocol itself is instantiated: implement it in a class of
+        your own (or use :class:`~manifolds.AutogradOutputMap`).
+
     Notes
     -----
     All arrays are float64. Implementations may assume that their inputs
     have already been validated (shape and finiteness): the geometry layer
     validates once, at its public boundary.
+
+    Examples
+    --------
+    A linear map :math:`F(\theta) = A\theta` implements the protocol
+    directly, with no base class. Its second derivatives vanish, so its
+    output manifold, the subspace :math:`\operatorname{range} A`, is flat:
+
+    >>> import numpy as np
+    >>> from manifolds import OutputManifold, OutputMap
+    >>> class LinearMap:
+    ...     def __init__(self, A):
+    ...         self.A = A
+    ...     n_params = property(lambda self: self.A.shape[1])
+    ...     n_outputs = property(lambda self: self.A.shape[0])
+    ...     def value(self, params):
+    ...         return self.A @ params
+    ...     def jacobian(self, params):
+    ...         return self.A.copy()
+    ...     def jvp(self, params, vector):
+    ...         return self.A @ vector
+    ...     def vjp(self, params, cotangent):
+    ...         return self.A.T @ cotangent
+    ...     def second_derivative(self, params, vector_a, vector_b):
+    ...         return np.zeros(self.A.shape[0])
+    ...     def weighted_hessian_vector(self, params, weights, vector):
+    ...         return np.zeros(self.A.shape[1])
+    >>> linear = LinearMap(np.random.default_rng(0).normal(size=(5, 2)))
+    >>> isinstance(linear, OutputMap)
+    True
+    >>> manifold = OutputManifold(linear, np.zeros(2))
+    >>> u = manifold.point(np.array([1.0, 2.0]))
+    >>> xi = manifold.random_tangent_vector(u, rng=np.random.default_rng(1))
+    >>> bool(np.allclose(manifold.second_fundamental_form(u, xi, xi), 0.0))
+    True
     """
 
     @property
@@ -68,6 +108,19 @@ class OutputMap(Protocol):
         Returns
         -------
         ndarray, shape (n_outputs,)
+
+        Examples
+        --------
+        For :math:`F(\theta) = \tanh(X\theta)`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> bool(np.allclose(output_map.value(theta), np.tanh(X @ theta)))
+        True
         """
         ...
 
@@ -81,6 +134,25 @@ class OutputMap(Protocol):
         Returns
         -------
         ndarray, shape (n_outputs, n_params)
+
+        Examples
+        --------
+        The columns of :math:`J` are the derivatives of :math:`F` along the
+        coordinate axes (checked here by central differences):
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> J = output_map.jacobian(theta)
+        >>> J.shape
+        (6, 2)
+        >>> t, e0 = 1e-6, np.array([1.0, 0.0])
+        >>> column = (output_map.value(theta + t * e0) - output_map.value(theta - t * e0)) / (2 * t)
+        >>> bool(np.allclose(J[:, 0], column, atol=1e-8))
+        True
         """
         ...
 
@@ -95,6 +167,18 @@ class OutputMap(Protocol):
         Returns
         -------
         ndarray, shape (n_outputs,)
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> v = np.array([1.0, 2.0])
+        >>> bool(np.allclose(output_map.jvp(theta, v), output_map.jacobian(theta) @ v))
+        True
         """
         ...
 
@@ -109,6 +193,20 @@ class OutputMap(Protocol):
         Returns
         -------
         ndarray, shape (n_params,)
+
+        Examples
+        --------
+        The adjoint identity :math:`\langle w, Jv\rangle = \langle J^\top w, v\rangle`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> v, w = np.array([1.0, 2.0]), np.arange(6.0)
+        >>> bool(np.isclose(w @ output_map.jvp(theta, v), output_map.vjp(theta, w) @ v))
+        True
         """
         ...
 
@@ -130,6 +228,26 @@ class OutputMap(Protocol):
         Returns
         -------
         ndarray, shape (n_outputs,)
+
+        Examples
+        --------
+        :math:`D^2F[v, w]` is symmetric in :math:`v, w`, and it is the
+        derivative of :math:`\theta \mapsto J(\theta) v` along :math:`w`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> v, w = np.array([1.0, 2.0]), np.array([-0.5, 1.0])
+        >>> second = output_map.second_derivative(theta, v, w)
+        >>> bool(np.allclose(second, output_map.second_derivative(theta, w, v)))
+        True
+        >>> t = 1e-6
+        >>> difference = (output_map.jvp(theta + t * w, v) - output_map.jvp(theta - t * w, v)) / (2 * t)
+        >>> bool(np.allclose(second, difference, atol=1e-8))
+        True
         """
         ...
 
@@ -149,5 +267,21 @@ class OutputMap(Protocol):
         Returns
         -------
         ndarray, shape (n_params,)
+
+        Examples
+        --------
+        The defining identity :math:`w^\top H_\nu v = \langle \nu, D^2F[v, w]\rangle`:
+
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta = np.array([0.3, -0.2])
+        >>> v, w, nu = np.array([1.0, 2.0]), np.array([-0.5, 1.0]), np.arange(6.0)
+        >>> lhs = w @ output_map.weighted_hessian_vector(theta, nu, v)
+        >>> rhs = nu @ output_map.second_derivative(theta, v, w)
+        >>> bool(np.isclose(lhs, rhs))
+        True
         """
         ...
