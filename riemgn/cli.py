@@ -7,7 +7,11 @@
 - ``riemgn --version``.
 
 ``python -m riemgn`` is the same command. Exit codes: 0 success (every claim
-passed), 1 a claim failed or was inconclusive, 2 a usage error.
+passed), 1 a claim failed or was inconclusive (or the report could not be
+written), 2 a usage error, 130 an interrupted ``verify`` (nothing written).
+
+:func:`riemgn.cli.main` is the command as a function of its arguments, for
+scripts and tests; :func:`riemgn.cli.main_entry` is the console script.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import time
 import numpy as np
 
 from riemgn import __version__
+
+__all__ = ["main", "main_entry"]
 
 _EPILOG = """\
 outputs (in --out):
@@ -246,7 +252,63 @@ def _manifold_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code.
+
+    ``riemgn verify`` prints its progress to standard error, then the table
+    of verdicts and the paths of the report to standard output;
+    ``riemgn manifold`` prints its summary to standard output. Without a
+    command, the help goes to standard error.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments, without the program name; ``sys.argv[1:]`` if
+        ``None``.
+
+    Returns
+    -------
+    int
+        0 if every claim passed (``verify``) or the summary was printed
+        (``manifold``); 1 if a claim failed or was inconclusive, or the
+        report could not be written; 2 without a command; 130 if ``verify``
+        was interrupted (with ``Ctrl-C``; nothing is written).
+
+    Raises
+    ------
+    SystemExit
+        With code 2 for a usage error (an unknown claim or option, an
+        unwritable or occupied ``--out``, ``--data diabetes`` without
+        scikit-learn), the message on standard error; with code 0 after
+        ``--help`` or ``--version``.
+
+    Examples
+    --------
+    >>> from riemgn.cli import main
+    >>> main(["manifold", "--n", "10", "--d", "2", "--width", "2"])  # doctest: +ELLIPSIS
+    riemgn ...: output manifold of TwoLayerNetwork(input_dim=2, width=2, alpha=1.0, activation='tanh')
+      samples n = 10, parameters p = 4, initialization 'standard'
+      rank J(theta0) = 4 of 4 (singular values <= ... count as zero)
+      cond(G0) = cond(J^T J) = ...
+      |F(theta0)| = ...
+      |F(theta0) - y| = ...
+      immersion: yes, dim M = 4 in R^10
+      |II| at F(theta0) = ...
+    0
+
+    ``--version`` and usage errors end with ``SystemExit``:
+
+    >>> try:  # doctest: +ELLIPSIS
+    ...     main(["--version"])
+    ... except SystemExit as exit:
+    ...     print("exit code", exit.code)
+    riemgn ...
+    exit code 0
+    >>> try:
+    ...     main(["verify", "--claims", "C9"])  # unknown claim: a usage error
+    ... except SystemExit as exit:
+    ...     print("exit code", exit.code)
+    exit code 2
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "verify":
@@ -412,7 +474,31 @@ def _manifold(args, parser) -> int:
 
 
 def main_entry() -> None:  # pragma: no cover - the console script
-    """The ``riemgn`` console script: :func:`main`, then exit with its code."""
+    """Run the ``riemgn`` console script, then exit with its code.
+
+    Calls :func:`riemgn.cli.main` on ``sys.argv[1:]`` and passes its result
+    to ``sys.exit``; ``[project.scripts]`` installs it as ``riemgn``.
+
+    Raises
+    ------
+    SystemExit
+        Always, with the exit code of :func:`riemgn.cli.main` (0, 1, 2 or
+        130), or the one a usage error, ``--help`` or ``--version`` gives.
+
+    Examples
+    --------
+    Without a command, the help goes to standard error and the exit code is 2:
+
+    >>> import sys
+    >>> from unittest import mock
+    >>> from riemgn.cli import main_entry
+    >>> with mock.patch.object(sys, "argv", ["riemgn"]):
+    ...     try:
+    ...         main_entry()
+    ...     except SystemExit as exit:
+    ...         print("exit code", exit.code)
+    exit code 2
+    """
     sys.exit(main())
 
 

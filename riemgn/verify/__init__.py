@@ -1,16 +1,45 @@
-"""``riemgn verify``: check the theory's claims numerically, with figures.
+r"""``riemgn verify``: check the theory's claims numerically, with figures.
 
 Each claim of THEORY.md §4 is one module here that defines a
-:class:`Claim`: its statement, the ``quick`` and ``full`` configurations,
-independent runs (:class:`Task`), the measurement and the numeric pass
-criterion (:class:`Check`), and its figure.
+:class:`riemgn.verify.Claim`: its statement, the ``quick`` and ``full``
+configurations, independent runs (:class:`riemgn.verify.Task`), the
+measurement and the numeric pass criteria (:class:`riemgn.verify.Check`),
+and its figure:
 
-- :data:`CLAIMS` maps ``"C1"`` … ``"C6"`` to the claims;
-- :func:`run` runs some of them and returns a :class:`Report`;
-- :func:`write_report` writes ``report.json`` (schema: :func:`schema`),
-  ``report.md`` and one PNG per claim.
+- :mod:`riemgn.verify.c1_equivalence`: the GN flow is the Riemannian
+  gradient flow on the output manifold;
+- :mod:`riemgn.verify.c2_conditioning`: GN converges at a rate independent
+  of ``cond(G)``;
+- :mod:`riemgn.verify.c3_scaling`: the effect of the scaling factor
+  :math:`\alpha`;
+- :mod:`riemgn.verify.c4_initialization`: the effect of the initialization;
+- :mod:`riemgn.verify.c5_levenberg_marquardt`: LM is robust to an
+  ill-conditioned kernel;
+- :mod:`riemgn.verify.c6_first_order`: GN beats first-order methods when
+  the problem is ill-conditioned.
+
+The framework:
+
+- :data:`riemgn.verify.CLAIMS` maps ``"C1"`` … ``"C6"`` to the claims;
+- :func:`riemgn.verify.run` runs some of them and returns a
+  :class:`riemgn.verify.Report`;
+- :func:`riemgn.verify.prepare_output` checks the output directory first;
+- :func:`riemgn.verify.write_report` writes ``report.json`` (schema:
+  :func:`riemgn.verify.schema`), ``report.md`` and one PNG per claim.
 
 The command line is ``riemgn verify``; see ``riemgn verify --help``.
+
+Examples
+--------
+>>> from riemgn.verify import CLAIMS
+>>> for claim in CLAIMS.values():
+...     print(claim.id, claim.title)
+C1 GN flow is the Riemannian gradient flow on M
+C2 GN converges at a rate independent of cond(G)
+C3 Effect of the scaling factor alpha
+C4 Effect of the initialization
+C5 LM is robust to an ill-conditioned kernel K
+C6 GN beats first-order methods when ill-conditioned
 """
 
 from __future__ import annotations
@@ -56,6 +85,11 @@ _MODULES = (
     "c6_first_order",
 )
 
+#: The claims of THEORY.md §4, by id, ``"C1"`` … ``"C6"``, in order.
+#:
+#: Each value is the ``CLAIM`` of its module (:mod:`riemgn.verify.c1_equivalence`
+#: … :mod:`riemgn.verify.c6_first_order`); ``riemgn verify`` runs those that
+#: support the chosen data.
 CLAIMS: dict[str, Claim] = {}
 for _name in _MODULES:
     _claim = importlib.import_module(f"riemgn.verify.{_name}").CLAIM

@@ -1,15 +1,17 @@
 """The vocabulary of an experiment: tasks, checks, verdicts and claims.
 
-A claim module in :mod:`riemgn.verify` defines one :class:`Claim`:
+A claim module in :mod:`riemgn.verify` defines one
+:class:`riemgn.verify.Claim`:
 
 - ``tasks(config, data, seed)`` splits the experiment into independent runs
-  (:class:`Task`), each a module-level function called with keyword
-  arguments, so that runs can go to other processes;
+  (:class:`riemgn.verify.Task`), each a module-level function called with
+  keyword arguments, so that runs can go to other processes;
 - ``evaluate(config, results)`` turns the runs' results (in task order) into
-  a :class:`Verdict`: the measured ``metrics`` and the :class:`Check` s that
-  decide pass or fail, or an ``inconclusive`` reason;
+  a :class:`riemgn.verify.Verdict`: the measured ``metrics`` and the
+  :class:`riemgn.verify.Check` objects that decide pass or fail, or an
+  ``inconclusive`` reason;
 - ``figure(config, results, verdict)`` draws one
-  :class:`matplotlib.figure.Figure`.
+  ``matplotlib.figure.Figure``.
 
 Everything a verdict contains is computed from the results of that run;
 nothing is a constant.
@@ -27,10 +29,28 @@ __all__ = ["Check", "Claim", "Status", "Task", "Verdict"]
 
 
 class Status(str, enum.Enum):
-    """The verdict on a claim."""
+    """The verdict on a claim: ``pass``, ``fail`` or ``inconclusive``.
 
+    A string enumeration, so a status compares equal to its value and is
+    written to ``report.json`` as that string. *Inconclusive* means the
+    experiment could not decide (a run raised, a flow left its region,
+    round-off would hide the effect): it is never a pass.
+
+    Examples
+    --------
+    >>> Status("pass") is Status.PASS
+    True
+    >>> Status.INCONCLUSIVE == "inconclusive"
+    True
+    >>> [status.value for status in Status]
+    ['pass', 'fail', 'inconclusive']
+    """
+
+    #: Every check passed.
     PASS = "pass"
+    #: At least one check failed.
     FAIL = "fail"
+    #: The experiment could not decide; the verdict's reason says why.
     INCONCLUSIVE = "inconclusive"
 
 
@@ -43,10 +63,45 @@ def _format(value: float, digits: int = 4) -> str:
 
 @dataclass(frozen=True)
 class Check:
-    """One numeric pass criterion: ``value`` must lie in ``[at_least, at_most]``.
+    r"""One numeric pass criterion: ``value`` must lie in ``[at_least, at_most]``.
 
-    Build it with :meth:`within` (a target and a tolerance), :meth:`below`
-    or :meth:`above`. A non-finite value never passes.
+    The check passes when
+
+    .. math::
+
+        v \in \R \quad\text{and}\quad a \le v \le b,
+
+    where :math:`v` is ``value``, :math:`a` is ``at_least`` (no lower bound
+    if ``None``) and :math:`b` is ``at_most`` (no upper bound if ``None``).
+    A non-finite value (NaN, a missing measurement; or an infinity) never
+    passes. Build it with :meth:`riemgn.verify.Check.within` (a target and a
+    tolerance), :meth:`riemgn.verify.Check.below` or
+    :meth:`riemgn.verify.Check.above`, which convert the value to ``float``.
+
+    Attributes
+    ----------
+    name : str
+        What is measured, as shown in the report (for example
+        ``"rk4 order (worst)"``).
+    value : float
+        The measured number; may be NaN or infinite (then the check fails).
+    at_least : float or None
+        The lower bound :math:`a`, inclusive; ``None`` for none.
+    at_most : float or None
+        The upper bound :math:`b`, inclusive; ``None`` for none.
+    target : float or None
+        The target of a :meth:`riemgn.verify.Check.within` check (then the
+        bounds are ``target -/+ tolerance``), for the report; else ``None``.
+    tolerance : float or None
+        The tolerance around ``target``; else ``None``.
+    description : str
+        How the value is measured, in words, for the report.
+
+    Raises
+    ------
+    ValueError
+        If a bound, ``target`` or ``tolerance`` is given but not finite, or if
+        both ``at_least`` and ``at_most`` are ``None``.
 
     Examples
     --------
@@ -54,6 +109,10 @@ class Check:
     True
     >>> print(Check.below("residual", 3e-9, 1e-10).text)
     residual = 3e-09, needs <= 1e-10
+    >>> Check.above("ratio", float("nan"), 1000.0).passed
+    False
+    >>> Check("order", 1.9, at_least=1.5, at_most=2.5).criterion
+    'in [1.5, 2.5]'
     """
 
     name: str
@@ -79,7 +138,49 @@ class Check:
     def within(
         cls, name: str, value, *, target: float, tolerance: float, description=""
     ) -> Check:
-        """``|value - target| <= tolerance``."""
+        r"""A check that ``value`` is within ``tolerance`` of ``target``.
+
+        .. math::
+
+            |v - t| \le \tau,
+
+        where :math:`v` is ``value``, :math:`t` is ``target`` and
+        :math:`\tau` is ``tolerance``; stored as the bounds
+        ``at_least = t - tau`` and ``at_most = t + tau``.
+
+        Parameters
+        ----------
+        name : str
+            What is measured.
+        value : float
+            The measured number (anything ``float`` accepts, for example a
+            numpy scalar).
+        target : float
+            The value the theory predicts.
+        tolerance : float
+            The allowed distance from ``target``; non-negative (a negative
+            tolerance gives a check that never passes).
+        description : str, optional
+            How the value is measured, in words.
+
+        Returns
+        -------
+        Check
+            The check, with ``target`` and ``tolerance`` recorded.
+
+        Raises
+        ------
+        ValueError
+            If ``target`` or ``tolerance`` is not finite.
+
+        Examples
+        --------
+        >>> check = Check.within("rk4 order", 3.93, target=4.0, tolerance=0.3)
+        >>> print(check.text, check.passed)
+        rk4 order = 3.93, needs 4 ± 0.3 True
+        >>> Check.within("rk4 order", 3.5, target=4.0, tolerance=0.3).passed
+        False
+        """
         return cls(
             name,
             float(value),
@@ -92,12 +193,72 @@ class Check:
 
     @classmethod
     def below(cls, name: str, value, bound: float, description="") -> Check:
-        """``value <= bound``."""
+        r"""A check that ``value`` is at most ``bound``: :math:`v \le b`.
+
+        Parameters
+        ----------
+        name : str
+            What is measured.
+        value : float
+            The measured number.
+        bound : float
+            The largest value that passes (inclusive).
+        description : str, optional
+            How the value is measured, in words.
+
+        Returns
+        -------
+        Check
+            The check, with ``at_most = bound``.
+
+        Raises
+        ------
+        ValueError
+            If ``bound`` is not finite.
+
+        Examples
+        --------
+        >>> check = Check.below("velocity residual", 2e-13, 1e-10)
+        >>> print(check.text, check.passed)
+        velocity residual = 2e-13, needs <= 1e-10 True
+        >>> Check.below("velocity residual", 1e-10, 1e-10).passed  # inclusive
+        True
+        """
         return cls(name, float(value), at_most=float(bound), description=description)
 
     @classmethod
     def above(cls, name: str, value, bound: float, description="") -> Check:
-        """``value >= bound``."""
+        r"""A check that ``value`` is at least ``bound``: :math:`v \ge b`.
+
+        Parameters
+        ----------
+        name : str
+            What is measured.
+        value : float
+            The measured number.
+        bound : float
+            The smallest value that passes (inclusive).
+        description : str, optional
+            How the value is measured, in words.
+
+        Returns
+        -------
+        Check
+            The check, with ``at_least = bound``.
+
+        Raises
+        ------
+        ValueError
+            If ``bound`` is not finite.
+
+        Examples
+        --------
+        >>> check = Check.above("GD/GN iterations", 2500, 1000)
+        >>> print(check.text, check.passed)
+        GD/GN iterations = 2500, needs >= 1000 True
+        >>> Check.above("GD/GN iterations", float("inf"), 1000).passed
+        False
+        """
         return cls(name, float(value), at_least=float(bound), description=description)
 
     @property
@@ -111,7 +272,7 @@ class Check:
 
     @property
     def criterion(self) -> str:
-        """The bound, as text: ``2 ± 0.25``, ``<= 1e-10`` or ``>= 0.9``."""
+        """The bound as text, for example ``2 ± 0.25``, ``<= 1e-10`` or ``>= 0.9``."""
         if self.target is not None:
             return f"{_format(self.target)} ± {_format(self.tolerance)}"
         if self.at_least is not None and self.at_most is not None:
@@ -122,13 +283,28 @@ class Check:
 
     @property
     def text(self) -> str:
-        """``name = value, needs criterion``."""
+        """The check in one line, ``name = value, needs criterion``."""
         # More digits for the value than for the bounds, so that a value just
         # outside its bounds never prints as one of them.
         return f"{self.name} = {_format(self.value, 6)}, needs {self.criterion}"
 
     def as_dict(self) -> dict[str, Any]:
-        """The check as JSON-ready data (non-finite numbers become ``None``)."""
+        """The check as JSON-ready data (non-finite numbers become ``None``).
+
+        Returns
+        -------
+        dict
+            ``name``, ``value`` (``None`` if not finite), ``passed``,
+            ``criterion`` (text), ``at_least``, ``at_most``, ``target``,
+            ``tolerance`` and ``description``: one entry of a claim's
+            ``checks`` in ``report.json``.
+
+        Examples
+        --------
+        >>> data = Check.below("residual", float("nan"), 1e-10).as_dict()
+        >>> data["value"], data["passed"], data["criterion"]
+        (None, False, '<= 1e-10')
+        """
         return {
             "name": self.name,
             "value": _finite_or_none(self.value),
@@ -150,10 +326,14 @@ def _finite_or_none(value: float) -> float | None:
 class Verdict:
     """The outcome of one claim's experiment.
 
+    Its :attr:`riemgn.verify.Verdict.status` is ``inconclusive`` if
+    ``reason`` is set, else ``pass`` if every check passes, else ``fail``.
+
     Attributes
     ----------
-    checks : tuple of Check
-        The pass criteria; the claim passes when all pass.
+    checks : sequence of Check
+        The pass criteria (stored as a tuple); the claim passes when all
+        pass.
     metrics : dict
         Every measured number worth reporting (JSON-ready: numbers, strings,
         lists of them).
@@ -162,8 +342,32 @@ class Verdict:
     reason : str or None
         If set, the claim could not be evaluated and is ``inconclusive``
         whatever its checks say; the reason says why.
-    notes : tuple of str
-        Observations worth a line in the report (never part of the verdict).
+    notes : sequence of str
+        Observations worth a line in the report (never part of the verdict);
+        stored as a tuple.
+
+    Raises
+    ------
+    ValueError
+        If ``reason`` is ``None`` and there is no check, or ``key`` is not
+        the name of one of the checks.
+
+    Examples
+    --------
+    >>> verdict = Verdict(
+    ...     [
+    ...         Check.within("GN rate", 2.01, target=2.0, tolerance=0.2),
+    ...         Check.above("GD slope", 0.5, 0.8),
+    ...     ],
+    ...     {"rates": [2.01, 1.99]},
+    ...     key="GN rate",
+    ... )
+    >>> verdict.status.value
+    'fail'
+    >>> [check.name for check in verdict.failed]
+    ['GD slope']
+    >>> print(verdict.key_check.text)
+    GN rate = 2.01, needs 2 ± 0.2
     """
 
     checks: tuple[Check, ...]
@@ -185,7 +389,35 @@ class Verdict:
     def inconclusive(
         cls, reason: str, metrics: Mapping[str, Any] | None = None, *, checks=()
     ) -> Verdict:
-        """A verdict that could not be reached, with the reason."""
+        """A verdict that could not be reached, with the reason.
+
+        Its status is ``inconclusive`` whatever the checks say; its ``key``
+        is the first check's name, or ``""`` without checks.
+
+        Parameters
+        ----------
+        reason : str
+            Why the claim could not be decided (shown in the report).
+        metrics : dict, optional
+            What was measured all the same.
+        checks : sequence of Check, optional
+            Checks computed before the experiment gave up, for the report.
+
+        Returns
+        -------
+        Verdict
+            The inconclusive verdict.
+
+        Examples
+        --------
+        >>> verdict = Verdict.inconclusive(
+        ...     "every GN flow left the ball before t_end", {"left_region": 5}
+        ... )
+        >>> print(verdict.status.value, "-", verdict.reason)
+        inconclusive - every GN flow left the ball before t_end
+        >>> verdict.key_check is None
+        True
+        """
         checks = tuple(checks)
         key = checks[0].name if checks else ""
         return cls(checks, dict(metrics or {}), key, reason=reason)
@@ -216,7 +448,28 @@ class Task:
     """One independent run: ``function(**kwargs)``, labelled for progress.
 
     ``function`` must be importable at module level (runs may be pickled to
-    another process), and its result must be picklable.
+    another process), and its result must be picklable. Calling the task
+    runs it. A run should draw its random numbers from a seed passed in
+    ``kwargs``, so that its result does not depend on which process runs it.
+
+    Attributes
+    ----------
+    label : str
+        Names the run in the progress display and in error messages.
+    function : callable
+        A module-level function, called as ``function(**kwargs)``.
+    kwargs : dict
+        Its keyword arguments (picklable).
+
+    Examples
+    --------
+    >>> import pickle
+    >>> import numpy as np
+    >>> task = Task("grid", np.linspace, {"start": 0.0, "stop": 1.0, "num": 5})
+    >>> task().tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    >>> pickle.loads(pickle.dumps(task))().tolist()  # as a worker process runs it
+    [0.0, 0.25, 0.5, 0.75, 1.0]
     """
 
     label: str
@@ -229,7 +482,7 @@ class Task:
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim of the theory (THEORY.md §4) and the experiment that checks it.
+    r"""One claim of the theory (THEORY.md §4) and the experiment that checks it.
 
     Attributes
     ----------
@@ -254,6 +507,35 @@ class Claim:
         The ``--data`` choices the experiment supports.
     expected_seconds : dict
         Typical wall time per preset on one core, for the documentation.
+
+    Examples
+    --------
+    A toy claim, checked by :func:`riemgn.verify.run`: the partial sums of
+    the geometric series :math:`S_n = \sum_{k<n} 2^{-k}` approach 2.
+
+    >>> from riemgn.verify import Check, Claim, Task, Verdict, run
+    >>> def partial_sum(n):
+    ...     return sum(0.5**k for k in range(n))
+    >>> def tasks(config, *, data, seed):
+    ...     return [Task(f"n = {n}", partial_sum, {"n": n}) for n in config["terms"]]
+    >>> def evaluate(config, results):
+    ...     check = Check.below("error", abs(results[-1] - 2.0), 1e-6)
+    ...     return Verdict([check], {"sums": list(results)}, key="error")
+    >>> claim = Claim(
+    ...     id="C0",
+    ...     title="Geometric series",
+    ...     statement="1 + 1/2 + 1/4 + ... = 2.",
+    ...     criterion="|S_n - 2| <= 1e-6 at the largest n",
+    ...     presets={"quick": {"terms": [10, 30]}, "full": {"terms": [10, 30, 50]}},
+    ...     tasks=tasks,
+    ...     evaluate=evaluate,
+    ...     figure=lambda config, results, verdict: None,
+    ... )
+    >>> report = run([claim], plots=False, progress=False)
+    >>> print(report.table())
+    claim                status  key number           criterion
+    -------------------  ------  -------------------  ---------
+    C0 Geometric series  pass    error = 1.86265e-09  <= 1e-06
     """
 
     id: str
@@ -271,7 +553,37 @@ class Claim:
         """The configuration of ``preset`` (``"quick"`` or ``"full"``).
 
         A preset may hold per-data overrides under the key ``"data"``:
-        ``{"data": {"diabetes": {...}}}``.
+        ``{"data": {"diabetes": {...}}}``; they replace the preset's entries
+        for that data, and the ``"data"`` key itself is dropped.
+
+        Parameters
+        ----------
+        preset : str
+            A key of ``presets``: ``"quick"`` or ``"full"``.
+        data : str, optional
+            One of the claim's ``data`` choices.
+
+        Returns
+        -------
+        dict
+            A new dict of plain values, as recorded in the report.
+
+        Raises
+        ------
+        ValueError
+            If ``preset`` is not a preset of the claim, or the claim does not
+            support ``data``.
+
+        Examples
+        --------
+        >>> from riemgn.verify import CLAIMS
+        >>> c1 = CLAIMS["C1"]
+        >>> c1.config("quick")["n_points"], c1.config("quick", "diabetes")["n_points"]
+        (5, 3)
+        >>> CLAIMS["C3"].config("quick", "diabetes")
+        Traceback (most recent call last):
+            ...
+        ValueError: C3 does not support data 'diabetes'; it supports synthetic
         """
         if preset not in self.presets:
             raise ValueError(

@@ -13,13 +13,16 @@ instead decays at a rate set by :math:`\lambda_{\min}(G)`.
 Experiment
 ----------
 For each target condition number :math:`\kappa` in ``log10_conditions`` and
-each of ``seeds`` replicates:
+each of ``seeds`` replicates (``quick``: :math:`\kappa = 10^2, 10^4, 10^6,
+10^{8.25}` and 1 replicate; ``full``: 8 targets from :math:`10^2` to
+:math:`10^{9.25}` and 5 replicates; on the diabetes data the targets are
+:math:`10^2` times larger):
 
-1. a two-layer tanh teacher-student problem whose :math:`\operatorname{cond}(G_0)`
-   is within a factor :data:`CONDITION_TOLERANCE` of :math:`\kappa`
-   (:func:`~riemgn.verify._common.gram_conditioned_problem`, which scales the
-   conditioning of the inputs; a draw that cannot reach :math:`\kappa` is
-   replaced by the next, at most :data:`MAX_DRAWS` times). With
+1. a two-layer tanh teacher-student problem (:math:`n = 40`, :math:`d = 2`,
+   2 neurons) whose :math:`\operatorname{cond}(G_0)` is within a factor 1.2
+   of :math:`\kappa`, found by bisecting on the condition number of the
+   inputs (a draw that cannot reach :math:`\kappa` is replaced by the next,
+   at most 10 times). With
    ``--data diabetes`` the inputs are the diabetes features (442 x 10),
    columns scaled geometrically, and the targets come from a teacher network:
    *real inputs, teacher targets*;
@@ -29,14 +32,17 @@ each of ``seeds`` replicates:
    :math:`\approx 2\lambda_{\min}` from the start (``teacher="random"`` keeps
    the random teacher of :func:`~riemgn.data.teacher_student`);
 3. :math:`h^*` from :func:`~riemgn.theory.optimal_in_class_risk`, cross-checked
-   against :func:`scipy.optimize.least_squares`;
-4. the GN flow on :math:`[0, T_{GN}]` (``gn_horizon``; it stops early once
-   :math:`\|u'\|` falls to :data:`GTOL_FACTOR` :math:`\|u_0 - y\|` or to
-   round-off, far below the fit window) and the gradient flow (implicit BDF)
-   on :math:`[0, T_{GD}/\lambda_{\min}(G_0)]` (``gd_horizon``);
+   against ``scipy.optimize.least_squares``;
+4. the GN flow on :math:`[0, T_{GN}]` (``gn_horizon`` :math:`= 40`; it stops
+   early once :math:`\|u'\|` falls to
+   :math:`10^{-10}\sqrt{2(h(u_0) - h^*)}`, about :math:`10^{-10}\|u_0 - u^*\|`,
+   or to round-off, far below the fit window) and the gradient flow
+   (implicit BDF) on :math:`[0, T_{GD}/\lambda_{\min}(G_0)]`
+   (``gd_horizon`` :math:`= 12`);
 5. the rate :math:`r` of :math:`h(u_t) - h^*`, fitted by
    :func:`~riemgn.theory.fit_exponential_rate` over the window ``window``
-   (relative to the largest excess).
+   (relative to the largest excess, from :math:`10^{-2}` down to
+   :math:`10^{-8}`): :math:`h(u_t) - h^* \approx C e^{-rt}`.
 
 One more run per replicate has label noise (``noise``), hence a non-zero
 normal residual at :math:`u^*`: its GN rate is reported (not a criterion; the
@@ -44,22 +50,21 @@ curvature of :math:`M` times the normal residual changes the rate).
 
 Criterion
 ---------
-Over the realizable runs (numbers in :data:`GN_SPREAD_MAX`,
-:data:`GN_RATE_TOLERANCE`, :data:`GD_SLOPE_TOLERANCE`):
+Over the realizable runs:
 
-- the GN rates vary by at most a factor :data:`GN_SPREAD_MAX` (max/min,
+- the GN rates vary by at most a factor 1.1 (:math:`\max r / \min r \le 1.1`,
   the headline check);
-- every GN rate is within :data:`GN_RATE_TOLERANCE` of the theoretical 2;
+- every GN rate is within 0.2 of the theoretical 2 (:math:`r = 2 \pm 0.2`);
 - every GN fit is exponential (``reliable``: :math:`R^2 \ge 0.999`);
 - the log-log slope of the gradient-flow rate against
-  :math:`\lambda_{\min}(G_0)` is :math:`1 \pm` :data:`GD_SLOPE_TOLERANCE`;
+  :math:`\lambda_{\min}(G_0)` is :math:`1 \pm 0.15`;
 - the measured :math:`\operatorname{cond}(G_0)` spans at least
   ``min_decades`` decades (6 in ``quick``, 7 in ``full``);
 - :math:`h^*` agrees with the scipy reference within its tolerance
-  (``difference / tolerance <= 1``).
+  (``difference / tolerance <= 1``, over every run, the noisy ones too).
 
-The claim is inconclusive when fewer than two distinct conditions give a
-flow that ran to its end.
+The claim is inconclusive when fewer than two distinct conditions have a
+run whose GN and gradient flows both ran to their end.
 """
 
 from __future__ import annotations
@@ -524,6 +529,10 @@ def figure(config, results, verdict):
     return fig
 
 
+#: The claim C2 (GN's rate does not depend on cond(G)), for ``riemgn verify``.
+#:
+#: Its ``statement`` and ``criterion`` are the text of the report; the module
+#: documentation above describes the experiment.
 CLAIM = Claim(
     id=CLAIM_ID,
     title="GN converges at a rate independent of cond(G)",

@@ -14,45 +14,51 @@ flattest direction.
 
 Experiment
 ----------
-A two-layer tanh network with :math:`p = ` ``width * d`` :math:`\ge n`
-(``n = 6``, ``d = 10``, ``width = 10``: ``p = 100``). For each target
-:math:`\lambda_{\min}(K_0)` in ``log10_lambda_mins`` and each of ``seeds``
-replicates:
+A two-layer tanh network with :math:`p = md \ge n` parameters
+(:math:`n = 6` samples in :math:`d = 10` dimensions, :math:`m = 10` neurons:
+:math:`p = 100`). For each target :math:`\lambda_{\min}(K_0)` in
+``log10_lambda_mins`` and each of ``seeds`` replicates (``quick``:
+:math:`10^{-2}, 10^{-4}, 10^{-6}, 10^{-8.25}` and 1 replicate; ``full``: 8
+targets from :math:`10^{-2}` to :math:`10^{-9.25}` and 5 replicates):
 
 1. the inputs of :func:`~riemgn.data.near_duplicate_inputs` (the last sample
    within :math:`\eta` of the first) and the standard initialization, all
    drawn from the replicate's stream; :math:`\eta` is bisected on a log scale
-   until :math:`\lambda_{\min}(K_0)` is within a factor
-   :data:`LAMBDA_TOLERANCE` of the target (the same draw at every target, only
-   :math:`\eta` changes);
+   until :math:`\lambda_{\min}(K_0)` is within a factor 1.2 of the target
+   (the same draw at every target, only :math:`\eta` changes);
 2. the **hard target** :math:`y = F(\theta_0) + s\,\sigma_{\min}\,u_{\min}`,
    with :math:`u_{\min}` the eigenvector of :math:`K_0` of its smallest
    eigenvalue :math:`\sigma_{\min}^2 = \lambda_{\min}(K_0)` and :math:`s` =
-   ``residual_scale``: the residual starts in the kernel's slowest mode, so each
-   flow's rate is its slowest eigen-rate from the start (and the parameters
-   move only about :math:`s`, so the kernel barely changes);
+   ``residual_scale`` :math:`= 0.01`: the residual starts in the kernel's
+   slowest mode, so each flow's rate is its slowest eigen-rate from the start
+   (and the parameters move only about :math:`s`, so the kernel barely
+   changes);
 3. for the squared loss :math:`h(u) = \tfrac12\|u - y\|^2`: the LM flow with
    ``damping`` (``"kernel_tied"``: :math:`\varepsilon\lambda_{\min}(K_t)`,
-   :math:`\varepsilon` = ``epsilon``) on :math:`[0, T(1+\varepsilon)]`; the LM
-   flow with the constant foil damping ``foil_damping`` on the same horizon;
-   the gradient flow (implicit BDF) on :math:`[0, T_{GF}/\lambda_{\min}(K_0)]`;
+   :math:`\varepsilon` = ``epsilon`` :math:`= 1`) on
+   :math:`[0, T(1+\varepsilon)]`, :math:`T = 20`; the LM flow with the
+   constant foil damping ``foil_damping`` :math:`= 10^{-2}` on the same
+   horizon; the gradient flow (implicit BDF) on
+   :math:`[0, T_{GF}/\lambda_{\min}(K_0)]`, :math:`T_{GF} = 20`;
 4. the rate of the residual :math:`\|u_t - y\|` (half the rate of the excess
    risk :math:`h(u_t) - h^*`, :math:`h^* = 0`), fitted by
    :func:`~riemgn.theory.fit_exponential_rate` over ``window`` (relative to
-   the initial residual). A flow whose residual does not fall through the
-   window is given its average rate :math:`-\log(r_T/r_0)/T` instead.
+   the initial residual, from :math:`10^{-1}` down to :math:`10^{-5}`). A
+   flow whose residual does not fall through the window is given its average
+   rate :math:`-\log(r_T/r_0)/T` instead, :math:`r_t = \|u_t - y\|`.
 
 Criterion
 ---------
+The claim passes when all of these hold:
+
 - every kernel-tied LM rate divided by the predicted
   :math:`1/(1+\varepsilon)` (:meth:`~riemgn.damping.KernelTied.predicted_rate`)
-  is within :math:`1 \pm` :data:`LM_RATIO_TOLERANCE`, at every
-  :math:`\lambda_{\min}(K_0)` (the headline check), and every LM run ends;
+  is within :math:`1 \pm 0.02`, at every :math:`\lambda_{\min}(K_0)` (the
+  headline check), and every LM run ends;
 - the log-log slope of the gradient-flow rate against
-  :math:`\lambda_{\min}(K_0)` is :math:`1 \pm` :data:`GF_SLOPE_TOLERANCE` in
-  every replicate;
-- the measured :math:`\lambda_{\min}(K_0)` span at least ``min_decades``
-  decades (6 in ``quick``, 7 in ``full``).
+  :math:`\lambda_{\min}(K_0)` is :math:`1 \pm 0.15` in every replicate;
+- the measured :math:`\lambda_{\min}(K_0)` of each replicate span at least
+  ``min_decades`` decades (6 in ``quick``, 7 in ``full``).
 
 The constant-damping foil's rate and its prediction
 :math:`\lambda_{\min}/(\lambda_{\min}+\lambda)` are reported, not judged.
@@ -443,6 +449,10 @@ def figure(config, results, verdict):
     return fig
 
 
+#: The claim C5 (LM is robust to an ill-conditioned kernel), for ``riemgn verify``.
+#:
+#: Its ``statement`` and ``criterion`` are the text of the report; the module
+#: documentation above describes the experiment.
 CLAIM = Claim(
     id=CLAIM_ID,
     title="LM is robust to an ill-conditioned kernel K",

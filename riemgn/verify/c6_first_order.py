@@ -11,41 +11,44 @@ descent (GD) in parameter space contracts the slowest mode of the residual by
 Experiment
 ----------
 For each target condition number :math:`\kappa` in ``log10_conditions`` and
-each of ``seeds`` replicates, a two-layer tanh teacher-student problem with
+each of ``seeds`` replicates (``quick``: :math:`\kappa = 10^2, 10^{2.5},
+10^3, 10^4, 10^5` and 1 replicate; ``full``: 8 targets from :math:`10^2` to
+:math:`10^9` and 5 replicates), a two-layer tanh teacher-student problem
+(:math:`n = 40`, :math:`d = 2`, 2 neurons) with
 :math:`\operatorname{cond}(G_0)` within a factor 1.2 of :math:`\kappa` (as in
 :mod:`riemgn.verify.c2_conditioning`, with the teacher along :math:`G_0`'s
 flattest direction, the hardest target for GD), the squared loss
 :math:`h(u) = \tfrac12\|u - y\|^2`, and :math:`h^*` from
 :func:`~riemgn.theory.optimal_in_class_risk`. Both methods start at
 :math:`\theta_0` and stop at the first iterate whose excess risk is at most
-``target`` times the initial one:
+``target`` :math:`= 10^{-8}` times the initial one:
 
 - GN: :func:`riemgn.solvers.gauss_newton` with Armijo backtracking
-  (``line_search=True``), :math:`\theta \leftarrow \theta - sJ^+\nabla h`;
-- GD: :func:`gradient_descent` (this module),
+  (``line_search=True``), :math:`\theta \leftarrow \theta - sJ^+\nabla h`,
+  within ``gn_budget`` :math:`= 100` iterations;
+- GD: :func:`riemgn.verify.c6_first_order.gradient_descent` (this module),
   :math:`\theta \leftarrow \theta - sJ^\top\nabla h` with
   :math:`s = 1/\|J(\theta_0)\|_2^2 = 1/\lambda_{\max}(G_0)`, halved (and
   kept) whenever Armijo's condition fails, so the loss decreases
-  monotonically. A run that exhausts ``gd_budget`` iterations is *not
-  reached*: its count is censored, a lower bound.
+  monotonically. A run that exhausts ``gd_budget`` iterations (30 000 in
+  ``quick``, 100 000 in ``full``) is *not reached*: its count is censored, a
+  lower bound.
 
 Iterations and wall time are recorded (wall time is reported, not a
 criterion: it is noisy).
 
 Criterion
 ---------
-With the numbers in :data:`GN_MAX_ITERATIONS`, :data:`GN_MAX_SLOPE`,
-:data:`GD_MIN_SLOPE` and :data:`MIN_RATIO`:
+The claim passes when all of these hold:
 
-- every GN run reaches the target within :data:`GN_MAX_ITERATIONS`
-  iterations, and the log-log slope of GN's iterations against
-  :math:`\operatorname{cond}(G_0)` is at most :data:`GN_MAX_SLOPE`: bounded;
+- every GN run reaches the target within 20 iterations, and the log-log
+  slope of GN's iterations against :math:`\operatorname{cond}(G_0)` is at
+  most 0.1: bounded;
 - the log-log slope of GD's iterations against :math:`\operatorname{cond}(G_0)`,
-  fitted on the runs that reached the target, is at least
-  :data:`GD_MIN_SLOPE`;
+  fitted on the runs that reached the target, is at least 0.8;
 - at the largest :math:`\operatorname{cond}(G_0)` where GD reached the
   target, the ratio of GD's iterations to GN's (over the runs that reached
-  it) is at least :data:`MIN_RATIO` (the headline check). It is measured, not
+  it) is at least 1000 (the headline check). It is measured, not
   censored: at larger conditions GD runs out of budget, and the ratio there,
   a lower bound set by the budget, is reported but not checked.
 
@@ -127,7 +130,7 @@ def gradient_descent(output_map, params0, y, *, h_star, target, max_iter):
 
     where :math:`s_k` is halved until Armijo's condition
     :math:`h_{k+1} \le h_k - c_1 s_k\|J_k^\top(u_k - y)\|^2`
-    (:math:`c_1` = :data:`ARMIJO_C1`) holds, and the halved step is kept.
+    (:math:`c_1 = 10^{-4}`) holds, and the halved step is kept.
     :math:`1/\|J\|_2^2 = 1/\lambda_{\max}(G)` is the classical stable step
     of the linearized problem.
 
@@ -520,6 +523,10 @@ def figure(config, results, verdict):
     return fig
 
 
+#: The claim C6 (GN against gradient descent), for ``riemgn verify``.
+#:
+#: Its ``statement`` and ``criterion`` are the text of the report; the module
+#: documentation above describes the experiment.
 CLAIM = Claim(
     id=CLAIM_ID,
     title="GN beats first-order methods when ill-conditioned",

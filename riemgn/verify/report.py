@@ -1,16 +1,16 @@
 """The report of ``riemgn verify``: ``report.json``, ``report.md`` and one PNG per claim.
 
 ``report.json`` follows the JSON Schema in ``report.schema.json`` (shipped
-with the package; :func:`schema` loads it). Its top level holds:
+with the package; :func:`riemgn.verify.schema` loads it). Its top level
+holds:
 
 ``schema_version``
     ``"1"``.
 ``status``
     ``"pass"`` if every claim passed, ``"fail"`` if any failed, else
     ``"inconclusive"``.
-``riemgn_version``, ``created`` (ISO 8601, UTC), ``preset``, ``data``,
-``seed``, ``jobs``, ``plots``, ``wall_time_seconds``
-    How the report was made.
+``riemgn_version``, ``created``, ``preset``, ``data``, ``seed``, ``jobs``, ``plots``, ``wall_time_seconds``
+    How the report was made (``created`` is an ISO 8601 time, in UTC).
 ``environment``
     Python, platform and the versions of the numerical stack.
 ``claims``
@@ -59,16 +59,73 @@ _PACKAGES = ("numpy", "scipy", "pymanopt", "autograd", "matplotlib", "threadpool
 
 
 class OutputDirectoryError(Exception):
-    """The output directory cannot be used (unwritable, or holds a report)."""
+    """The output directory cannot be used (unwritable, or holds a report).
+
+    Raised by :func:`riemgn.verify.prepare_output` before any experiment
+    runs; ``riemgn verify`` turns it into a usage error (exit code 2).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from riemgn.verify import OutputDirectoryError, prepare_output
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     file = pathlib.Path(tmp) / "notes.txt"
+    ...     _ = file.write_text("not a directory")
+    ...     try:
+    ...         prepare_output(file)
+    ...     except OutputDirectoryError as error:
+    ...         print("exists and is not a directory" in str(error))
+    True
+    """
 
 
 def schema() -> dict:
-    """The JSON Schema that ``report.json`` follows."""
+    """The JSON Schema that ``report.json`` follows.
+
+    Loaded from ``report.schema.json``, which ships with the package (JSON
+    Schema draft 2020-12), so that other tools can validate a report.
+
+    Returns
+    -------
+    dict
+        The schema, a fresh copy at every call.
+
+    Examples
+    --------
+    >>> from riemgn.verify import schema
+    >>> document = schema()
+    >>> document["title"]
+    'riemgn verify report'
+    >>> document["required"][:3]
+    ['schema_version', 'status', 'riemgn_version']
+    """
     return json.loads(SCHEMA_PATH.read_text())
 
 
 def environment() -> dict[str, Any]:
-    """Python, platform, CPU count and the versions of the numerical stack."""
+    """Python, platform, CPU count and the versions of the numerical stack.
+
+    Recorded in every report, so that its numbers can be traced to the
+    software that produced them.
+
+    Returns
+    -------
+    dict
+        ``python``, ``implementation``, ``platform``, ``cpu_count``,
+        ``blas_threads_per_run`` (always 1: every run is limited to one BLAS
+        thread) and ``packages``, the installed version of riemgn and of each
+        package of the numerical stack (``None`` if it is not installed).
+
+    Examples
+    --------
+    >>> import platform
+    >>> from riemgn.verify.report import environment
+    >>> env = environment()
+    >>> env["python"] == platform.python_version(), env["blas_threads_per_run"]
+    (True, 1)
+    >>> sorted(env["packages"])
+    ['autograd', 'matplotlib', 'numpy', 'pymanopt', 'riemgn', 'scipy', 'threadpoolctl']
+    """
     versions = {}
     for name in ("riemgn", *_PACKAGES):
         try:
@@ -116,7 +173,52 @@ def jsonable(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """One claim's configuration, verdict, figure and cost."""
+    """One claim's configuration, verdict, figure and cost.
+
+    :func:`riemgn.verify.run` makes one per claim; a
+    :class:`riemgn.verify.Report` holds them in the order run.
+
+    Attributes
+    ----------
+    claim : Claim
+        The claim that was checked.
+    config : dict
+        Its configuration as run (the preset with any overrides).
+    verdict : Verdict
+        The outcome: checks, metrics, and the reason if inconclusive.
+    figure : matplotlib.figure.Figure or None
+        The claim's figure; ``None`` without plots or if drawing it failed.
+    n_runs : int
+        The number of independent runs (tasks) of the experiment.
+    wall_time : float
+        Seconds from setting up the runs to the end of the figure.
+
+    Examples
+    --------
+    >>> from riemgn.verify import Check, Claim, Task, Verdict
+    >>> def partial_sum(n):
+    ...     return sum(0.5**k for k in range(n))
+    >>> claim = Claim(
+    ...     id="C0",
+    ...     title="Geometric series",
+    ...     statement="1 + 1/2 + 1/4 + ... = 2.",
+    ...     criterion="|S_n - 2| <= 1e-6",
+    ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
+    ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
+    ...     evaluate=lambda config, results: Verdict(
+    ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
+    ...         {"S_n": results[0]},
+    ...         key="error",
+    ...     ),
+    ...     figure=lambda config, results, verdict: None,
+    ... )
+    >>> verdict = Verdict([Check.below("error", 1.9e-9, 1e-6)], {}, key="error")
+    >>> result = ClaimResult(
+    ...     claim, claim.config("quick"), verdict, figure=None, n_runs=1, wall_time=0.01
+    ... )
+    >>> print(result.status.value, result.figure_name, result.key_text())
+    pass C0.png error = 1.9e-09
+    """
 
     claim: Claim
     config: dict[str, Any]
@@ -127,14 +229,51 @@ class ClaimResult:
 
     @property
     def status(self) -> Status:
+        """The verdict's status, ``pass``, ``fail`` or ``inconclusive``."""
         return self.verdict.status
 
     @property
     def figure_name(self) -> str:
+        """The file name of the claim's figure in the report, ``<id>.png``."""
         return f"{self.claim.id}.png"
 
     def key_text(self) -> str:
-        """The headline number: ``name = value`` (or the reason if inconclusive)."""
+        """The headline number, ``name = value``, of the verdict's key check.
+
+        Returns
+        -------
+        str
+            ``name = value`` of the key check (value with 6 significant
+            digits), or ``"n/a"`` when the verdict has no key check (an
+            inconclusive verdict without checks; its reason is reported
+            separately).
+
+        Examples
+        --------
+        >>> from riemgn.verify import Check, Claim, ClaimResult, Task, Verdict
+        >>> def partial_sum(n):
+        ...     return sum(0.5**k for k in range(n))
+        >>> claim = Claim(
+        ...     id="C0",
+        ...     title="Geometric series",
+        ...     statement="1 + 1/2 + 1/4 + ... = 2.",
+        ...     criterion="|S_n - 2| <= 1e-6",
+        ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
+        ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
+        ...     evaluate=lambda config, results: Verdict(
+        ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
+        ...         {"S_n": results[0]},
+        ...         key="error",
+        ...     ),
+        ...     figure=lambda config, results, verdict: None,
+        ... )
+        >>> verdict = Verdict([Check.below("error", 1.862645e-9, 1e-6)], {}, key="error")
+        >>> ClaimResult(claim, {"n": 30}, verdict, None, n_runs=1, wall_time=0.0).key_text()
+        'error = 1.86265e-09'
+        >>> gave_up = Verdict.inconclusive("the series diverged")
+        >>> ClaimResult(claim, {"n": 30}, gave_up, None, n_runs=1, wall_time=0.0).key_text()
+        'n/a'
+        """
         check = self.verdict.key_check
         if check is None:
             return "n/a"
@@ -143,7 +282,56 @@ class ClaimResult:
 
 @dataclass(frozen=True)
 class Report:
-    """Everything one ``riemgn verify`` run measured."""
+    """Everything one ``riemgn verify`` run measured.
+
+    Made by :func:`riemgn.verify.run`; written by
+    :func:`riemgn.verify.write_report`.
+
+    Attributes
+    ----------
+    results : tuple of ClaimResult
+        One result per claim, in the order run.
+    preset : str
+        ``"quick"`` or ``"full"``.
+    data : str
+        ``"synthetic"`` or ``"diabetes"``.
+    seed : int
+        The seed every run's generator was derived from.
+    jobs : int
+        The number of worker processes (the numbers do not depend on it).
+    plots : bool
+        Whether the figures were drawn.
+    wall_time : float
+        Seconds for the whole run.
+    environment : dict
+        Python, platform and package versions
+        (:func:`riemgn.verify.report.environment`).
+
+    Examples
+    --------
+    >>> from riemgn.verify import Check, Claim, Task, Verdict, run
+    >>> def partial_sum(n):
+    ...     return sum(0.5**k for k in range(n))
+    >>> claim = Claim(
+    ...     id="C0",
+    ...     title="Geometric series",
+    ...     statement="1 + 1/2 + 1/4 + ... = 2.",
+    ...     criterion="|S_n - 2| <= 1e-6",
+    ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
+    ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
+    ...     evaluate=lambda config, results: Verdict(
+    ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
+    ...         {"S_n": results[0]},
+    ...         key="error",
+    ...     ),
+    ...     figure=lambda config, results, verdict: None,
+    ... )
+    >>> report = run([claim], plots=False, progress=False)
+    >>> print(report.status.value, report.exit_code, report.preset, report.seed)
+    pass 0 quick 0
+    >>> print(report.results[0].key_text())
+    error = 1.86265e-09
+    """
 
     results: tuple[ClaimResult, ...]
     preset: str
@@ -173,7 +361,48 @@ class Report:
         return 0 if self.status is Status.PASS else 1
 
     def as_dict(self, figures: Mapping[str, Sequence[str]] | None = None) -> dict:
-        """The report as JSON data; ``figures`` maps claim ids to written files."""
+        """The report as JSON data, the content of ``report.json``.
+
+        The layout is described in :mod:`riemgn.verify.report` and fixed by
+        :func:`riemgn.verify.schema`; non-finite numbers become ``None``.
+        ``created`` is the current time.
+
+        Parameters
+        ----------
+        figures : dict, optional
+            Maps claim ids to the figure files written for them, relative to
+            the report (a claim without an entry lists no figures).
+
+        Returns
+        -------
+        dict
+            JSON-ready data (``json.dumps(..., allow_nan=False)`` accepts it).
+
+        Examples
+        --------
+        >>> from riemgn.verify import Check, Claim, Task, Verdict, run
+        >>> def partial_sum(n):
+        ...     return sum(0.5**k for k in range(n))
+        >>> claim = Claim(
+        ...     id="C0",
+        ...     title="Geometric series",
+        ...     statement="1 + 1/2 + 1/4 + ... = 2.",
+        ...     criterion="|S_n - 2| <= 1e-6",
+        ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
+        ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
+        ...     evaluate=lambda config, results: Verdict(
+        ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
+        ...         {"S_n": results[0]},
+        ...         key="error",
+        ...     ),
+        ...     figure=lambda config, results, verdict: None,
+        ... )
+        >>> data = run([claim], plots=False, progress=False).as_dict({"C0": ["C0.png"]})
+        >>> data["status"], data["preset"], data["claims"][0]["figures"]
+        ('pass', 'quick', ['C0.png'])
+        >>> data["claims"][0]["checks"][0]["criterion"], data["claims"][0]["config"]
+        ('<= 1e-06', {'n': 30})
+        """
         from riemgn import __version__
 
         figures = figures or {}
@@ -216,7 +445,40 @@ class Report:
         }
 
     def table(self) -> str:
-        """The final terminal table: claim, status, key number, criterion."""
+        """The final terminal table, with claim, status, key number and criterion.
+
+        One row per claim; then one line per inconclusive claim with its
+        reason and one per failed check.
+
+        Returns
+        -------
+        str
+            The table, without a final newline.
+
+        Examples
+        --------
+        >>> from riemgn.verify import Check, Claim, Task, Verdict, run
+        >>> def partial_sum(n):
+        ...     return sum(0.5**k for k in range(n))
+        >>> claim = Claim(
+        ...     id="C0",
+        ...     title="Geometric series",
+        ...     statement="1 + 1/2 + 1/4 + ... = 2.",
+        ...     criterion="|S_n - 2| <= 1e-6",
+        ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
+        ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
+        ...     evaluate=lambda config, results: Verdict(
+        ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
+        ...         {"S_n": results[0]},
+        ...         key="error",
+        ...     ),
+        ...     figure=lambda config, results, verdict: None,
+        ... )
+        >>> print(run([claim], plots=False, progress=False).table())
+        claim                status  key number           criterion
+        -------------------  ------  -------------------  ---------
+        C0 Geometric series  pass    error = 1.86265e-09  <= 1e-06
+        """
         rows = [("claim", "status", "key number", "criterion")]
         for r in self.results:
             check = r.verdict.key_check
@@ -250,8 +512,36 @@ class Report:
 def figure_problems(figure) -> list[str]:
     """What a paper figure lacks: a title, axis labels, data or a legend where needed.
 
-    Returns an empty list for a complete figure. Checked on the matplotlib
-    objects, before saving.
+    Checked on the matplotlib objects, before saving. A figure has a title if
+    it has a suptitle or every visible axes has a title; every visible axes
+    needs x and y labels and some data, and a legend if it shows more than
+    one labelled series.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+        The figure to inspect.
+
+    Returns
+    -------
+    list of str
+        One sentence per problem; empty for a complete figure.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> from riemgn.verify import figure_problems
+    >>> figure = Figure()
+    >>> ax = figure.add_subplot()
+    >>> _ = ax.loglog([1e-3, 1e-2, 1e-1], [1e-9, 1e-7, 1e-5], "o-", label="error")
+    >>> for problem in figure_problems(figure):
+    ...     print(problem)
+    no title (figure suptitle or a title on every axes)
+    axes 0 has no x label
+    axes 0 has no y label
+    >>> _ = ax.set(title="Global error", xlabel="step h", ylabel="error")
+    >>> figure_problems(figure)
+    []
     """
     problems = []
     axes = [ax for ax in figure.get_axes() if ax.get_visible()]
@@ -284,15 +574,46 @@ def figure_problems(figure) -> list[str]:
 def prepare_output(out, *, overwrite: bool = False) -> pathlib.Path:
     """Create ``out`` and make sure a report can be written there.
 
+    Call it before running the claims, so that a bad ``out`` fails at once.
     Nothing is removed: with ``overwrite``, a previous report stays in place
-    until :func:`write_report` replaces it, so an interrupted run loses
-    nothing.
+    until :func:`riemgn.verify.write_report` replaces it, so an interrupted
+    run loses nothing.
+
+    Parameters
+    ----------
+    out : str or path-like
+        The output directory; created with its parents if needed.
+    overwrite : bool, optional
+        Accept a directory that already holds ``report.json`` or
+        ``report.md``.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory, which exists and is writable.
 
     Raises
     ------
     OutputDirectoryError
         If ``out`` is a file, cannot be created or written, or already
         holds a report and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from riemgn.verify import OutputDirectoryError, prepare_output
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = prepare_output(pathlib.Path(tmp) / "report")
+    ...     print(out.name, out.is_dir())
+    ...     _ = (out / "report.json").write_text("{}")
+    ...     try:
+    ...         prepare_output(out)
+    ...     except OutputDirectoryError as error:
+    ...         print("already holds a report" in str(error))
+    ...     print(prepare_output(out, overwrite=True) == out)
+    report True
+    True
+    True
     """
     path = pathlib.Path(out)
     if path.exists() and not path.is_dir():
@@ -332,13 +653,63 @@ def write_report(report: Report, out) -> dict[str, pathlib.Path]:
     listed and this one does not are removed last. A figure that cannot be
     rendered is left out, with a note in its claim.
 
-    Returns the paths written, by kind (``"json"``, ``"markdown"`` and each
-    claim id for its figure).
+    The figures are saved as PNG at 150 dpi, as
+    :attr:`riemgn.verify.ClaimResult.figure_name`.
+
+    Parameters
+    ----------
+    report : Report
+        What :func:`riemgn.verify.run` returned.
+    out : str or path-like
+        The output directory, created if needed (check it first with
+        :func:`riemgn.verify.prepare_output`).
+
+    Returns
+    -------
+    dict
+        The paths written (``pathlib.Path``), by kind: ``"json"``,
+        ``"markdown"`` and each claim id for its figure.
 
     Raises
     ------
     OSError
         If a file cannot be written.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from matplotlib.figure import Figure
+    >>> from riemgn.verify import Check, Claim, Task, Verdict, run, write_report
+    >>> def partial_sum(n):
+    ...     return sum(0.5**k for k in range(n))
+    >>> def figure(config, results, verdict):
+    ...     fig = Figure(figsize=(3, 2))
+    ...     ax = fig.add_subplot()
+    ...     ax.semilogy([abs(2.0 - s) for s in results], "o")
+    ...     ax.set(title="Geometric series", xlabel="run", ylabel="|S_n - 2|")
+    ...     return fig
+    >>> claim = Claim(
+    ...     id="C0",
+    ...     title="Geometric series",
+    ...     statement="1 + 1/2 + 1/4 + ... = 2.",
+    ...     criterion="|S_n - 2| <= 1e-6",
+    ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
+    ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
+    ...     evaluate=lambda config, results: Verdict(
+    ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
+    ...         {"S_n": results[0]},
+    ...         key="error",
+    ...     ),
+    ...     figure=figure,
+    ... )
+    >>> report = run([claim], progress=False)
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     written = write_report(report, out)
+    ...     print({kind: path.name for kind, path in written.items()})
+    ...     data = json.loads(written["json"].read_text())
+    ...     print(data["status"], data["claims"][0]["figures"])
+    {'C0': 'C0.png', 'json': 'report.json', 'markdown': 'report.md'}
+    pass ['C0.png']
     """
     path = pathlib.Path(out)
     path.mkdir(parents=True, exist_ok=True)

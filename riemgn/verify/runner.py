@@ -1,8 +1,8 @@
 """Run claims: execute their tasks (serially or in processes), evaluate, draw.
 
-:func:`run` is the programmatic form of ``riemgn verify``; it returns a
-:class:`~riemgn.verify.report.Report` that the caller writes with
-:func:`~riemgn.verify.report.write_report`.
+:func:`riemgn.verify.run` is the programmatic form of ``riemgn verify``; it
+returns a :class:`riemgn.verify.Report` that the caller writes with
+:func:`riemgn.verify.write_report`.
 
 Reproducibility: every task receives its seed from the claim's ``tasks``
 function (derived from ``seed``), results are collected in task order, and
@@ -39,6 +39,42 @@ class Progress:
 
     On a terminal, one bar per claim is redrawn in place as its runs finish;
     elsewhere (logs, pipes), one line per claim is written when it ends.
+    :func:`riemgn.verify.run` calls :meth:`riemgn.verify.Progress.start`,
+    then :meth:`riemgn.verify.Progress.advance` once per finished run, then
+    :meth:`riemgn.verify.Progress.finish`, for each claim in turn.
+
+    Parameters
+    ----------
+    stream : text stream, optional
+        Where to write; standard error by default. It counts as a terminal
+        if its ``isatty()`` is true.
+    width : int, optional
+        The number of characters of the bar.
+
+    Examples
+    --------
+    >>> from riemgn.verify import Check, Claim, Progress, Task, Verdict, run
+    >>> def partial_sum(n):
+    ...     return sum(0.5**k for k in range(n))
+    >>> claim = Claim(
+    ...     id="C0",
+    ...     title="Geometric series",
+    ...     statement="1 + 1/2 + 1/4 + ... = 2.",
+    ...     criterion="|S_n - 2| <= 1e-6",
+    ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
+    ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
+    ...     evaluate=lambda config, results: Verdict(
+    ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
+    ...         {"S_n": results[0]},
+    ...         key="error",
+    ...     ),
+    ...     figure=lambda config, results, verdict: None,
+    ... )
+    >>> import io
+    >>> log = io.StringIO()  # not a terminal: one line per claim
+    >>> report = run([claim], plots=False, progress=Progress(log, width=10))
+    >>> print(log.getvalue(), end="")  # doctest: +ELLIPSIS
+    [##########] C0 Geometric series: pass (1 runs, ... s)
     """
 
     def __init__(self, stream: TextIO | None = None, width: int = 30):
@@ -47,17 +83,94 @@ class Progress:
         self._interactive = bool(getattr(self.stream, "isatty", lambda: False)())
 
     def start(self, claim: Claim, total: int) -> None:
+        """Begin a claim: its runs start, none done.
+
+        On a terminal, draws the empty bar.
+
+        Parameters
+        ----------
+        claim : Claim
+            The claim whose runs start.
+        total : int
+            The number of runs.
+
+        Examples
+        --------
+        >>> import io
+        >>> from riemgn.verify import CLAIMS, Progress
+        >>> progress = Progress(io.StringIO())
+        >>> progress.start(CLAIMS["C3"], total=6)
+        >>> progress.stream.getvalue()  # not a terminal: nothing until the claim ends
+        ''
+        """
         self._claim, self._total, self._done = claim, total, 0
         self._start = time.perf_counter()
         if self._interactive:
             self._draw("")
 
     def advance(self, label: str) -> None:
+        r"""Count one finished run; on a terminal, redraw the bar with its label.
+
+        Parameters
+        ----------
+        label : str
+            The ``label`` of the finished run's :class:`riemgn.verify.Task`.
+
+        Examples
+        --------
+        >>> import io
+        >>> from riemgn.verify import CLAIMS, Progress
+        >>> class Terminal(io.StringIO):
+        ...     def isatty(self):
+        ...         return True
+        >>> progress = Progress(Terminal(), width=10)
+        >>> progress.start(CLAIMS["C3"], total=2)
+        >>> progress.advance("problem 0 alpha=0.01")
+        >>> progress.stream.getvalue().split("\r")[-1]  # doctest: +ELLIPSIS
+        '\x1b[K[#####-----] C3 1/2 runs, ... s problem 0 alpha=0.01'
+        """
         self._done += 1
         if self._interactive:
             self._draw(label)
 
     def finish(self, result: ClaimResult) -> None:
+        """End a claim: write one line with its status, runs and time.
+
+        On a terminal the line replaces the bar.
+
+        Parameters
+        ----------
+        result : ClaimResult
+            The claim's result.
+
+        Examples
+        --------
+        >>> from riemgn.verify import Check, Claim, ClaimResult, Progress, Task, Verdict
+        >>> def partial_sum(n):
+        ...     return sum(0.5**k for k in range(n))
+        >>> claim = Claim(
+        ...     id="C0",
+        ...     title="Geometric series",
+        ...     statement="1 + 1/2 + 1/4 + ... = 2.",
+        ...     criterion="|S_n - 2| <= 1e-6",
+        ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
+        ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
+        ...     evaluate=lambda config, results: Verdict(
+        ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
+        ...         {"S_n": results[0]},
+        ...         key="error",
+        ...     ),
+        ...     figure=lambda config, results, verdict: None,
+        ... )
+        >>> import io
+        >>> progress = Progress(io.StringIO(), width=10)
+        >>> progress.start(claim, total=1)
+        >>> progress.advance("S_n")
+        >>> verdict = Verdict([Check.below("error", 1.9e-9, 1e-6)], {}, key="error")
+        >>> progress.finish(ClaimResult(claim, {"n": 30}, verdict, None, 1, 0.01))
+        >>> print(progress.stream.getvalue(), end="")  # doctest: +ELLIPSIS
+        [##########] C0 Geometric series: pass (1 runs, ... s)
+        """
         elapsed = time.perf_counter() - self._start
         line = (
             f"{self._bar()} {result.claim.id} {result.claim.title}: "
@@ -239,13 +352,48 @@ def run(
     Returns
     -------
     Report
+        One :class:`riemgn.verify.ClaimResult` per claim, in order, with the
+        run's settings and environment. A run that raises, or an evaluation
+        that raises, makes its claim inconclusive instead of stopping the
+        others; a figure that cannot be drawn is left out with a note.
 
     Raises
     ------
     ValueError
         For an unknown ``preset`` or ``data``, a non-positive ``jobs``, a
-        negative ``seed``, no claims, or ``configs`` naming unknown claims or
-        keys.
+        negative ``seed``, no claims, ``configs`` naming unknown claims or
+        keys, or a claim that does not support ``data``.
+    TypeError
+        If ``jobs`` is not an integer.
+
+    Examples
+    --------
+    A toy claim (see :class:`riemgn.verify.Claim`), run twice: as configured,
+    and with an override that makes it fail.
+
+    >>> from riemgn.verify import Check, Claim, Task, Verdict, run
+    >>> def partial_sum(n):
+    ...     return sum(0.5**k for k in range(n))
+    >>> claim = Claim(
+    ...     id="C0",
+    ...     title="Geometric series",
+    ...     statement="1 + 1/2 + 1/4 + ... = 2.",
+    ...     criterion="|S_n - 2| <= 1e-6",
+    ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
+    ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
+    ...     evaluate=lambda config, results: Verdict(
+    ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
+    ...         {"S_n": results[0]},
+    ...         key="error",
+    ...     ),
+    ...     figure=lambda config, results, verdict: None,
+    ... )
+    >>> report = run([claim], plots=False, progress=False)
+    >>> print(report.status.value, report.results[0].key_text())
+    pass error = 1.86265e-09
+    >>> report = run([claim], plots=False, progress=False, configs={"C0": {"n": 10}})
+    >>> print(report.status.value, report.results[0].verdict.failed[0].text)
+    fail error = 0.00195312, needs <= 1e-06
     """
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
