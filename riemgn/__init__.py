@@ -36,6 +36,7 @@ from riemgn.solvers import (
     riemannian_gradient_descent,
 )
 
+#: The installed version of riemgn.
 __version__ = "0.1.0"
 
 __all__ = [

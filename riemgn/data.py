@@ -1,17 +1,21 @@
-"""Data sets for the experiments: controlled teacher-student problems and a real one.
+r"""Data sets for the experiments: controlled teacher-student problems and a real one.
 
-- :func:`conditioned_inputs` draws inputs ``X = U diag(s) V^T`` whose singular
-  values fall geometrically, so that ``cond(X)`` is exactly ``cond``.
-- :func:`teacher_student` puts a teacher ``theta*`` near the student's
-  initialization ``theta0`` and labels the inputs with it, plus optional
-  Gaussian noise: the optimal in-class predictor is then (close to) known and
-  the normal residual is small.
-- :func:`near_duplicate_inputs` makes the neural tangent kernel
+- :func:`riemgn.data.conditioned_inputs` draws inputs
+  :math:`X = U \diag(s) V^\T` whose singular values fall geometrically, so
+  that :math:`\cond(X)` is exactly ``cond``.
+- :func:`riemgn.data.teacher_student` puts a teacher :math:`\theta^*` near
+  the student's initialization :math:`\theta_0` and labels the inputs with
+  it, plus optional Gaussian noise: the optimal in-class predictor is then
+  (close to) known and the normal residual is small.
+- :func:`riemgn.data.near_duplicate_inputs` makes the neural tangent kernel
   ill-conditioned in a controlled way, for overparameterized experiments.
-- :func:`diabetes` loads scikit-learn's bundled diabetes regression set
-  (442 x 10), standardized. It needs the ``data`` extra (scikit-learn).
+- :func:`riemgn.data.diabetes` loads scikit-learn's bundled diabetes
+  regression set (442 x 10), standardized. It needs the ``data`` extra
+  (scikit-learn).
 
-Everything is seeded through a :class:`numpy.random.Generator` argument.
+These are the data of THEORY §4 ("Guidance for the experiments").
+Everything is seeded through a ``numpy.random.Generator`` argument, never
+the global state.
 """
 
 from __future__ import annotations
@@ -39,7 +43,20 @@ __all__ = [
 
 
 class MissingExtraError(ImportError):
-    """An optional dependency is missing; the message names the extra to install."""
+    """An optional dependency is missing; the message names the extra to install.
+
+    It is an ``ImportError``, so code that already guards optional imports
+    catches it. :func:`riemgn.data.diabetes` raises it when scikit-learn is
+    not installed.
+
+    Examples
+    --------
+    >>> try:
+    ...     raise MissingExtraError("install the 'data' extra: pip install 'riemgn[data]'")
+    ... except ImportError as error:
+    ...     print(type(error).__name__, "-", error)
+    MissingExtraError - install the 'data' extra: pip install 'riemgn[data]'
+    """
 
 
 def conditioned_inputs(
@@ -47,21 +64,47 @@ def conditioned_inputs(
 ) -> np.ndarray:
     r"""Inputs :math:`X = U \operatorname{diag}(s) V^T` with :math:`\operatorname{cond}(X)` = ``cond``.
 
-    ``U`` (``n x d``, orthonormal columns) and ``V`` (``d x d``, orthogonal)
-    are Haar-random; :math:`s_k = \sqrt{n}\, \mathrm{cond}^{-k/(d-1)}`, so the
-    rows have unit mean square norm when ``cond = 1``.
+    .. math::
+
+        X = U \diag(s) V^\T, \qquad
+        s_k = \sqrt{n}\; \kappa^{-k/(d-1)}, \quad k = 0, \dots, d - 1,
+
+    where
+
+    - :math:`U \in \R^{n \times d}` has orthonormal columns and
+      :math:`V \in \R^{d \times d}` is orthogonal, both from the QR
+      factorization of a standard Gaussian matrix (Haar-distributed);
+    - :math:`\kappa` is ``cond``, so that :math:`s_0/s_{d-1} = \kappa =
+      \cond(X)`.
+
+    With ``cond = 1`` the entries of :math:`X` have unit mean square
+    (:math:`\|X\|_F^2 = nd`), as for standard Gaussian inputs. With
+    :math:`d = 1` there is a single singular value :math:`\sqrt n`, and
+    ``cond`` has no effect. The Gram matrix of a network on these inputs has
+    :math:`\cond(G_0)` growing roughly like :math:`\kappa^2`.
 
     Parameters
     ----------
     n, d : int
         Samples and input dimension, ``n >= d >= 1``.
     cond : float
-        The condition number of ``X``, ``>= 1``.
+        The condition number :math:`\kappa` of ``X``, finite and ``>= 1``.
     rng : numpy.random.Generator
+        The only source of randomness.
 
     Returns
     -------
-    numpy.ndarray, shape (n, d)
+    ndarray, shape (n, d)
+        The inputs, one per row.
+
+    Raises
+    ------
+    ValueError
+        If ``d > n``, ``n`` or ``d`` is < 1, or ``cond`` is not finite or
+        ``< 1``.
+    TypeError
+        If ``n`` or ``d`` is not an integer, ``cond`` is not a real number,
+        or ``rng`` is not a ``numpy.random.Generator``.
 
     Examples
     --------
@@ -90,10 +133,59 @@ def near_duplicate_inputs(
 ) -> np.ndarray:
     r"""Standard normal inputs whose last row is within ``eta`` of the first.
 
-    ``x_n = x_1 + eta z`` with a random unit vector ``z``: two nearly equal
-    samples make :math:`\lambda_{\min}(K)` of order :math:`\eta^2`, while the
-    rest of the spectrum is untouched. This is how the overparameterized
+    .. math::
+
+        x_j \sim N(0, I_d) \quad (j < n), \qquad
+        x_n = x_1 + \eta\, \frac{z}{\|z\|_2}, \quad z \sim N(0, I_d),
+
+    where :math:`\eta` is ``eta``, so that :math:`\|x_n - x_1\|_2 = \eta`.
+
+    Two nearly equal samples make two nearly equal rows of the Jacobian, so
+    :math:`\lambda_{\min}(K)` is of order :math:`\eta^2`, while the rest of
+    the spectrum barely changes. This is how the overparameterized
     experiments control :math:`\lambda_{\min}(K_0)`.
+
+    Parameters
+    ----------
+    n : int
+        The number of samples, ``>= 2``.
+    d : int
+        The input dimension, ``>= 1``.
+    eta : float
+        The distance :math:`\eta > 0` between the first and the last sample.
+    rng : numpy.random.Generator
+        The only source of randomness.
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+        The inputs, one per row.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 2``, ``d < 1``, or ``eta`` is not finite and ``> 0``.
+    TypeError
+        If ``n`` or ``d`` is not an integer, ``eta`` is not a real number, or
+        ``rng`` is not a ``numpy.random.Generator``.
+
+    Examples
+    --------
+    Halving :math:`\eta` divides :math:`\lambda_{\min}(K)` by about 4:
+
+    >>> import numpy as np
+    >>> from riemgn.networks import TwoLayerNetwork
+    >>> network = TwoLayerNetwork(3, 8)  # p = 24 > n = 6
+    >>> params = network.init_params(np.random.default_rng(0))
+    >>> def lambda_min(eta):
+    ...     X = near_duplicate_inputs(6, 3, eta, np.random.default_rng(1))
+    ...     K = network.output_map(X).neural_tangent_kernel(params)
+    ...     return np.linalg.eigvalsh(K)[0]
+    >>> X = near_duplicate_inputs(6, 3, 1e-3, np.random.default_rng(1))
+    >>> X.shape, round(float(np.linalg.norm(X[-1] - X[0])), 12)
+    ((6, 3), 0.001)
+    >>> round(float(lambda_min(1e-3) / lambda_min(5e-4)), 1)
+    4.0
     """
     n = check_positive_int("n", n)
     d = check_positive_int("d", d)
@@ -109,24 +201,39 @@ def near_duplicate_inputs(
 
 @dataclass(frozen=True)
 class TeacherStudent:
-    """A teacher-student regression problem (see :func:`teacher_student`).
+    r"""A teacher-student regression problem (see :func:`riemgn.data.teacher_student`).
 
     Attributes
     ----------
-    X : numpy.ndarray, shape (n, d)
+    X : ndarray, shape (n, d)
         Inputs.
-    y : numpy.ndarray, shape (n,)
-        Targets ``F(teacher_params) + noise``.
+    y : ndarray, shape (n,)
+        Targets :math:`F(\theta^*) + \text{noise}`.
     network : TwoLayerNetwork
-        The student (and teacher) architecture.
-    params0 : numpy.ndarray, shape (p,)
-        The student's initialization.
-    teacher_params : numpy.ndarray, shape (p,)
-        The teacher, at distance ``distance`` from ``params0``.
-    clean_targets : numpy.ndarray, shape (n,)
-        ``F(teacher_params)``, the noise-free labels.
+        The student (and teacher) architecture, a
+        :class:`riemgn.networks.TwoLayerNetwork` whose output weights were
+        drawn with ``params0``.
+    params0 : ndarray, shape (p,)
+        The student's initialization :math:`\theta_0`.
+    teacher_params : ndarray, shape (p,)
+        The teacher :math:`\theta^*`, at distance ``distance`` from
+        ``params0``.
+    clean_targets : ndarray, shape (n,)
+        :math:`F(\theta^*)`, the noise-free labels.
     noise : float
         The standard deviation of the label noise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from riemgn.losses import SquaredLoss
+    >>> problem = teacher_student(30, 3, 2, noise=0.1, rng=np.random.default_rng(0))
+    >>> F = problem.output_map  # the student's F on problem.X
+    >>> F.n_outputs, F.n_params
+    (30, 6)
+    >>> loss = SquaredLoss(problem.y)
+    >>> bool(loss.value(problem.clean_targets) < loss.value(F.value(problem.params0)))
+    True
     """
 
     X: np.ndarray
@@ -159,10 +266,20 @@ def teacher_student(
 ) -> TeacherStudent:
     r"""A two-layer student, a teacher near its initialization, and their data.
 
+    .. math::
+
+        \theta^* = \theta_0 + \rho\, v, \qquad
+        y = F(\theta^*) + \varsigma\, \epsilon,
+
+    where :math:`F` is the student's output map on :math:`X`,
+    :math:`\theta_0` its initialization, :math:`v` uniform on the unit
+    sphere of :math:`\R^p`, :math:`\rho` is ``distance``,
+    :math:`\varsigma` is ``noise`` and :math:`\epsilon \sim N(0, I_n)`.
+    In order, from ``rng``:
+
     1. ``X = conditioned_inputs(n, d, cond, rng)`` (unless ``X`` is given);
     2. ``params0 = network.init_params(rng, init)``;
-    3. ``teacher_params = params0 + distance * v`` with ``v`` uniform on the
-       unit sphere;
+    3. ``teacher_params = params0 + distance * v``;
     4. ``y = F(teacher_params) + noise * N(0, I_n)``.
 
     With ``noise = 0`` the problem is realizable: the optimal in-class
@@ -180,17 +297,37 @@ def teacher_student(
         Standard deviation of the Gaussian label noise, ``>= 0``.
     rng : numpy.random.Generator
         The only source of randomness.
-    alpha, activation, init
-        The network's scaling, activation and initialization scheme.
+    alpha : float, default 1.0
+        The network's scaling factor :math:`\alpha > 0`.
+    activation : str, default "tanh"
+        The network's activation, one of
+        :data:`riemgn.networks.ACTIVATIONS`.
+    init : {"standard", "symmetric", "centered"}, default "standard"
+        The initialization scheme of
+        :meth:`riemgn.networks.TwoLayerNetwork.init_params`.
     distance : float, default 0.5
-        ``|teacher_params - params0|``.
+        :math:`\|\theta^* - \theta_0\|_2 \ge 0`.
     X : array_like, shape (n, d), optional
-        Use these inputs (for example :func:`diabetes` data) instead of
-        drawing them; ``cond`` must then be left at 1.
+        Use these inputs (for example :func:`riemgn.data.diabetes` data)
+        instead of drawing them; ``cond`` must then be left at 1.
 
     Returns
     -------
     TeacherStudent
+        The inputs, targets, network, both parameter vectors and the clean
+        targets (a :class:`riemgn.data.TeacherStudent`).
+
+    Raises
+    ------
+    ValueError
+        If ``X`` does not have shape ``(n, d)``, both ``X`` and ``cond`` are
+        given, ``noise`` or ``distance`` is negative or not finite, or an
+        argument is out of range (as in
+        :func:`riemgn.data.conditioned_inputs` and
+        :class:`riemgn.networks.TwoLayerNetwork`).
+    TypeError
+        If ``rng`` is not a ``numpy.random.Generator`` or an argument has
+        the wrong type.
 
     Examples
     --------
@@ -231,22 +368,43 @@ def teacher_student(
 
 
 def diabetes() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's bundled diabetes regression set, standardized.
+    r"""scikit-learn's bundled diabetes regression set, standardized.
 
     442 patients, 10 baseline features (age, sex, BMI, blood pressure and six
     serum measurements); the target is disease progression after one year.
     The data ship inside scikit-learn, so no download happens. Each feature
-    column and the target are centred and scaled to unit standard deviation.
+    column and the target are centred and scaled to unit standard deviation:
+
+    .. math::
+
+        X_{jk} \leftarrow \frac{X_{jk} - \bar X_k}{\operatorname{sd}(X_{:,k})},
+        \qquad
+        y_j \leftarrow \frac{y_j - \bar y}{\operatorname{sd}(y)},
+
+    where :math:`\bar X_k, \bar y` are the means and
+    :math:`\operatorname{sd}` the population standard deviation
+    (``numpy.std`` with ``ddof=0``).
 
     Returns
     -------
-    X : numpy.ndarray, shape (442, 10)
-    y : numpy.ndarray, shape (442,)
+    X : ndarray, shape (442, 10)
+        The standardized features.
+    y : ndarray, shape (442,)
+        The standardized target.
 
     Raises
     ------
     MissingExtraError
         If scikit-learn is not installed; the message names the extra.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = diabetes()
+    >>> X.shape, y.shape
+    ((442, 10), (442,))
+    >>> bool(np.allclose(X.mean(axis=0), 0.0) and np.allclose(X.std(axis=0), 1.0))
+    True
     """
     try:
         from sklearn.datasets import load_diabetes

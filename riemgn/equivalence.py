@@ -8,14 +8,17 @@ gradient:
     J\theta'_{GN} = -\tfrac1c JJ^+\nabla h = -\tfrac1c P_u \nabla h
     = -\operatorname{grad} h(u),
 
-because :math:`JJ^+ = QQ^\top = P_u` for a Jacobian of full column rank.
-:func:`velocity_residual` measures this identity at a point: it computes
-:math:`\theta'_{GN}` with the very routine the flow uses, and the gradient
-with the manifold's :meth:`~manifolds.OutputManifold.euclidean_to_riemannian_gradient`.
+because :math:`JJ^+ = QQ^\top = P_u` for a Jacobian of full column rank
+(THEORY §3, claim C1).
+:func:`riemgn.equivalence.velocity_residual` measures this identity at a
+point: it computes :math:`\theta'_{GN}` with the very routine the flow uses,
+and the gradient with the manifold's
+:meth:`~manifolds.OutputManifold.euclidean_to_riemannian_gradient`.
 
-Along whole trajectories, :func:`compare_trajectories` measures the output
-deviation between two flows (e.g. the GN flow and the intrinsic
-:func:`~riemgn.flows.riemannian_gradient_flow`) on a common time grid.
+Along whole trajectories, :func:`riemgn.equivalence.compare_trajectories`
+measures the output deviation between two flows (e.g. the GN flow and the
+intrinsic :func:`~riemgn.flows.riemannian_gradient_flow`) on a common time
+grid.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def velocity_residual(manifold, loss, u, *, solver: str = "qr") -> float:
     Parameters
     ----------
     manifold : OutputManifold
-        The output manifold.
+        The output manifold, a :class:`manifolds.OutputManifold`.
     loss : loss on outputs
         E.g. :class:`~riemgn.losses.SquaredLoss`.
     u : ndarray, shape (n_outputs,)
@@ -75,10 +78,14 @@ def velocity_residual(manifold, loss, u, *, solver: str = "qr") -> float:
 
     Raises
     ------
-    NotOnManifoldError
+    manifolds.NotOnManifoldError
         If ``u`` is not on the manifold.
     ValueError
-        If the loss does not match the manifold's outputs.
+        If the loss does not match the manifold's outputs, or ``u`` has the
+        wrong shape or is not finite.
+    TypeError
+        If ``manifold`` is not an output manifold (it lacks ``lift``,
+        ``output_map`` or ``euclidean_to_riemannian_gradient``).
 
     Examples
     --------
@@ -132,6 +139,16 @@ def velocity_residual(manifold, loss, u, *, solver: str = "qr") -> float:
 class TrajectoryComparison:
     r"""The output deviation of two trajectories on a common time grid.
 
+    Returned by :func:`riemgn.equivalence.compare_trajectories`.
+
+    .. math::
+
+        \Delta(t_k) = \|u_a(t_k) - u_b(t_k)\|_2, \qquad
+        \Delta = \max_k \Delta(t_k),
+
+    where :math:`u_a, u_b` are the outputs of the two trajectories and
+    :math:`t_k` the common grid ``times``.
+
     Attributes
     ----------
     times : ndarray, shape (k,)
@@ -145,6 +162,19 @@ class TrajectoryComparison:
     interpolated : bool
         Whether the outputs were interpolated (cubic splines) onto ``times``
         rather than sampled there.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from riemgn.flows import Trajectory
+    >>> t = np.linspace(0.0, 1.0, 5)
+    >>> a = Trajectory(t, np.c_[t, t], t, None, "t_end", "")
+    >>> b = Trajectory(t, np.c_[t, t + 0.5 * t**2], t, None, "t_end", "")
+    >>> comparison = compare_trajectories(a, b)
+    >>> comparison.deviations
+    array([0.     , 0.03125, 0.125  , 0.28125, 0.5    ])
+    >>> comparison.sup_deviation, comparison.time_of_sup, comparison.interpolated
+    (0.5, 1.0, False)
     """
 
     times: np.ndarray
@@ -195,7 +225,8 @@ def compare_trajectories(
     Parameters
     ----------
     trajectory_a, trajectory_b : Trajectory
-        The two trajectories (same number of outputs).
+        The two trajectories (:class:`riemgn.flows.Trajectory`, same number
+        of outputs).
     times : ndarray, shape (k,), optional
         An explicit grid inside both trajectories' time ranges.
     rtol : float, default 1e-9
@@ -204,13 +235,18 @@ def compare_trajectories(
     Returns
     -------
     TrajectoryComparison
+        The grid, the deviations on it and their maximum (a
+        :class:`riemgn.equivalence.TrajectoryComparison`).
 
     Raises
     ------
     ValueError
         If the outputs differ in size, if the trajectories share fewer than
-        two sample times (and no ``times`` is given), or if ``times`` leaves a
-        trajectory's range.
+        two sample times (and no ``times`` is given), if ``times`` is not
+        increasing or leaves a trajectory's range, or if a trajectory has
+        fewer than 4 samples to interpolate.
+    TypeError
+        If a trajectory is not a :class:`riemgn.flows.Trajectory`.
 
     Examples
     --------

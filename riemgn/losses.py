@@ -9,12 +9,16 @@ Every loss here is smooth, convex and separable,
 :math:`h(u) = s \sum_i \ell(u_i; y_i)` with :math:`s = 1`, or :math:`s = 1/n`
 when ``mean=True``, so its Hessian is diagonal:
 
-* :class:`SquaredLoss`: :math:`\ell = \tfrac12 (u_i - y_i)^2`;
-* :class:`LogisticLoss`: :math:`\ell = \log(1 + e^{-y_i u_i})`, for labels
-  :math:`y_i \in \{-1, +1\}`;
-* :class:`PseudoHuberLoss`: :math:`\ell = \delta^2\bigl(\sqrt{1 + (u_i -
-  y_i)^2/\delta^2} - 1\bigr)`.
+* :class:`riemgn.losses.SquaredLoss`: :math:`\ell = \tfrac12 (u_i - y_i)^2`;
+* :class:`riemgn.losses.LogisticLoss`: :math:`\ell = \log(1 + e^{-y_i u_i})`,
+  for labels :math:`y_i \in \{-1, +1\}`;
+* :class:`riemgn.losses.PseudoHuberLoss`: :math:`\ell = \delta^2\bigl(\sqrt{1 +
+  (u_i - y_i)^2/\delta^2} - 1\bigr)`.
 
+Each loss provides ``value(u)``, ``gradient(u)`` and ``hessian_vector(u, v)``
+(the Euclidean :math:`h`, :math:`\nabla h` and :math:`\nabla^2 h\, v`), the
+targets ``y``, ``n_outputs``, ``mean``, ``minimum``, ``hessian_diagonal(u)``
+and ``problem(manifold)``, which wraps the loss as a ``pymanopt.Problem``.
 Each loss validates its targets once, at construction, and each call checks
 the shape and finiteness of :math:`u` (and of :math:`v`).
 """
@@ -77,16 +81,36 @@ class _OutputLoss:
     def hessian_diagonal(self, u) -> np.ndarray:
         r"""The diagonal of :math:`\nabla^2 h(u)`, shape ``(n,)``.
 
-        The losses here are separable, :math:`h(u) = \sum_i \ell(u_i, y_i)`,
-        so the Hessian is diagonal and equals :math:`\nabla^2 h(u)\,\mathbb{1}`.
-        The Gauss-Newton and Levenberg-Marquardt solvers use it as the
-        output-space weight of their model.
+        .. math::
+
+            \diag\bigl(\nabla^2 h(u)\bigr) = \nabla^2 h(u)\, \mathbf{1},
+
+        where :math:`\mathbf{1} = (1, \dots, 1)`: the losses here are
+        separable, :math:`h(u) = s\sum_i \ell(u_i, y_i)`, so the Hessian is
+        diagonal. The Gauss-Newton and Levenberg-Marquardt solvers use it as
+        the output-space weight :math:`W` of their model.
+
+        Parameters
+        ----------
+        u : ndarray, shape (n,)
+            The outputs.
+
+        Returns
+        -------
+        ndarray, shape (n,)
+            The diagonal, ``>= 0`` (the losses are convex).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> SquaredLoss(np.zeros(4), mean=True).hessian_diagonal(np.ones(4))
+        array([0.25, 0.25, 0.25, 0.25])
         """
         u = self._outputs(u)
         return self.hessian_vector(u, np.ones_like(u))
 
     def problem(self, manifold):
-        """This loss as a :class:`pymanopt.Problem` on ``manifold`` (numpy backend).
+        r"""This loss as a ``pymanopt.Problem`` on ``manifold`` (numpy backend).
 
         Parameters
         ----------
@@ -97,14 +121,30 @@ class _OutputLoss:
         Returns
         -------
         pymanopt.Problem
-            With the cost :meth:`value`, and the Euclidean gradient
-            :meth:`gradient` and Hessian :meth:`hessian_vector`, which pymanopt
-            converts to their Riemannian counterparts.
+            With the cost ``value``, and the Euclidean gradient ``gradient``
+            and Hessian ``hessian_vector``, which pymanopt converts to their
+            Riemannian counterparts (:math:`\tfrac1c P_u\nabla h` for the
+            gradient on an output manifold).
 
         Raises
         ------
         ValueError
             If the manifold's points do not have ``n`` outputs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from manifolds import OutputManifold
+        >>> from riemgn.networks import TwoLayerNetwork
+        >>> rng = np.random.default_rng(0)
+        >>> network = TwoLayerNetwork(2, 1)
+        >>> params0 = network.init_params(rng)
+        >>> manifold = OutputManifold(network.output_map(rng.standard_normal((4, 2))), params0)
+        >>> loss = SquaredLoss(np.zeros(4))
+        >>> problem = loss.problem(manifold)
+        >>> u = manifold.point(params0)
+        >>> bool(np.isclose(problem.cost(u), loss.value(u)))
+        True
         """
         import pymanopt
 
@@ -156,7 +196,8 @@ class SquaredLoss(_OutputLoss):
 
     Its unconstrained minimum is :math:`0`, at :math:`u = y`. On an output
     manifold the minimum is the optimal in-class risk, which only a solver
-    can find (the squared distance from :math:`y` to :math:`M`).
+    can find (:math:`\tfrac{s}{2}` times the squared distance from :math:`y`
+    to :math:`M`; see :func:`riemgn.theory.optimal_in_class_risk`).
 
     Parameters
     ----------
@@ -194,25 +235,107 @@ class SquaredLoss(_OutputLoss):
         return 0.0
 
     def value(self, u) -> float:
-        r""":math:`h(u)`.
+        r"""The loss value :math:`h(u) = \tfrac{s}{2}\|u - y\|^2`.
+
+        .. math::
+
+            h(u) = \frac{s}{2} \sum_{i=1}^n (u_i - y_i)^2,
+
+        where :math:`y` are the targets and :math:`s = 1`, or :math:`1/n` when
+        ``mean=True``.
 
         Parameters
         ----------
         u : ndarray, shape (n,)
+            The outputs.
 
         Returns
         -------
         float
+            :math:`h(u) \ge 0`.
+
+        Raises
+        ------
+        ValueError
+            If ``u`` does not have shape ``(n,)`` or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> loss = SquaredLoss(np.array([1.0, 2.0]), mean=True)
+        >>> loss.value(np.array([1.0, 0.0]))  # (1/2) (1/2) 2^2
+        1.0
         """
         residual = self._outputs(u) - self._y
         return 0.5 * self._scale * float(residual @ residual)
 
     def gradient(self, u) -> np.ndarray:
-        r""":math:`\nabla h(u) = s(u - y)`, shape ``(n,)``."""
+        r"""The Euclidean gradient :math:`\nabla h(u) = s(u - y)`, shape ``(n,)``.
+
+        .. math::
+
+            \nabla h(u) = s\,(u - y),
+
+        where :math:`s = 1`, or :math:`1/n` when ``mean=True``.
+
+        Parameters
+        ----------
+        u : ndarray, shape (n,)
+            The outputs.
+
+        Returns
+        -------
+        ndarray, shape (n,)
+            :math:`\nabla h(u)`.
+
+        Raises
+        ------
+        ValueError
+            If ``u`` does not have shape ``(n,)`` or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> loss = SquaredLoss(np.array([1.0, 2.0]), mean=True)
+        >>> loss.gradient(np.array([1.0, 0.0]))
+        array([ 0., -1.])
+        """
         return self._scale * (self._outputs(u) - self._y)
 
     def hessian_vector(self, u, v) -> np.ndarray:
-        r""":math:`\nabla^2 h(u) v = s v`, shape ``(n,)``."""
+        r"""The Hessian-vector product :math:`\nabla^2 h(u) v = s v`, shape ``(n,)``.
+
+        .. math::
+
+            \nabla^2 h(u)\, v = s\, v,
+
+        where :math:`s = 1`, or :math:`1/n` when ``mean=True``; the Hessian
+        :math:`sI` does not depend on :math:`u`.
+
+        Parameters
+        ----------
+        u : ndarray, shape (n,)
+            The outputs (checked, otherwise unused).
+        v : ndarray, shape (n,)
+            The direction.
+
+        Returns
+        -------
+        ndarray, shape (n,)
+            :math:`\nabla^2 h(u)\, v`.
+
+        Raises
+        ------
+        ValueError
+            If ``u`` or ``v`` does not have shape ``(n,)`` or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> loss = SquaredLoss(np.array([1.0, 2.0]), mean=True)
+        >>> loss.hessian_vector(np.zeros(2), np.array([2.0, 4.0]))
+        array([1., 2.])
+        """
         _, v = self._outputs_and_direction(u, v)
         return self._scale * v
 
@@ -235,12 +358,13 @@ class LogisticLoss(_OutputLoss):
 
     Its infimum is :math:`0`, and it is **not attained**: :math:`h(u) > 0` for
     every finite :math:`u`, and :math:`h(u) \to 0` only as every margin
-    :math:`y_i u_i \to +\infty`. :attr:`minimum` returns this infimum. (In
+    :math:`y_i u_i \to +\infty`. :attr:`riemgn.losses.LogisticLoss.minimum`
+    returns this infimum. (In
     floating point the value rounds to ``0.0`` once every margin exceeds
     about 745.)
 
-    The value uses :func:`numpy.logaddexp` and the derivatives
-    :func:`scipy.special.expit`, so that all three are accurate and finite,
+    The value uses ``numpy.logaddexp`` and the derivatives
+    ``scipy.special.expit``, so that all three are accurate and finite,
     without overflow, for any finite :math:`u` (up to :math:`|u_i| \sim
     10^{300}`, where the value itself is about :math:`s \sum_i |u_i|`).
 
@@ -294,24 +418,123 @@ class LogisticLoss(_OutputLoss):
         return self._y * self._outputs(u)
 
     def value(self, u) -> float:
-        r""":math:`h(u) = s \sum_i \log(1 + e^{-y_i u_i})`.
+        r"""The loss value :math:`h(u) = s \sum_i \log(1 + e^{-y_i u_i})`.
+
+        .. math::
+
+            h(u) = s \sum_{i=1}^n \operatorname{logaddexp}(0, -y_i u_i)
+                 = s \sum_{i=1}^n \log\bigl(1 + e^{-y_i u_i}\bigr),
+
+        where :math:`y_i \in \{-1, +1\}` are the labels and :math:`s = 1`, or
+        :math:`1/n` when ``mean=True``. ``logaddexp`` neither overflows for
+        large negative margins nor loses the small terms of large positive
+        ones.
 
         Parameters
         ----------
         u : ndarray, shape (n,)
+            The outputs (scores).
 
         Returns
         -------
         float
+            :math:`h(u) \ge 0`.
+
+        Raises
+        ------
+        ValueError
+            If ``u`` does not have shape ``(n,)`` or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> loss = LogisticLoss(np.array([1.0, -1.0]))
+        >>> round(loss.value(np.array([2.0, -2.0])), 6)  # 2 log(1 + e^-2)
+        0.253856
         """
         return self._scale * float(np.sum(np.logaddexp(0.0, -self._margins(u))))
 
     def gradient(self, u) -> np.ndarray:
-        r""":math:`\nabla h(u) = -s\, y \odot \sigma(-y \odot u)`, shape ``(n,)``."""
+        r"""The Euclidean gradient :math:`\nabla h(u) = -s\, y \odot \sigma(-y \odot u)`, shape ``(n,)``.
+
+        .. math::
+
+            \nabla h(u)_i = -s\, y_i\, \sigma(-y_i u_i),
+
+        where :math:`\sigma(t) = 1/(1 + e^{-t})` is the logistic sigmoid
+        (``scipy.special.expit``) and :math:`s = 1`, or :math:`1/n` when
+        ``mean=True``. Each entry is bounded by :math:`s` in absolute value.
+
+        Parameters
+        ----------
+        u : ndarray, shape (n,)
+            The outputs (scores).
+
+        Returns
+        -------
+        ndarray, shape (n,)
+            :math:`\nabla h(u)`.
+
+        Raises
+        ------
+        ValueError
+            If ``u`` does not have shape ``(n,)`` or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> loss = LogisticLoss(np.array([1.0, -1.0]))
+        >>> u = np.array([2.0, -2.0])
+        >>> np.round(loss.gradient(u), 6)  # -y sigma(-2)
+        array([-0.119203,  0.119203])
+        >>> e = np.array([1e-6, 0.0])  # a central difference agrees
+        >>> round(float((loss.value(u + e) - loss.value(u - e)) / 2e-6), 6)
+        -0.119203
+        """
         return -self._scale * self._y * expit(-self._margins(u))
 
     def hessian_vector(self, u, v) -> np.ndarray:
-        r""":math:`\nabla^2 h(u) v = s\, \sigma(y \odot u) \odot \sigma(-y \odot u) \odot v`, shape ``(n,)``."""
+        r"""The Hessian-vector product :math:`\nabla^2 h(u) v = s\, \sigma(y \odot u) \odot \sigma(-y \odot u) \odot v`, shape ``(n,)``.
+
+        .. math::
+
+            \bigl(\nabla^2 h(u)\, v\bigr)_i
+                = s\, \sigma(y_i u_i)\, \sigma(-y_i u_i)\, v_i,
+
+        where :math:`\sigma` is the logistic sigmoid and :math:`s = 1`, or
+        :math:`1/n` when ``mean=True`` (:math:`y_i^2 = 1`). The weights
+        :math:`\sigma(t)\sigma(-t) \le \tfrac14` are computed without
+        cancellation.
+
+        Parameters
+        ----------
+        u : ndarray, shape (n,)
+            The outputs (scores).
+        v : ndarray, shape (n,)
+            The direction.
+
+        Returns
+        -------
+        ndarray, shape (n,)
+            :math:`\nabla^2 h(u)\, v`.
+
+        Raises
+        ------
+        ValueError
+            If ``u`` or ``v`` does not have shape ``(n,)`` or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> loss = LogisticLoss(np.array([1.0, -1.0]))
+        >>> u, v = np.array([2.0, -2.0]), np.array([1.0, -3.0])
+        >>> np.round(loss.hessian_vector(u, v), 6)
+        array([ 0.104994, -0.314981])
+        >>> step = 1e-6  # the derivative of the gradient along v
+        >>> difference = (loss.gradient(u + step * v) - loss.gradient(u - step * v)) / (2 * step)
+        >>> bool(np.allclose(loss.hessian_vector(u, v), difference))
+        True
+        """
         u, v = self._outputs_and_direction(u, v)
         margins = self._y * u
         return self._scale * (expit(margins) * expit(-margins)) * v
@@ -396,15 +619,42 @@ class PseudoHuberLoss(_OutputLoss):
         return residual, np.hypot(self._delta, residual)
 
     def value(self, u) -> float:
-        r""":math:`h(u) = s\,\delta^2 \sum_i (\sqrt{1 + (r_i/\delta)^2} - 1)`.
+        r"""The loss value :math:`h(u) = s\,\delta^2 \sum_i (\sqrt{1 + (r_i/\delta)^2} - 1)`.
+
+        .. math::
+
+            h(u) = s\,\delta^2 \sum_{i=1}^n
+                \Bigl(\sqrt{1 + (r_i/\delta)^2} - 1\Bigr)
+                 = s\,\delta \sum_{i=1}^n \frac{|r_i|\,|r_i|}{\rho_i + \delta},
+
+        where :math:`r = u - y`, :math:`\rho_i = \operatorname{hypot}(\delta,
+        r_i)`, and :math:`s = 1`, or :math:`1/n` when ``mean=True``. The second
+        form, which is computed, has no cancellation for small residuals and
+        no overflow for large ones.
 
         Parameters
         ----------
         u : ndarray, shape (n,)
+            The outputs.
 
         Returns
         -------
         float
+            :math:`h(u) \ge 0`.
+
+        Raises
+        ------
+        ValueError
+            If ``u`` does not have shape ``(n,)`` or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> loss = PseudoHuberLoss(np.zeros(2), delta=1.0)
+        >>> loss.value(np.array([1e-9, 0.0]))  # quadratic near y: r^2 / 2
+        5e-19
+        >>> round(loss.value(np.array([1e6, 0.0])), 3)  # linear far away: delta |r| - delta^2
+        999999.0
         """
         residual, rho = self._residuals(self._outputs(u))
         size = np.abs(residual)
@@ -412,12 +662,80 @@ class PseudoHuberLoss(_OutputLoss):
         return self._scale * float(np.sum(terms))
 
     def gradient(self, u) -> np.ndarray:
-        r""":math:`\nabla h(u) = s\, r / \sqrt{1 + (r/\delta)^2}`, shape ``(n,)``."""
+        r"""The Euclidean gradient :math:`\nabla h(u) = s\, r / \sqrt{1 + (r/\delta)^2}`, shape ``(n,)``.
+
+        .. math::
+
+            \nabla h(u)_i = \frac{s\, r_i}{\sqrt{1 + (r_i/\delta)^2}}
+                          = s\,\delta\, \frac{r_i}{\rho_i},
+
+        where :math:`r = u - y`, :math:`\rho_i = \operatorname{hypot}(\delta,
+        r_i)` and :math:`s = 1`, or :math:`1/n` when ``mean=True``. Each entry
+        is bounded by :math:`s\,\delta` in absolute value.
+
+        Parameters
+        ----------
+        u : ndarray, shape (n,)
+            The outputs.
+
+        Returns
+        -------
+        ndarray, shape (n,)
+            :math:`\nabla h(u)`.
+
+        Raises
+        ------
+        ValueError
+            If ``u`` does not have shape ``(n,)`` or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> loss = PseudoHuberLoss(np.zeros(3), delta=2.0)
+        >>> loss.gradient(np.array([1.5, -1.5, 0.0]))  # 1.5 / sqrt(1 + 0.75^2)
+        array([ 1.2, -1.2,  0. ])
+        >>> round(float(loss.gradient(np.array([1e6, 0.0, 0.0]))[0]), 6)  # at most delta
+        2.0
+        """
         residual, rho = self._residuals(self._outputs(u))
         return (self._scale * self._delta) * (residual / rho)
 
     def hessian_vector(self, u, v) -> np.ndarray:
-        r""":math:`\nabla^2 h(u) v = s\,(1 + (r/\delta)^2)^{-3/2} \odot v`, shape ``(n,)``."""
+        r"""The Hessian-vector product :math:`\nabla^2 h(u) v = s\,(1 + (r/\delta)^2)^{-3/2} \odot v`, shape ``(n,)``.
+
+        .. math::
+
+            \bigl(\nabla^2 h(u)\, v\bigr)_i
+                = s\,\bigl(1 + (r_i/\delta)^2\bigr)^{-3/2} v_i
+                = s\, (\delta/\rho_i)^3\, v_i,
+
+        where :math:`r = u - y`, :math:`\rho_i = \operatorname{hypot}(\delta,
+        r_i)` and :math:`s = 1`, or :math:`1/n` when ``mean=True``.
+
+        Parameters
+        ----------
+        u : ndarray, shape (n,)
+            The outputs.
+        v : ndarray, shape (n,)
+            The direction.
+
+        Returns
+        -------
+        ndarray, shape (n,)
+            :math:`\nabla^2 h(u)\, v`.
+
+        Raises
+        ------
+        ValueError
+            If ``u`` or ``v`` does not have shape ``(n,)`` or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> loss = PseudoHuberLoss(np.zeros(2), delta=2.0)
+        >>> loss.hessian_vector(np.array([0.0, 1.5]), np.array([2.0, 1.0]))  # 1.25^-3 = 0.512
+        array([2.   , 0.512])
+        """
         u, v = self._outputs_and_direction(u, v)
         _, rho = self._residuals(u)
         return self._scale * (self._delta / rho) ** 3 * v

@@ -3,15 +3,22 @@ r"""Discrete-time Gauss-Newton and Levenberg-Marquardt dynamics, with result obj
 Three solvers minimize :math:`h(F(\theta))` for an output map
 :math:`F: \mathbb{R}^p \to \mathbb{R}^n` and a loss :math:`h` on its outputs:
 
-* :func:`gauss_newton`: :math:`\theta \leftarrow \theta - s\,J^+\nabla h`;
-* :func:`levenberg_marquardt`: :math:`\theta \leftarrow \theta + \delta` with
-  :math:`\delta = -(J^\top J + \lambda I)^{-1}J^\top\nabla h`, the damping
-  :math:`\lambda` set by Nielsen's rule, a trust region or a schedule;
-* :func:`riemannian_gradient_descent`: pymanopt's optimizers on the output
-  manifold itself, for comparison.
+* :func:`riemgn.solvers.gauss_newton`: :math:`\theta \leftarrow \theta +
+  s\,\eta` with :math:`\eta = -(J^\top WJ)^{-1}J^\top\nabla h`, which is
+  :math:`-J^+(u - y)` for the squared loss;
+* :func:`riemgn.solvers.levenberg_marquardt`: :math:`\theta \leftarrow
+  \theta + \delta` with :math:`\delta = -(J^\top WJ + \lambda
+  I)^{-1}J^\top\nabla h`, the damping :math:`\lambda` set by Nielsen's rule,
+  a trust region or a schedule;
+* :func:`riemgn.solvers.riemannian_gradient_descent`: pymanopt's optimizers
+  on the output manifold itself, for comparison.
 
-Each returns a frozen :class:`SolverResult` whose ``status`` is a
-:class:`SolverStatus`; all messages sit in :data:`SOLVER_MESSAGES`.
+Here :math:`W = \nabla^2 h(u)` is the (diagonal) Hessian of the loss at
+:math:`u = F(\theta)`, :math:`W = I` for ``SquaredLoss(y)`` (see the
+developer notes). Each solver returns a frozen
+:class:`riemgn.solvers.SolverResult` whose ``status`` is a
+:class:`riemgn.solvers.SolverStatus`; all messages sit in
+:data:`riemgn.solvers.SOLVER_MESSAGES`.
 
 Developer notes
 ---------------
@@ -26,15 +33,37 @@ is :math:`R_u(\xi) = F(\theta + J^+\xi)`. Because :math:`J^+P_u = J^+`,
     R_u(-s\operatorname{grad} h(u)) = F(\theta - s J^+P_u\nabla h)
         = F(\theta - s J^+\nabla h),
 
-so one Gauss-Newton step *is* one step of Riemannian gradient descent with
-the chart retraction. For :math:`h(u) = \tfrac12\|u - y\|^2` the direction
-:math:`-J^+(u - y)` is the classical Gauss-Newton step. :math:`J^+g` is
-computed from the thin QR of :math:`J` (:func:`riemgn._linalg.gauss_newton_direction`):
-the normal equations would square :math:`\operatorname{cond}(J)`.
+so for :math:`h(u) = \tfrac12\|u - y\|^2` one Gauss-Newton step *is* one
+step of Riemannian gradient descent with the chart retraction, and the
+direction :math:`-J^+(u - y) = -J^+\nabla h` is the classical Gauss-Newton
+step. :math:`J^+g` is computed from the thin QR of :math:`J`
+(``riemgn._linalg.gauss_newton_direction``): the normal equations would
+square :math:`\operatorname{cond}(J)`.
+
+*The weighted model.* For a general loss both solvers minimize the
+second-order model of :math:`h` around :math:`u` composed with the
+linearization :math:`u + J\delta` of :math:`F` (see *Gain ratio* below).
+With :math:`W = \nabla^2 h(u)`, diagonal for the separable losses of
+:mod:`riemgn.losses` (``loss.hessian_diagonal``; :math:`W = I` for a loss
+without it), its damped minimizer is
+
+.. math::
+
+    \delta = -(J^\top W J + \lambda I)^{-1} J^\top \nabla h
+           = -\arg\min_\eta
+             \big\|[W^{1/2}J;\ \sqrt\lambda I]\,\eta - [W^{-1/2}\nabla h;\ 0]\big\|,
+
+so the solvers factorize the weighted pair :math:`(W^{1/2}J,
+W^{-1/2}\nabla h)` in place of :math:`(J, \nabla h)` (entries with
+:math:`W_{ii} = 0` get a zero right-hand side). For the squared loss
+:math:`\tfrac{s}{2}\|u - y\|^2`, :math:`W = sI` and the Gauss-Newton step
+is :math:`-J^+(u - y)` whatever :math:`s`; the LM damping then acts as
+:math:`\lambda/s` on :math:`(J, u - y)`.
 
 *Levenberg-Marquardt in two forms.* The identity
 :math:`(J^\top J + \lambda I)^{-1}J^\top = J^\top(JJ^\top + \lambda I)^{-1}`
-gives two ways to the same step.
+gives two ways to the same step (:math:`J` and :math:`g` stand for the
+weighted pair here).
 
 - :math:`p \le n`: each Jacobian is factorized once, :math:`J = QR`. Since
   :math:`\|J\eta - g\|^2 = \|R\eta - Q^\top g\|^2 + \text{const}`, the
@@ -43,7 +72,7 @@ gives two ways to the same step.
   :math:`2p \times p` QR per trial damping instead of an :math:`(n+p) \times p`
   one (MINPACK's trick).
 - :math:`p > n`: the kernel form :math:`J^\top(K + \lambda I)^{-1}g` through
-  the thin SVD of :math:`J` (:func:`riemgn._linalg.kernel_factorization`).
+  the thin SVD of :math:`J` (``riemgn._linalg.kernel_factorization``).
   Only :math:`n \times n` and :math:`n \times p` arrays exist; nothing of
   size :math:`p \times p` is ever allocated.
 
@@ -131,7 +160,24 @@ RIEMANNIAN_OPTIMIZERS = ("steepest_descent", "conjugate_gradient", "trust_region
 
 
 class SolverStatus(str, enum.Enum):
-    """How a solver ended."""
+    """How a solver ended.
+
+    The three ``CONVERGED_*`` members (the ``gtol``, ``ftol`` and ``xtol``
+    tests) and ``CALLBACK_STOP`` are successes; ``MAX_ITER``, ``RANK_LOSS``,
+    ``NON_FINITE``, ``LINE_SEARCH_FAILED`` and ``LEFT_REGION`` are not. Each
+    status's message opens with its entry of
+    :data:`riemgn.solvers.SOLVER_MESSAGES`. The members are strings, so a
+    status compares equal to its value.
+
+    Examples
+    --------
+    >>> SolverStatus("rank_loss")
+    <SolverStatus.RANK_LOSS: 'rank_loss'>
+    >>> SolverStatus.CONVERGED_FTOL.success, SolverStatus.MAX_ITER.success
+    (True, False)
+    >>> SOLVER_MESSAGES[SolverStatus.MAX_ITER]
+    'not converged: the iteration budget is exhausted'
+    """
 
     CONVERGED_GTOL = "converged_gtol"
     CONVERGED_FTOL = "converged_ftol"
@@ -181,7 +227,19 @@ class SolverHistory:
     Row :math:`k` describes iteration :math:`k`: the iterate
     :math:`\theta_k` it started from and the trial step it took. A rejected
     trial is an iteration that leaves :math:`\theta` unchanged. The loss at
-    the final iterate is :attr:`SolverResult.loss`.
+    the final iterate is the ``loss`` of the
+    :class:`riemgn.solvers.SolverResult`. The gain ratio is
+
+    .. math::
+
+        \rho_k = \frac{h(F(\theta_k)) - h(F(\theta_k + \delta_k))}
+                      {m_k(0) - m_k(\delta_k)}, \qquad
+        m_k(\delta) = h + \nabla h^\top J\delta
+            + \tfrac12 (J\delta)^\top \nabla^2 h\, (J\delta),
+
+    where :math:`h`, :math:`\nabla h`, :math:`\nabla^2 h` and
+    :math:`J = J(\theta_k)` are taken at :math:`\theta_k` and
+    :math:`\delta_k` is the trial step.
 
     Attributes
     ----------
@@ -189,11 +247,11 @@ class SolverHistory:
         :math:`h(F(\theta_k))`.
     gradient_norm : ndarray, shape (n_iter,)
         :math:`\|J^\top\nabla h\|_2` at :math:`\theta_k` (for
-        :func:`riemannian_gradient_descent`, pymanopt's Riemannian gradient
-        norm).
+        :func:`riemgn.solvers.riemannian_gradient_descent`, pymanopt's
+        Riemannian gradient norm).
     step_norm : ndarray, shape (n_iter,)
         :math:`\|\delta_k\|_2` of the trial step (in output space for
-        :func:`riemannian_gradient_descent`).
+        :func:`riemgn.solvers.riemannian_gradient_descent`).
     damping : ndarray, shape (n_iter,)
         :math:`\lambda_k` (0 for Gauss-Newton, NaN when not applicable).
     gain_ratio : ndarray, shape (n_iter,)
@@ -202,6 +260,26 @@ class SolverHistory:
         NaN when not applicable.
     accepted : ndarray of bool, shape (n_iter,)
         Whether the trial step was taken.
+
+    Every array is copied (float64, or bool for ``accepted``), flattened
+    and made read-only; ``len(history)`` is the number of rows.
+
+    Raises
+    ------
+    ValueError
+        If the arrays do not all have the same length.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> history = SolverHistory(
+    ...     loss=[1.0, 0.1], gradient_norm=[2.0, 0.5], step_norm=[0.3, 0.1],
+    ...     damping=[0.0, 0.0], gain_ratio=[0.9, 1.0], accepted=[True, True],
+    ... )
+    >>> len(history), history.loss
+    (2, array([1. , 0.1]))
+    >>> history.accepted.flags.writeable
+    False
     """
 
     loss: np.ndarray
@@ -232,12 +310,44 @@ class SolverHistory:
         return int(self.loss.shape[0])
 
     def as_dict(self) -> dict[str, np.ndarray]:
-        """The arrays by name (read-only views)."""
+        """The arrays by name (read-only views).
+
+        Returns
+        -------
+        dict of str to ndarray, shape (n_iter,)
+            ``loss``, ``gradient_norm``, ``step_norm``, ``damping``,
+            ``gain_ratio`` and ``accepted``, in that order; for example to
+            build a table or save with ``numpy.savez``.
+
+        Examples
+        --------
+        >>> history = SolverHistory([1.0, 0.1], [2.0, 0.5], [0.3, 0.1], [0, 0], [0.9, 1], [1, 1])
+        >>> rows = history.as_dict()
+        >>> list(rows)
+        ['loss', 'gradient_norm', 'step_norm', 'damping', 'gain_ratio', 'accepted']
+        >>> rows["accepted"]
+        array([ True,  True])
+        """
         return {name: getattr(self, name) for name in (*_HISTORY_FIELDS, "accepted")}
 
     @classmethod
     def empty(cls) -> SolverHistory:
-        """A history without rows."""
+        """A history without rows.
+
+        The default ``history`` of a :class:`riemgn.solvers.SolverResult`,
+        and the history of an optimizer that logs nothing.
+
+        Returns
+        -------
+        SolverHistory
+            Six empty arrays.
+
+        Examples
+        --------
+        >>> history = SolverHistory.empty()
+        >>> len(history), history.loss.shape
+        (0, (0,))
+        """
         return cls(*([()] * 6))
 
 
@@ -267,7 +377,21 @@ class SolverResult:
     history : SolverHistory
         Per-iteration diagnostics.
     method : str
-        The solver and its variant, e.g. ``"levenberg_marquardt/nielsen"``.
+        The solver and its variant, e.g. ``"levenberg_marquardt/nielsen/qr"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from riemgn import SquaredLoss, TwoLayerNetwork
+    >>> rng = np.random.default_rng(0)
+    >>> net = TwoLayerNetwork(2, 2)
+    >>> teacher = net.init_params(rng)
+    >>> output_map = net.output_map(rng.standard_normal((8, 2)))
+    >>> result = gauss_newton(output_map, teacher + 0.1, SquaredLoss(output_map.value(teacher)))
+    >>> result.success, result.status.value, result.method
+    (True, 'converged_gtol', 'gauss_newton/qr')
+    >>> bool(np.allclose(result.params, teacher)), result.n_iter == len(result.history)
+    (True, True)
     """
 
     params: np.ndarray
@@ -305,10 +429,32 @@ class SolverResult:
 class SolverError(RuntimeError):
     """A solver did not succeed and was asked to raise (``throw=True``).
 
+    Its message is the result's ``message``.
+
+    Parameters
+    ----------
+    result : SolverResult
+        The unsuccessful result, kept as the attribute ``result``.
+
     Attributes
     ----------
     result : SolverResult
         The result it would have returned.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from riemgn import SquaredLoss, TwoLayerNetwork
+    >>> rng = np.random.default_rng(0)
+    >>> net = TwoLayerNetwork(2, 2)
+    >>> params0 = net.init_params(rng)
+    >>> output_map = net.output_map(rng.standard_normal((8, 2)))
+    >>> loss = SquaredLoss(rng.standard_normal(8))
+    >>> try:
+    ...     gauss_newton(output_map, params0, loss, max_iter=1, throw=True)
+    ... except SolverError as error:
+    ...     print(error.result.status.value, "|", error)
+    max_iter | not converged: the iteration budget is exhausted: max_iter = 1 iterations
     """
 
     def __init__(self, result: SolverResult):
@@ -336,6 +482,25 @@ class IterationInfo:
         :math:`\|\delta\|` of the trial step.
     accepted : bool
         Whether the trial step was taken.
+
+    Examples
+    --------
+    A callback that records the losses and stops below a target:
+
+    >>> import numpy as np
+    >>> from riemgn import SquaredLoss, TwoLayerNetwork
+    >>> rng = np.random.default_rng(0)
+    >>> net = TwoLayerNetwork(2, 2)
+    >>> teacher = net.init_params(rng)
+    >>> output_map = net.output_map(rng.standard_normal((8, 2)))
+    >>> loss = SquaredLoss(output_map.value(teacher))
+    >>> seen = []
+    >>> def callback(info):
+    ...     seen.append((info.iteration, info.accepted))
+    ...     return info.loss < 1e-6
+    >>> result = gauss_newton(output_map, teacher + 0.1, loss, callback=callback)
+    >>> result.status.value, seen
+    ('callback_stop', [(1, True), (2, True)])
     """
 
     iteration: int
@@ -580,13 +745,20 @@ def gauss_newton(
 
     .. math::
 
-        \theta_{k+1} = \theta_k - s_k\, J_k^+ \nabla h(F(\theta_k)),
+        \theta_{k+1} = \theta_k + s_k\, \eta_k, \qquad
+        \eta_k = -(J_k^\top W_k J_k)^{-1} J_k^\top \nabla h(u_k)
+               = -(W_k^{1/2} J_k)^+\, W_k^{-1/2}\nabla h(u_k),
 
     where
 
-    - :math:`J_k = J(\theta_k)`, of full column rank (:math:`p \le n`), and
-      :math:`J_k^+ = (J_k^\top J_k)^{-1}J_k^\top` its pseudo-inverse, applied
-      by a thin QR factorization, never by the normal equations;
+    - :math:`u_k = F(\theta_k)` and :math:`J_k = J(\theta_k)`, of full
+      column rank (:math:`p \le n`);
+    - :math:`W_k = \nabla^2 h(u_k)` is the diagonal Hessian of the loss
+      (``loss.hessian_diagonal``; :math:`W_k = I` for a loss without it), so
+      that :math:`\eta_k` minimizes the quadratic model :math:`\nabla
+      h^\top J_k\eta + \tfrac12 (J_k\eta)^\top W_k (J_k\eta)`; the
+      pseudo-inverse is applied by a thin QR factorization of
+      :math:`W_k^{1/2}J_k`, never by the normal equations;
     - :math:`s_k` is ``step_size``, or with ``line_search=True`` the first of
       ``step_size``, ``step_size/2``, ... (at most 30 halvings) that
       satisfies Armijo's condition with :math:`c_1 = 10^{-4}`,
@@ -595,17 +767,20 @@ def gauss_newton(
 
           h(F(\theta_k + s\eta_k)) \le h(F(\theta_k))
               + c_1 s\, \nabla h^\top J_k\eta_k,
-          \qquad \eta_k = -J_k^+\nabla h,
 
-      whose slope :math:`\nabla h^\top J_k\eta_k = -\|P_u\nabla h\|^2` is
-      negative away from critical points.
+      whose slope :math:`\nabla h^\top J_k\eta_k = -\|P_k
+      W_k^{-1/2}\nabla h\|^2` (:math:`P_k` the orthogonal projector onto
+      :math:`\operatorname{range} W_k^{1/2}J_k`) is negative away from
+      critical points.
 
-    :math:`-J^+\nabla h` is the paper's Gauss-Newton direction: for the
-    squared loss :math:`h(u) = \tfrac12\|u - y\|^2` it is the classical
-    Gauss-Newton step :math:`-(J^\top J)^{-1}J^\top(u - y)`, and for every
-    loss :math:`F(\theta - sJ^+\nabla h) = R_u(-s\operatorname{grad} h(u))`
-    is one step of Riemannian gradient descent on the output manifold with
-    the chart retraction (see the module notes).
+    For the squared loss :math:`h(u) = \tfrac{s}{2}\|u - y\|^2`,
+    :math:`W_k = sI` and :math:`\eta_k = -J_k^+(u_k - y)
+    = -(J_k^\top J_k)^{-1}J_k^\top(u_k - y)`, the classical Gauss-Newton step,
+    whatever :math:`s`. For ``SquaredLoss(y)`` (:math:`s = 1`) it is the
+    paper's direction :math:`-J^+\nabla h`, and
+    :math:`F(\theta - tJ^+\nabla h) = R_u(-t\operatorname{grad} h(u))` is
+    one step of Riemannian gradient descent on the output manifold (metric
+    weight 1) with the chart retraction (see the module notes).
 
     The iteration stops when, in this order,
 
@@ -636,16 +811,20 @@ def gauss_newton(
         :math:`\sigma_{min} \le` ``rank_rtol`` :math:`\sigma_{max}`; default
         ``max(n, p) * eps``.
     callback : callable, optional
-        ``callback(info)`` with an :class:`IterationInfo` after each
-        iteration; returning True stops the solver (status ``callback_stop``).
+        ``callback(info)`` with a :class:`riemgn.solvers.IterationInfo` after
+        each accepted step; returning True stops the solver (status
+        ``callback_stop``).
     throw : bool, default False
-        Raise :class:`SolverError` instead of returning an unsuccessful result.
+        Raise :class:`riemgn.solvers.SolverError` instead of returning an
+        unsuccessful result.
 
     Returns
     -------
     SolverResult
-        ``history.damping`` is 0; ``history.gain_ratio`` compares the
-        decrease with the quadratic model's. Status ``rank_loss`` if
+        ``method`` is ``"gauss_newton/qr"`` (``"gauss_newton/qr/armijo"``
+        with the line search). ``history.damping`` is 0;
+        ``history.gain_ratio`` compares the decrease with the quadratic
+        model's. Status ``rank_loss`` if
         :math:`J` loses rank, ``non_finite`` if a step without line search
         leaves the domain where :math:`F` and :math:`h` are finite,
         ``line_search_failed`` if 30 halvings find no decrease.
@@ -1060,22 +1239,33 @@ def levenberg_marquardt(
 
     .. math::
 
-        \delta = -(J^\top J + \lambda I)^{-1} J^\top \nabla h(u)
-               = -J^\top (K + \lambda I)^{-1} \nabla h(u),
+        \delta = -(J^\top W J + \lambda I)^{-1} J^\top \nabla h(u)
+               = -J_W^\top (K_W + \lambda I)^{-1}\, W^{-1/2}\nabla h(u),
 
-    where :math:`J = J(\theta)`, :math:`u = F(\theta)`, :math:`K = JJ^\top`
-    and :math:`\lambda \ge 0` is the damping, and accepts it when its gain
+    where
+
+    - :math:`J = J(\theta)` and :math:`u = F(\theta)`;
+    - :math:`W = \nabla^2 h(u)` is the diagonal Hessian of the loss
+      (``loss.hessian_diagonal``; :math:`W = I` for a loss without it),
+      :math:`J_W = W^{1/2}J` and :math:`K_W = J_W J_W^\top`;
+    - :math:`\lambda \ge 0` is the damping.
+
+    For ``SquaredLoss(y)``, :math:`W = I` and
+    :math:`\delta = -(J^\top J + \lambda I)^{-1}J^\top\nabla h =
+    -J^\top(K + \lambda I)^{-1}\nabla h` with :math:`K = JJ^\top`; with
+    ``mean=True``, :math:`W = I/n`, which acts as the damping
+    :math:`n\lambda` on :math:`(J, u - y)`. A step is accepted when its gain
     ratio :math:`\rho` (actual over predicted decrease of :math:`h`, see the
     module notes) is positive. A new Jacobian is evaluated only after an
     accepted step. For :math:`p \le n` the step comes from the QR of
-    :math:`J` (a small stacked QR per damping); for :math:`p > n` from the
-    kernel form and the thin SVD of :math:`J`, never allocating a
-    :math:`p \times p` array.
+    :math:`J_W` (a small stacked QR of :math:`[R; \sqrt\lambda I]` per
+    damping); for :math:`p > n` from the kernel form and the thin SVD of
+    :math:`J_W`, never allocating a :math:`p \times p` array.
 
     The damping rules:
 
     ``"nielsen"``
-        Nielsen's update: :math:`\lambda_0 = \tau\max_j\|J_{:,j}\|^2` with
+        Nielsen's update: :math:`\lambda_0 = \tau\max_j\|(J_W)_{:,j}\|^2` with
         :math:`\tau = 10^{-3}` (or ``initial_damping``), :math:`\nu = 2`; on
         acceptance :math:`\lambda \leftarrow \lambda\max(\tfrac13,
         1 - (2\rho - 1)^3)`, :math:`\nu \leftarrow 2`; on rejection
@@ -1083,7 +1273,7 @@ def levenberg_marquardt(
     ``"trust_region"`` (default)
         Moré's trust region in parameter space: :math:`\lambda` solves
         :math:`\|\delta(\lambda)\| = \Delta` (or is 0 if the Gauss-Newton
-        step fits), via the thin SVD of :math:`J`. The radius starts at
+        step fits), via the thin SVD of :math:`J_W`. The radius starts at
         :math:`\|\theta_0\|` (1 if zero), or at the step length of
         ``initial_damping``; it becomes :math:`\|\delta\|/4` when
         :math:`\rho < 0.25` and doubles when :math:`\rho > 0.75` and the step
@@ -1092,9 +1282,11 @@ def levenberg_marquardt(
         :math:`\lambda_k` from the schedule (:mod:`riemgn.damping`), with
         ``k`` the number of accepted steps and ``state`` a
         :class:`~riemgn.damping.DampingState` built from the current
-        :math:`J`'s singular values. A rejected step doubles :math:`\lambda`
-        (from :math:`\tau\max_j\|J_{:,j}\|^2` if it was 0), at most 60 times
-        in a row.
+        :math:`J_W` (its squared singular values as ``kernel_eigenvalues``,
+        and :math:`W^{-1/2}\nabla h` as ``gradient``). A rejected step
+        doubles :math:`\lambda` (from :math:`\tau\max_j\|(J_W)_{:,j}\|^2` if
+        it was 0); the solver gives up after more than 60 consecutive
+        rejected steps.
 
     The solver stops when, in this order,
 
@@ -1105,7 +1297,7 @@ def levenberg_marquardt(
       :math:`+ \|\theta\|)`.
 
     ``ftol`` and ``xtol`` mean what they mean in
-    :func:`scipy.optimize.least_squares`; ``gtol`` bounds the 2-norm of the
+    ``scipy.optimize.least_squares``; ``gtol`` bounds the 2-norm of the
     gradient, which is stricter than scipy's :math:`\infty`-norm.
 
     Parameters
@@ -1125,15 +1317,19 @@ def levenberg_marquardt(
     gtol, ftol, xtol : float
         Tolerances, ``>= 0`` (0 disables a test).
     callback : callable, optional
-        ``callback(info)`` with an :class:`IterationInfo` after each
-        iteration; returning True stops the solver (status ``callback_stop``).
+        ``callback(info)`` with a :class:`riemgn.solvers.IterationInfo` after
+        each iteration, accepted or not; returning True stops the solver
+        (status ``callback_stop``).
     throw : bool, default False
-        Raise :class:`SolverError` instead of returning an unsuccessful result.
+        Raise :class:`riemgn.solvers.SolverError` instead of returning an
+        unsuccessful result.
 
     Returns
     -------
     SolverResult
-        Status ``line_search_failed`` when the damping overflows or the
+        ``method`` is ``"levenberg_marquardt/<rule>/<form>"``, with the rule
+        ``nielsen``, ``trust_region`` or ``schedule`` and the form ``qr``
+        (:math:`p \le n`) or ``kernel`` (:math:`p > n`). Status ``line_search_failed`` when the damping overflows or the
         retries of a schedule are exhausted; ``rank_loss`` when a zero
         damping meets a rank-deficient :math:`J`; ``non_finite`` when
         :math:`J` is not finite (non-finite trial outputs only reject the
@@ -1314,8 +1510,9 @@ def riemannian_gradient_descent(
     onto :math:`T_uM`, :math:`c` the metric weight and :math:`t_k` pymanopt's
     line-search step. It treats :math:`M` only through the manifold
     interface, which makes it the intrinsic reference for
-    :func:`gauss_newton` (one Gauss-Newton step is one such step with the
-    chart retraction and :math:`t = c`).
+    :func:`riemgn.solvers.gauss_newton` (for ``SquaredLoss(y)``, one
+    Gauss-Newton step of size 1 is one such step with the chart retraction
+    and :math:`t = c`).
 
     Parameters
     ----------
@@ -1323,11 +1520,11 @@ def riemannian_gradient_descent(
         The output manifold :math:`M`.
     loss : loss on outputs
         :math:`h`, with ``loss.n_outputs == manifold.ambient_dim`` and a
-        ``problem(manifold)`` method returning a :class:`pymanopt.Problem`.
+        ``problem(manifold)`` method returning a ``pymanopt.Problem``.
     u0 : ndarray, shape (n_outputs,), optional
         The start, a point of :math:`M`; default ``manifold.reference_point``.
     optimizer : {"steepest_descent", "conjugate_gradient", "trust_regions"} or pymanopt optimizer
-        A name, or a configured :class:`pymanopt.optimizers.optimizer.Optimizer`
+        A name, or a configured ``pymanopt.optimizers.optimizer.Optimizer``
         (then ``max_iterations``, ``min_gradient_norm`` and ``verbosity`` must
         be left at their defaults).
     max_iterations : int, optional
@@ -1337,7 +1534,8 @@ def riemannian_gradient_descent(
     verbosity : int, default 0
         pymanopt's verbosity.
     throw : bool, default False
-        Raise :class:`SolverError` instead of returning an unsuccessful result.
+        Raise :class:`riemgn.solvers.SolverError` instead of returning an
+        unsuccessful result.
 
     Returns
     -------
@@ -1364,7 +1562,9 @@ def riemannian_gradient_descent(
         ``optimizer`` is neither a known name nor a pymanopt optimizer.
     ValueError
         If the loss has another number of outputs than the manifold, ``u0``
-        is not a finite point of the manifold, or an option is out of range.
+        is not a finite point of the manifold (``manifolds.NotOnManifoldError``
+        is a ``ValueError``), :math:`h(u_0)` is not finite, or an option is
+        out of range or combined with a configured optimizer.
     SolverError
         With ``throw=True``, if the optimizer does not succeed.
 

@@ -3,18 +3,23 @@ r"""The quantities the paper's claims are about: spectra, curvature, PL constant
 Each function measures one number (or a small frozen result) that a claim of
 arXiv:2412.14031 talks about (THEORY §4):
 
-* :func:`gram_matrix`, :func:`neural_tangent_kernel` and
-  :func:`spectrum_summary`: the Gram matrix :math:`G = J^\top J`
-  (underparameterized) and the kernel :math:`K = JJ^\top`
-  (overparameterized), and their extreme eigenvalues and condition numbers
-  (claims C2, C5, C6);
-* :func:`second_fundamental_form_norm`: the largest normal curvature of the
-  output manifold, :math:`\|\mathrm{II}\| \propto 1/\alpha` (claim C3);
-* :func:`pl_constant`: the Polyak-Łojasiewicz ratio of a loss on the
-  manifold, which bounds the exponential rate of the Riemannian gradient flow
-  (claim C2);
-* :func:`fit_exponential_rate`: the rate fitted to a measured excess risk
-  :math:`h(u_t) - h^*` (claims C2, C5).
+* :func:`riemgn.theory.gram_matrix`,
+  :func:`riemgn.theory.neural_tangent_kernel` and
+  :func:`riemgn.theory.spectrum_summary`: the Gram matrix
+  :math:`G = J^\top J` (underparameterized) and the kernel
+  :math:`K = JJ^\top` (overparameterized), and their extreme eigenvalues and
+  condition numbers (claims C2, C5, C6);
+* :func:`riemgn.theory.second_fundamental_form_norm`: the largest normal
+  curvature of the output manifold, :math:`\|\mathrm{II}\| \propto
+  1/\alpha` (claim C3);
+* :func:`riemgn.theory.pl_constant`: the Polyak-Łojasiewicz ratio of a loss
+  on the manifold, which bounds the exponential rate of the Riemannian
+  gradient flow (claim C2);
+* :func:`riemgn.theory.fit_exponential_rate`: the rate fitted to a measured
+  excess risk :math:`h(u_t) - h^*` (claims C2, C5);
+* :func:`riemgn.theory.optimal_in_class_risk`: the optimal in-class risk
+  :math:`h^*` and predictor :math:`u^*`, by a long Gauss-Newton run
+  cross-checked against scipy (THEORY §4).
 
 Developer notes
 ---------------
@@ -25,7 +30,7 @@ matrix has an absolute error of about :math:`\varepsilon \lambda_{max}`, so
 every eigenvalue below :math:`\varepsilon\lambda_{max}`, i.e. every
 :math:`\sigma_i < \sqrt{\varepsilon}\,\sigma_{max}`, is noise, and
 :math:`\operatorname{cond}(G) > 10^{16}` cannot be measured at all. An SVD of
-:math:`J` (one-sided, :func:`scipy.linalg.svdvals`) keeps an absolute error of
+:math:`J` (one-sided, ``scipy.linalg.svdvals``) keeps an absolute error of
 :math:`\varepsilon\sigma_{max}` on each :math:`\sigma_i`, which resolves
 :math:`\lambda_i = \sigma_i^2` down to about :math:`\varepsilon^2
 \lambda_{max}`.
@@ -192,9 +197,9 @@ def gram_matrix(output_map: OutputMap, params) -> np.ndarray:
       of the output map at the parameters :math:`\theta`.
 
     This is a diagnostic only. Its spectrum should be taken from
-    :func:`spectrum_summary`, which works from the singular values of
-    :math:`J`: the eigenvalues of the formed matrix carry an absolute error
-    of about :math:`\varepsilon\lambda_{max}`, so those below
+    :func:`riemgn.theory.spectrum_summary`, which works from the singular
+    values of :math:`J`: the eigenvalues of the formed matrix carry an
+    absolute error of about :math:`\varepsilon\lambda_{max}`, so those below
     :math:`\varepsilon\lambda_{max}` are lost. Never solve with :math:`G`.
 
     Parameters
@@ -247,10 +252,11 @@ def neural_tangent_kernel(output_map: OutputMap, params) -> np.ndarray:
       :math:`j`.
 
     When ``output_map`` has a ``neural_tangent_kernel(params)`` method (as
-    :class:`~riemgn.networks.two_layer.TwoLayerOutputMap` does, in closed
+    :class:`~riemgn.networks.TwoLayerOutputMap` does, in closed
     form, at cost :math:`O(n^2(m+d))`), it is used; otherwise :math:`J` is
-    formed and multiplied. As for :func:`gram_matrix`, take the spectrum from
-    :func:`spectrum_summary` with ``kernel="ntk"``.
+    formed and multiplied. As for :func:`riemgn.theory.gram_matrix`, take the
+    spectrum from :func:`riemgn.theory.spectrum_summary` with
+    ``kernel="ntk"``.
 
     Parameters
     ----------
@@ -321,6 +327,18 @@ class SpectrumSummary:
     tolerance : float
         The rank threshold, in eigenvalue units: ``(rank_rtol * sigma_max)**2``,
         the square of the threshold on the singular values of :math:`J`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from manifolds import AutogradOutputMap
+    >>> A = np.array([[2.0, 0.0], [0.0, 1e-3], [0.0, 0.0]])
+    >>> output_map = AutogradOutputMap(lambda w: A @ w, n_params=2)
+    >>> summary = spectrum_summary(output_map, np.zeros(2))  # of G = A^T A
+    >>> print(f"{summary.lambda_max:.6g} {summary.lambda_min:.6g} {summary.condition_number:.6g}")
+    4 1e-06 4e+06
+    >>> summary.rank, summary.eigenvalues.shape
+    (2, (2,))
     """
 
     lambda_min: float
@@ -355,7 +373,7 @@ def spectrum_summary(
     - :math:`\kappa` is the condition number (:math:`\infty` if
       :math:`\lambda_{min} = 0`).
 
-    Singular values come from :func:`scipy.linalg.svdvals` of :math:`J`, not
+    Singular values come from ``scipy.linalg.svdvals`` of :math:`J`, not
     from an eigen-solver applied to :math:`J^\top J`: they keep an absolute
     error of :math:`\varepsilon\sigma_{max}` on each :math:`\sigma_i`, so
     eigenvalues far below :math:`\varepsilon\lambda_{max}` are still
@@ -374,12 +392,14 @@ def spectrum_summary(
     rank_rtol : float, optional
         Singular values at or below ``rank_rtol * sigma_max`` count as zero
         for ``rank``. The default is ``max(n, p) * eps``, as in
-        :func:`numpy.linalg.matrix_rank` and
+        ``numpy.linalg.matrix_rank`` and
         :class:`~manifolds.OutputManifold`.
 
     Returns
     -------
     SpectrumSummary
+        The extreme eigenvalues, the condition number, the rank and the
+        whole spectrum (a :class:`riemgn.theory.SpectrumSummary`).
 
     Raises
     ------
@@ -444,7 +464,7 @@ class SecondFundamentalFormNorm:
     ----------
     value : float
         :math:`\max_{\|\xi\|_u = 1} \|\mathrm{II}(\xi, \xi)\|_2` (see
-        :func:`second_fundamental_form_norm` for the norms).
+        :func:`riemgn.theory.second_fundamental_form_norm` for the norms).
     direction : ndarray, shape (n_outputs,)
         A maximizing tangent vector :math:`\xi`, of metric norm 1
         (``manifold.norm(u, direction) == 1``); defined up to sign.
@@ -455,6 +475,28 @@ class SecondFundamentalFormNorm:
         Whether the best start met the stopping rule (relative change of
         :math:`\|\mathrm{II}(\xi,\xi)\|^2` below ``1e-12``) within the
         iteration limit.
+
+    Examples
+    --------
+    On a circle of radius 2, the normal curvature is 1/2 in the tangent
+    direction, and :math:`\mathrm{II}(\xi, \xi)` points to the centre:
+
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> from manifolds import AutogradOutputMap, OutputManifold
+    >>> circle = AutogradOutputMap(
+    ...     lambda t: 2.0 * anp.concatenate([anp.cos(t), anp.sin(t), anp.zeros(1)]),
+    ...     n_params=1,
+    ... )
+    >>> manifold = OutputManifold(circle, np.array([0.3]))
+    >>> u = manifold.point(np.array([0.3]))
+    >>> result = second_fundamental_form_norm(manifold, u)
+    >>> round(float(result), 12), result.converged
+    (0.5, True)
+    >>> bool(np.allclose(result.normal_vector, -u / 4))  # -u / r^2
+    True
+    >>> bool(abs(result.direction @ u) < 1e-12)  # tangent: orthogonal to the radius
+    True
     """
 
     value: float
@@ -623,7 +665,7 @@ def second_fundamental_form_norm(
     Parameters
     ----------
     manifold : OutputManifold
-        The output manifold :math:`M`.
+        The output manifold :math:`M`, a :class:`manifolds.OutputManifold`.
     u : ndarray, shape (n_outputs,)
         A point of :math:`M`.
     rng : numpy.random.Generator, optional
@@ -644,11 +686,11 @@ def second_fundamental_form_norm(
     ------
     TypeError
         If ``manifold`` is not an :class:`~manifolds.OutputManifold`, or
-        ``rng`` is not a :class:`numpy.random.Generator`.
+        ``rng`` is not a ``numpy.random.Generator``.
     ValueError
         If ``n_starts < 1``; ``NotOnManifoldError`` (a ``ValueError``) if
         ``u`` is not on the manifold.
-    NotAnImmersionError
+    manifolds.NotAnImmersionError
         If :math:`J(\theta(u))` is rank-deficient.
 
     Examples
@@ -819,9 +861,23 @@ class ExponentialFit:
         over the window is not exponential (a power law, a plateau, a
         floor inside the window) or too few samples support the fit.
     robust_rate : float
-        Minus the Theil-Sen slope (:func:`scipy.stats.theilslopes`): a
+        Minus the Theil-Sen slope (``scipy.stats.theilslopes``): a
         cross-check, insensitive to a few outliers. It agrees with ``rate``
         for a clean exponential.
+
+    Examples
+    --------
+    A clean exponential, and a decay with a second, slower mode inside the
+    window, which the fit flags as not exponential:
+
+    >>> import numpy as np
+    >>> t = np.linspace(0.0, 10.0, 101)
+    >>> fit = fit_exponential_rate(t, 1e-3 * np.exp(-3.0 * t))
+    >>> round(fit.rate, 9), round(fit.robust_rate, 9), fit.reliable
+    (3.0, 3.0, True)
+    >>> mixed = fit_exponential_rate(t, np.exp(-t) + 1e-3 * np.exp(-0.1 * t))
+    >>> mixed.reliable, bool(mixed.r_squared < 0.99)
+    (False, True)
     """
 
     rate: float
@@ -894,6 +950,8 @@ def fit_exponential_rate(
     Returns
     -------
     ExponentialFit
+        The rate, the intercept, the quality of the fit and its window (an
+        :class:`riemgn.theory.ExponentialFit`).
 
     Raises
     ------
@@ -1030,6 +1088,23 @@ class InClassOptimum:
         Whether the two agree to ``tolerance``.
     message : str
         How the Gauss-Newton run ended.
+
+    Examples
+    --------
+    A realizable teacher-student problem: the optimal in-class risk is 0
+    and the optimal predictor is the teacher's output.
+
+    >>> import numpy as np
+    >>> from riemgn.data import teacher_student
+    >>> from riemgn.losses import SquaredLoss
+    >>> problem = teacher_student(20, 2, 2, rng=np.random.default_rng(0))
+    >>> optimum = optimal_in_class_risk(
+    ...     problem.output_map, problem.params0, SquaredLoss(problem.y)
+    ... )
+    >>> optimum.consistent, optimum.risk < 1e-20
+    (True, True)
+    >>> bool(np.allclose(optimum.outputs, problem.clean_targets))
+    True
     """
 
     risk: float
@@ -1075,7 +1150,7 @@ def optimal_in_class_risk(
     (a local minimizer near :math:`\theta_0`).
 
     The result is cross-checked from the same start by
-    :func:`scipy.optimize.least_squares` (``method="trf"``) on the residual
+    ``scipy.optimize.least_squares`` (``method="trf"``) on the residual
     :math:`\sqrt{s}(F(\theta) - y)`. Only the squared loss is supported: for
     other losses :math:`-J^+\nabla h` has no curvature model of :math:`h`
     and the run can stall far from the optimum. The two agree when
@@ -1100,14 +1175,18 @@ def optimal_in_class_risk(
     Returns
     -------
     InClassOptimum
+        The risk, minimizer and predictor, with the scipy cross-check (a
+        :class:`riemgn.theory.InClassOptimum`).
 
     Raises
     ------
     ValueError
-        If ``params0`` is not finite, the loss does not match the outputs or
-        :math:`p > n`.
+        If ``params0`` is not finite or has the wrong shape, the loss does not
+        match the outputs, :math:`p > n`, an option is out of range, or the
+        output map (or its Jacobian) is not finite at ``params0``.
     TypeError
-        If ``loss`` is not a :class:`~riemgn.losses.SquaredLoss`.
+        If ``loss`` is not a :class:`~riemgn.losses.SquaredLoss`, or
+        ``output_map`` does not implement :class:`~manifolds.OutputMap`.
 
     Examples
     --------

@@ -1,13 +1,30 @@
 r"""Continuous-time dynamics: parameter-space flows and the intrinsic Riemannian flow.
 
-* :func:`gauss_newton_flow`, :func:`levenberg_marquardt_flow` and
-  :func:`gradient_flow` integrate ODEs for the parameters :math:`\theta`;
-* :func:`riemannian_gradient_flow` integrates :math:`u' = -\operatorname{grad}
-  h(u)` on an :class:`~manifolds.OutputManifold` using only the manifold's
-  interface.
+The three parameter-space flows of THEORY §3, and what they do to the
+outputs :math:`u = F(\theta)`:
 
-Every flow returns a :class:`Trajectory` whose :class:`FlowStatus` says how
-it ended.
+.. math::
+
+    \text{GN:}\quad \theta' = -\tfrac1c J^+\nabla h,\ \
+        u' = -\grad h(u); \qquad
+    \text{LM:}\quad \theta' = -J^\T(K + \lambda_t I)^{-1}\nabla h,\ \
+        u' = -K(K + \lambda_t I)^{-1}\nabla h; \qquad
+    \text{GD:}\quad \theta' = -J^\T\nabla h,\ \ u' = -K\nabla h,
+
+where :math:`J = DF(\theta)`, :math:`K = JJ^\T`, :math:`c` is the metric
+weight and :math:`\grad h(u) = \tfrac1c P_u\nabla h(u)`.
+
+* :func:`riemgn.flows.gauss_newton_flow`,
+  :func:`riemgn.flows.levenberg_marquardt_flow` and
+  :func:`riemgn.flows.gradient_flow` integrate ODEs for the parameters
+  :math:`\theta`;
+* :func:`riemgn.flows.riemannian_gradient_flow` integrates
+  :math:`u' = -\operatorname{grad} h(u)` on an
+  :class:`~manifolds.OutputManifold` using only the manifold's interface.
+
+Every flow returns a :class:`riemgn.flows.Trajectory` whose
+:class:`riemgn.flows.FlowStatus` says how it ended. The damping schedules of
+:mod:`riemgn.damping` are re-exported here.
 """
 
 from riemgn.damping import Constant, DampingState, KernelTied, ResidualProportional

@@ -1,12 +1,12 @@
 r"""A step-by-step driver for scipy's ODE solvers, with terminal events and breakdowns.
 
-:func:`scipy.integrate.solve_ivp` loses the whole solution when the
+``scipy.integrate.solve_ivp`` loses the whole solution when the
 right-hand side raises, and its events cannot report *why* a flow stopped.
-This driver steps a :class:`scipy.integrate.OdeSolver` itself:
+This driver steps a ``scipy.integrate.OdeSolver`` itself:
 
 * after each accepted step it evaluates the terminal events, each a function
   ``g(t, y)`` that is positive inside the admissible region; a sign change is
-  located with :func:`scipy.optimize.brentq` on the step's dense output, and
+  located with ``scipy.optimize.brentq`` on the step's dense output, and
   the run ends at the located state;
 * a right-hand side that cannot be evaluated raises :class:`FlowBreakdown`
   with a status, and the run ends at the last accepted state;

@@ -61,8 +61,8 @@ dynamics live. The step is advanced with the Heun result (local
 extrapolation).
 
 *Events.* The manifold raises; the flow turns the exception into a status and
-stops at the last good sample: :class:`~manifolds.exceptions.OutsideBallError`
-is ``left_region``, :class:`~manifolds.exceptions.NotAnImmersionError` is
+stops at the last good sample: :class:`~manifolds.OutsideBallError`
+is ``left_region``, :class:`~manifolds.NotAnImmersionError` is
 ``rank_loss``, a non-finite gradient, loss or output map is ``blow_up``, and a
 singular inverse differential is ``solver_failed``. A sample is recorded
 only once its Riemannian gradient is known, so every recorded array is
@@ -387,9 +387,11 @@ def riemannian_gradient_flow(
         positive, an unknown ``scheme``, a loss whose ``n_outputs`` does not
         match the manifold, a non-finite loss at ``u0``, ``rtol``/``atol``
         with a fixed step, or more than ``max_steps`` fixed steps.
-    NotOnManifoldError
-        If ``u0`` is not on the manifold (likewise ``OutsideBallError`` and
-        ``NotAnImmersionError`` if the flow cannot start at ``u0``).
+    manifolds.NotOnManifoldError
+        If ``u0`` is not on the manifold (likewise
+        :class:`manifolds.OutsideBallError` and
+        :class:`manifolds.NotAnImmersionError` if the flow cannot start at
+        ``u0``).
     TypeError
         If ``manifold`` or ``loss`` lacks a method the flow needs.
 

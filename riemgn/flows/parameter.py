@@ -16,7 +16,7 @@ h(u)`, :math:`u' = -K(K+\lambda_t I)^{-1}\nabla h` and :math:`u' = -K\nabla h`.
 
 Developer notes
 ---------------
-*Linear algebra.* See :mod:`riemgn._linalg`: QR or LAPACK least squares for
+*Linear algebra.* See ``riemgn._linalg``: QR or LAPACK least squares for
 :math:`J^+`, the stacked QR of :math:`[J; \sqrt\lambda I]` for LM when
 :math:`p \le n` and the kernel form through the thin SVD of :math:`J` when
 :math:`p > n`, so that no :math:`p \times p` array exists in the
@@ -512,7 +512,8 @@ def gauss_newton_flow(
     Parameters
     ----------
     output_map : OutputMap
-        The map :math:`F` (underparameterized: :math:`J` of full column rank).
+        The map :math:`F` (a :class:`manifolds.OutputMap`; underparameterized:
+        :math:`J` of full column rank).
     params0 : ndarray, shape (n_params,)
         The initial parameters :math:`\theta_0`.
     loss : loss on outputs
@@ -529,7 +530,7 @@ def gauss_newton_flow(
     rtol, atol : float
         The ODE solver's tolerances on :math:`\theta`.
     method : str, default "DOP853"
-        A :func:`scipy.integrate.solve_ivp` method name.
+        A ``scipy.integrate.solve_ivp`` method name.
     solver : {"qr", "lstsq", "normal_equations"}, default "qr"
         How :math:`J^+\nabla h` is computed: thin QR (default), LAPACK's SVD
         least squares, or the practitioner's :math:`(J^\top J)^{-1}J^\top
@@ -564,7 +565,12 @@ def gauss_newton_flow(
     ValueError
         For a reversed or non-finite ``t_span``, a non-finite ``params0``, a
         loss whose ``y`` does not match the outputs, an unknown ``method`` or
-        ``solver``, or a start where the velocity does not exist.
+        ``solver``, an option out of range, ``n_params > n_outputs``, or a
+        start where the velocity does not exist (:math:`J(\theta_0)`
+        rank-deficient).
+    TypeError
+        If ``output_map`` does not implement :class:`manifolds.OutputMap`, or
+        ``loss`` is not a loss on outputs.
 
     Examples
     --------
@@ -669,11 +675,21 @@ def levenberg_marquardt_flow(
     :math:`\theta' = -J^\top U(\Lambda+\lambda_t)^{-1}U^\top\nabla h`, using
     the map's closed-form ``neural_tangent_kernel`` when it has one. Only
     ``(n, n)`` and ``(n, p)`` arrays are allocated, never a ``(p, p)`` one.
+    The implicit methods (``"BDF"``, ``"Radau"``, ``"LSODA"``) estimate a
+    dense ``(p, p)`` Jacobian of the right-hand side, so they are refused in
+    the kernel form (:math:`p > n`).
+
+    For the squared loss the slowest output-space rate is
+    :math:`\lambda_{min}(K_t)/(\lambda_{min}(K_t) + \lambda_t)`: at least
+    :math:`1/(1+\varepsilon)` with
+    :class:`~riemgn.damping.KernelTied` (``epsilon``), however
+    ill-conditioned :math:`K` is (THEORY §3).
 
     Parameters
     ----------
     output_map, params0, loss, t_span, t_eval, rtol, atol, method, radius, blow_up, gtol, max_steps
-        As in :func:`gauss_newton_flow`.
+        As in :func:`riemgn.flows.gauss_newton_flow`; ``params0`` is an
+        ndarray of shape ``(n_params,)`` and ``t_eval`` of shape ``(k,)``.
     damping : float or schedule
         A number :math:`\lambda \ge 0` (a :class:`~riemgn.damping.Constant`),
         a schedule such as :class:`~riemgn.damping.KernelTied` or
@@ -693,10 +709,6 @@ def levenberg_marquardt_flow(
         :math:`K + \lambda_t I` is then numerically singular. A larger damping
         regularizes a singular kernel, and the flow goes on.
 
-    The implicit methods (``"BDF"``, ``"Radau"``, ``"LSODA"``) estimate a
-    dense ``(p, p)`` Jacobian of the right-hand side, so they are refused in
-    the kernel form (:math:`p > n`).
-
     Returns
     -------
     Trajectory
@@ -707,9 +719,13 @@ def levenberg_marquardt_flow(
     Raises
     ------
     ValueError
-        As :func:`gauss_newton_flow`, and for a negative damping.
+        As :func:`riemgn.flows.gauss_newton_flow` (except for
+        ``n_params > n_outputs``, which is allowed here), for a negative
+        damping, an unknown ``kernel_solver``, or an implicit ``method`` with
+        ``n_params > n_outputs``.
     TypeError
-        If ``damping`` is neither a number nor a callable.
+        If ``damping`` is neither a number nor a callable, or as
+        :func:`riemgn.flows.gauss_newton_flow`.
 
     Examples
     --------
@@ -810,21 +826,28 @@ def gradient_flow(
     Parameters
     ----------
     output_map, params0, loss, t_span, t_eval, radius, blow_up, gtol, max_steps
-        As in :func:`gauss_newton_flow`.
+        As in :func:`riemgn.flows.gauss_newton_flow`; ``params0`` is an
+        ndarray of shape ``(n_params,)`` and ``t_eval`` of shape ``(k,)``.
     rtol, atol : float
         The ODE solver's tolerances on :math:`\theta`.
     method : str, default "BDF"
-        A :func:`scipy.integrate.solve_ivp` method name.
+        A ``scipy.integrate.solve_ivp`` method name.
 
     Returns
     -------
     Trajectory
+        With ``params``, ``outputs``, ``losses``, the status and the counts.
 
     Raises
     ------
     ValueError
-        As :func:`gauss_newton_flow`, and for an implicit method with
-        ``n_params > 4000``.
+        As :func:`riemgn.flows.gauss_newton_flow` (except for
+        ``n_params > n_outputs``, which is allowed here), and for an implicit
+        method with ``n_params > 4000``.
+    TypeError
+        If ``loss`` has no ``hessian_vector`` (which the implicit methods'
+        Jacobian needs; it is required whatever the ``method``), or as
+        :func:`riemgn.flows.gauss_newton_flow`.
 
     Examples
     --------

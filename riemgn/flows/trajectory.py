@@ -1,4 +1,10 @@
-r"""The result of a flow: a :class:`Trajectory` and its :class:`FlowStatus`."""
+r"""The result of a flow: a :class:`riemgn.flows.Trajectory` and its :class:`riemgn.flows.FlowStatus`.
+
+Every flow of :mod:`riemgn.flows` returns a trajectory instead of raising
+when it stops early: a flow that blows up, loses rank or leaves its region
+ends with a status and a message (THEORY §5), and the samples before the
+event. The opening of each message is in :data:`riemgn.flows.FLOW_MESSAGES`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,22 @@ __all__ = ["FLOW_MESSAGES", "FlowStatus", "Trajectory"]
 
 
 class FlowStatus(str, enum.Enum):
-    """How a flow ended."""
+    r"""How a flow ended.
+
+    ``CONVERGED`` (the output speed fell below ``gtol``) and ``T_END`` (the
+    end of ``t_span`` was reached) are successes; ``BLOW_UP``,
+    ``RANK_LOSS`` (:math:`J` lost full rank), ``LEFT_REGION`` (the
+    parameters left :math:`B(\theta_0, \rho)`) and ``SOLVER_FAILED`` are
+    not. The members are strings, so a status compares equal to its value
+    and serializes as it.
+
+    Examples
+    --------
+    >>> FlowStatus("rank_loss")
+    <FlowStatus.RANK_LOSS: 'rank_loss'>
+    >>> FlowStatus.T_END == "t_end", FlowStatus.T_END.success, FlowStatus.BLOW_UP.success
+    (True, True, False)
+    """
 
     CONVERGED = "converged"
     T_END = "t_end"
@@ -68,9 +89,30 @@ class Trajectory:
         (factorizations) spent.
     method : str
         The flow and integrator, e.g. ``"gauss_newton/qr/DOP853"``.
-    extras : dict of str to ndarray
-        Per-sample diagnostics of shape ``(k,)``, e.g. ``"damping"`` or
+    extras : dict of str to ndarray, shape (k,)
+        Per-sample diagnostics, each of shape ``(k,)``, e.g. ``"damping"`` or
         ``"lambda_min"`` for Levenberg-Marquardt.
+
+    The arrays are copied to float64 and made read-only, and ``status`` may
+    be given as its string value.
+
+    Raises
+    ------
+    ValueError
+        If the arrays' shapes are inconsistent (``outputs``, ``losses``,
+        ``params`` and every extra must have ``k`` rows), or ``status`` is
+        not a :class:`riemgn.flows.FlowStatus` value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0.0, 1.0, 3)
+    >>> outputs = np.exp(-t)[:, None] * np.array([[1.0, 2.0]])
+    >>> trajectory = Trajectory(t, outputs, 0.5 * (outputs**2).sum(axis=1), None, "t_end", "")
+    >>> len(trajectory), trajectory.success, trajectory.final_time
+    (3, True, 1.0)
+    >>> bool(np.allclose(trajectory.final_outputs, np.exp(-1.0) * np.array([1.0, 2.0])))
+    True
     """
 
     times: np.ndarray
@@ -145,10 +187,25 @@ class Trajectory:
     def save(self, path) -> None:
         """Save to a ``.npz`` file readable without pickle.
 
+        Every array, the counts, ``status``, ``message``, ``method`` and the
+        extras (as ``extra__<name>``) are stored;
+        :meth:`riemgn.flows.Trajectory.load` reads them back.
+
         Parameters
         ----------
         path : str or os.PathLike
             The file; numpy appends ``.npz`` when it lacks the suffix.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> t = np.linspace(0.0, 1.0, 3)
+        >>> trajectory = Trajectory(t, np.c_[t, 2 * t], t**2, None, "t_end", "done")
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     trajectory.save(os.path.join(folder, "run"))
+        ...     sorted(os.listdir(folder))
+        ['run.npz']
         """
         arrays = {
             name: getattr(self, name)
@@ -166,12 +223,40 @@ class Trajectory:
 
     @classmethod
     def load(cls, path) -> Trajectory:
-        """Load a trajectory saved by :meth:`save` (``allow_pickle=False``).
+        """Load a trajectory saved by :meth:`riemgn.flows.Trajectory.save` (``allow_pickle=False``).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file, with or without its ``.npz`` suffix.
+
+        Returns
+        -------
+        Trajectory
+            A trajectory equal, array by array, to the one saved.
 
         Raises
         ------
         ValueError
             If the file is not a saved trajectory.
+        FileNotFoundError
+            If neither ``path`` nor ``path + ".npz"`` exists.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> t = np.linspace(0.0, 1.0, 3)
+        >>> trajectory = Trajectory(
+        ...     t, np.c_[t, 2 * t], t**2, None, "t_end", "done", extras={"damping": t}
+        ... )
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     trajectory.save(os.path.join(folder, "run"))
+        ...     loaded = Trajectory.load(os.path.join(folder, "run"))
+        >>> loaded.status, loaded.message, bool(np.array_equal(loaded.outputs, trajectory.outputs))
+        (<FlowStatus.T_END: 't_end'>, 'done', True)
+        >>> list(loaded.extras), loaded.params is None
+        (['damping'], True)
         """
         path = os.fspath(path)
         if not os.path.exists(path) and os.path.exists(path + ".npz"):

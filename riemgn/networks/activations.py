@@ -9,13 +9,13 @@ reference implementations (and :class:`~riemgn.networks.MLP`) differentiate.
 The closed forms are written to stay accurate in float64 over the whole real
 line, not only near zero:
 
-* the logistic function is :func:`scipy.special.expit`, and
+* the logistic function is ``scipy.special.expit``, and
   :math:`1 - s(z)` is computed as :math:`s(-z)`, never by subtraction;
 * :math:`1 - 2 s(z)` is computed as :math:`-\tanh(z/2)`, which has no
   cancellation near :math:`z = 0`;
 * softplus is ``np.logaddexp(0, z)``, which neither overflows for large
   :math:`z` nor loses the tail for very negative :math:`z`;
-* the Gaussian CDF is :func:`scipy.special.ndtr` (and ``erfc`` in the
+* the Gaussian CDF is ``scipy.special.ndtr`` (and ``erfc`` in the
   autograd version), accurate in the lower tail where ``1 + erf`` cancels.
 
 The autograd versions must work in forward mode too
@@ -129,7 +129,11 @@ def _expit_autograd(z):
 class Activation:
     r"""A smooth activation :math:`\sigma` and its first two derivatives.
 
-    All four functions act elementwise on arrays of any shape.
+    All four functions act elementwise on arrays of any shape. Calling the
+    activation, ``activation(z)``, is ``activation.value(z)``. The closed
+    forms of the built-in activations are derived in the module docstring
+    of ``riemgn.networks.activations``; get them with
+    :func:`riemgn.networks.get_activation`.
 
     Parameters
     ----------
@@ -153,6 +157,18 @@ class Activation:
     >>> tanh = get_activation("tanh")
     >>> float(tanh.derivative(np.array(0.0)))
     1.0
+
+    A custom activation, the cubic :math:`\sigma(z) = z + z^3/3`:
+
+    >>> cubic = Activation(
+    ...     "cubic",
+    ...     value=lambda z: z + z**3 / 3,
+    ...     derivative=lambda z: 1 + z**2,
+    ...     second_derivative=lambda z: 2 * z,
+    ...     autograd_value=lambda z: z + z**3 / 3,
+    ... )
+    >>> cubic(np.array([0.0, 3.0]))
+    array([ 0., 12.])
     """
 
     name: str
@@ -162,7 +178,7 @@ class Activation:
     autograd_value: ArrayFunction
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
-        r"""Evaluate :math:`\sigma(z)` elementwise (same as :attr:`value`)."""
+        r"""Evaluate :math:`\sigma(z)` elementwise (same as ``value``)."""
         return self.value(z)
 
 
@@ -284,7 +300,7 @@ ACTIVATIONS: tuple[str, ...] = tuple(_REGISTRY)
 
 
 def get_activation(activation: str | Activation) -> Activation:
-    """Look up an activation by name (or pass an :class:`Activation` through).
+    """Look up an activation by name (or pass an :class:`riemgn.networks.Activation` through).
 
     Parameters
     ----------
@@ -303,6 +319,18 @@ def get_activation(activation: str | Activation) -> Activation:
         If ``activation`` is a string that names no known activation.
     TypeError
         If ``activation`` is neither a string nor an :class:`Activation`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> softplus = get_activation("softplus")
+    >>> softplus(np.array([-1000.0, 1000.0]))  # log(1 + e^z): no overflow
+    array([   0., 1000.])
+    >>> z = np.array(0.0)
+    >>> float(softplus.derivative(z)), float(softplus.second_derivative(z))
+    (0.5, 0.25)
+    >>> get_activation(softplus) is softplus
+    True
     """
     if isinstance(activation, Activation):
         return activation

@@ -15,9 +15,10 @@ with layer sizes :math:`(n_0, \dots, n_L) = (d, h_1, \dots, h_{L-1}, 1)` and
 \operatorname{vec}(W_L)`, each flattened row-major.
 
 Unlike :class:`~riemgn.networks.TwoLayerNetwork`, every layer is trained and
-the derivatives are not written out by hand: :meth:`MLP.output_map` returns a
+the derivatives are not written out by hand:
+:meth:`riemgn.networks.MLP.output_map` returns a
 :class:`manifolds.AutogradOutputMap` over an ``autograd.numpy`` forward pass
-(using :attr:`Activation.autograd_value`). It is exact, but slower than an
+(using ``Activation.autograd_value``). It is exact, but slower than an
 analytic map.
 """
 
@@ -106,7 +107,8 @@ class MLP:
     center_params : ndarray, shape (n_params,) or None
         :math:`\theta_c` for the ``"centered"`` scheme, else None.
     scheme : str or None
-        The scheme of the last :meth:`init_params` call, or None.
+        The scheme of the last :meth:`riemgn.networks.MLP.init_params` call,
+        or None.
 
     Raises
     ------
@@ -116,6 +118,23 @@ class MLP:
         ``activation`` is unknown.
     TypeError
         If ``layer_sizes`` is not a sequence of integers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from riemgn.networks import get_activation
+    >>> mlp = MLP((3, 5, 1), activation="gelu", alpha=2.0)
+    >>> mlp.n_params  # 5 * 3 + 1 * 5
+    20
+    >>> theta0 = mlp.init_params(np.random.default_rng(0))
+    >>> X = np.random.default_rng(1).standard_normal((4, 3))
+    >>> F = mlp.output_map(X)
+    >>> F.value(theta0).shape, F.jacobian(theta0).shape
+    ((4,), (4, 20))
+    >>> W1, W2 = theta0[:15].reshape(5, 3), theta0[15:].reshape(1, 5)
+    >>> h1 = get_activation("gelu")(X @ W1.T / np.sqrt(3))  # the formula
+    >>> bool(np.allclose(F.value(theta0), 2.0 * (h1 @ W2.T)[:, 0] / np.sqrt(5)))
+    True
     """
 
     def __init__(
@@ -136,7 +155,7 @@ class MLP:
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:
-        """The layer sizes :math:`(d, h_1, \\dots, h_{L-1}, 1)`."""
+        r"""The layer sizes :math:`(d, h_1, \dots, h_{L-1}, 1)`."""
         return self._layer_sizes
 
     @property
@@ -176,15 +195,21 @@ class MLP:
     ) -> np.ndarray:
         r"""Draw the initial parameters :math:`\theta_0`.
 
-        This sets :attr:`center_params` and :attr:`scheme`, replacing any
-        earlier state; output maps created before keep their own copy.
+        This sets ``center_params`` and ``scheme``, replacing any earlier
+        state; output maps created before keep their own copy.
+
+        .. math::
+
+            \theta_0 \sim N(0, I_p), \qquad p = \sum_{l=1}^L n_l n_{l-1},
+
+        where :math:`(n_0, \dots, n_L)` are the layer sizes.
 
         ``"standard"``
             every weight i.i.d. :math:`N(0, 1)`.
         ``"centered"``
             :math:`\theta_0` drawn as in ``"standard"``; the model becomes
             :math:`f(x; \theta) - f(x; \theta_0)`, with :math:`\theta_0`
-            stored in :attr:`center_params`, so :math:`F(\theta_0) = 0`.
+            stored in ``center_params``, so :math:`F(\theta_0) = 0`.
 
         ``"symmetric"`` is defined only for
         :class:`~riemgn.networks.TwoLayerNetwork`.
@@ -203,9 +228,20 @@ class MLP:
         Raises
         ------
         TypeError
-            If ``rng`` is not a :class:`numpy.random.Generator`.
+            If ``rng`` is not a ``numpy.random.Generator``.
         ValueError
             If ``scheme`` is unknown or ``"symmetric"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> mlp = MLP((2, 4, 1))
+        >>> theta0 = mlp.init_params(np.random.default_rng(0), "centered")
+        >>> theta0.shape, mlp.scheme
+        ((12,), 'centered')
+        >>> F = mlp.output_map(np.random.default_rng(1).standard_normal((6, 2)))
+        >>> bool(np.allclose(F.value(theta0), 0.0))  # centered: F(theta0) = 0
+        True
         """
         rng = check_generator(rng)
         if scheme == "symmetric":
@@ -239,16 +275,28 @@ class MLP:
         -------
         manifolds.AutogradOutputMap
             Derivatives by autograd (forward and reverse mode, exact). It
-            snapshots ``X``, :attr:`alpha`, the activation and the centering
-            offset.
+            snapshots ``X``, :attr:`riemgn.networks.MLP.alpha`, the activation
+            and the centering offset.
 
         Raises
         ------
         RuntimeError
-            If :meth:`init_params` has not been called yet (the scheme, and
-            so the centering, is not known).
+            If :meth:`riemgn.networks.MLP.init_params` has not been called yet
+            (the scheme, and so the centering, is not known).
         ValueError
             If ``X`` has the wrong shape or holds NaN or inf.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> mlp = MLP((3, 8, 8, 1), alpha=0.5)
+        >>> theta = mlp.init_params(np.random.default_rng(0))
+        >>> F = mlp.output_map(np.random.default_rng(1).standard_normal((5, 3)))
+        >>> F.n_outputs, F.n_params
+        (5, 96)
+        >>> v = np.random.default_rng(2).standard_normal(96)
+        >>> bool(np.allclose(F.jvp(theta, v), F.jacobian(theta) @ v))
+        True
         """
         X = _check_inputs(X, self.input_dim)
         if self.scheme is None:

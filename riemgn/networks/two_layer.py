@@ -40,8 +40,8 @@ The neural tangent kernel has the closed form
 Initializations
 ---------------
 ``"standard"``, ``"symmetric"`` and ``"centered"``; see
-:meth:`TwoLayerNetwork.init_params`. Their geometry differs: the symmetric
-one puts :math:`\theta_0` where :math:`F` is not an immersion.
+:meth:`riemgn.networks.TwoLayerNetwork.init_params`. Their geometry differs:
+the symmetric one puts :math:`\theta_0` where :math:`F` is not an immersion.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ from riemgn.networks.activations import Activation, get_activation
 
 __all__ = ["INIT_SCHEMES", "TwoLayerNetwork", "TwoLayerOutputMap"]
 
-#: The initialization schemes of :meth:`TwoLayerNetwork.init_params`.
+#: The initialization schemes of :meth:`riemgn.networks.TwoLayerNetwork.init_params`.
 INIT_SCHEMES: tuple[str, ...] = ("standard", "symmetric", "centered")
 
 
@@ -103,10 +103,13 @@ class TwoLayerOutputMap:
     r"""The output map :math:`F(\theta) = (f(x_j; W))_{j=1}^n` of a two-layer network.
 
     Implements :class:`manifolds.OutputMap` with analytic, vectorized
-    derivatives (THEORY §1). Usually obtained from
-    :meth:`TwoLayerNetwork.output_map`; the inputs, output weights, scaling,
-    activation and centering offset are copied at creation, so later calls
-    to :meth:`TwoLayerNetwork.init_params` do not change this map.
+    derivatives (THEORY §1), each costing :math:`O(nmd)`, and the
+    closed-form neural tangent kernel. Usually obtained from
+    :meth:`riemgn.networks.TwoLayerNetwork.output_map`; the inputs, output
+    weights, scaling, activation and centering offset are copied at
+    creation, so later calls to
+    :meth:`riemgn.networks.TwoLayerNetwork.init_params` do not change this
+    map.
 
     .. math::
 
@@ -150,7 +153,7 @@ class TwoLayerOutputMap:
         finite and ``> 0``; or ``activation`` is unknown.
     TypeError
         If ``alpha`` is not a real number, or ``activation`` is neither a
-        string nor an :class:`Activation`.
+        string nor an :class:`riemgn.networks.Activation`.
 
     Examples
     --------
@@ -277,6 +280,24 @@ class TwoLayerOutputMap:
         Returns
         -------
         ndarray, shape (n_outputs,)
+            :math:`F(\theta)`.
+
+        Raises
+        ------
+        ValueError
+            If ``params`` does not have shape ``(n_params,)`` or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> network = TwoLayerNetwork(3, 4, alpha=2.0)  # d = 3, m = 4, p = 12
+        >>> theta = network.init_params(rng)
+        >>> F = network.output_map(rng.standard_normal((5, 3)))  # n = 5
+        >>> W, c, X = theta.reshape(4, 3), F.output_weights, F.inputs
+        >>> by_hand = 2.0 / np.sqrt(4) * np.tanh(X @ W.T) @ c  # the formula
+        >>> bool(np.allclose(F.value(theta), by_hand))
+        True
         """
         W = self._weights(params)
         out = self._raw_value(W.ravel())
@@ -292,15 +313,39 @@ class TwoLayerOutputMap:
             J_{j,\,(i,k)} = \frac{\alpha}{\sqrt m}\, c_i\,
                 \sigma'(\langle w_i, x_j\rangle)\, x_{jk},
 
-        where column :math:`(i, k)` is the flat index :math:`i d + k`.
+        where column :math:`(i, k)` is the flat index :math:`i d + k`,
+        :math:`c_i` the output weights and :math:`x_{jk}` entry :math:`k` of
+        input :math:`j`.
 
         Parameters
         ----------
         params : array_like, shape (n_params,)
+            :math:`\theta = \operatorname{vec}(W)`, row-major.
 
         Returns
         -------
         ndarray, shape (n_outputs, n_params)
+            :math:`J(\theta) = DF(\theta)`.
+
+        Raises
+        ------
+        ValueError
+            If ``params`` does not have shape ``(n_params,)`` or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> network = TwoLayerNetwork(3, 4, alpha=2.0)  # d = 3, m = 4, p = 12
+        >>> theta = network.init_params(rng)
+        >>> F = network.output_map(rng.standard_normal((5, 3)))  # n = 5
+        >>> J = F.jacobian(theta)
+        >>> J.shape
+        (5, 12)
+        >>> e = np.zeros(12)
+        >>> e[4] = 1e-6  # column 4 against a central difference
+        >>> bool(np.allclose(J[:, 4], (F.value(theta + e) - F.value(theta - e)) / 2e-6))
+        True
         """
         W = self._weights(params)
         S = self._activation.derivative(self._X @ W.T)  # (n, m)
@@ -318,15 +363,36 @@ class TwoLayerOutputMap:
                 \sigma'(\langle w_i, x_j\rangle)\, \langle v_i, x_j\rangle,
 
         where :math:`v_i` is row :math:`i` of :math:`v.\mathrm{reshape}(m, d)`.
+        It costs :math:`O(nmd)` and never forms :math:`J`.
 
         Parameters
         ----------
         params : array_like, shape (n_params,)
+            :math:`\theta = \operatorname{vec}(W)`, row-major.
         vector : array_like, shape (n_params,)
+            The direction :math:`v`.
 
         Returns
         -------
         ndarray, shape (n_outputs,)
+            :math:`J(\theta) v`.
+
+        Raises
+        ------
+        ValueError
+            If ``params`` or ``vector`` does not have shape ``(n_params,)`` or
+            is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> network = TwoLayerNetwork(3, 4, alpha=2.0)  # d = 3, m = 4, p = 12
+        >>> theta = network.init_params(rng)
+        >>> F = network.output_map(rng.standard_normal((5, 3)))  # n = 5
+        >>> v = rng.standard_normal(12)
+        >>> bool(np.allclose(F.jvp(theta, v), F.jacobian(theta) @ v))
+        True
         """
         W = self._weights(params)
         XV = self._directions("vector", vector)
@@ -347,12 +413,31 @@ class TwoLayerOutputMap:
         Parameters
         ----------
         params : array_like, shape (n_params,)
+            :math:`\theta = \operatorname{vec}(W)`, row-major.
         cotangent : array_like, shape (n_outputs,)
             The vector :math:`u`.
 
         Returns
         -------
         ndarray, shape (n_params,)
+            :math:`J(\theta)^\top u`.
+
+        Raises
+        ------
+        ValueError
+            If ``params`` or ``cotangent`` has the wrong shape or is not
+            finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> network = TwoLayerNetwork(3, 4, alpha=2.0)  # d = 3, m = 4, p = 12
+        >>> theta = network.init_params(rng)
+        >>> F = network.output_map(rng.standard_normal((5, 3)))  # n = 5
+        >>> u = rng.standard_normal(5)
+        >>> bool(np.allclose(F.vjp(theta, u), F.jacobian(theta).T @ u))
+        True
         """
         W = self._weights(params)
         u = as_finite_vector("cotangent", cotangent, self.n_outputs)
@@ -378,12 +463,36 @@ class TwoLayerOutputMap:
         Parameters
         ----------
         params : array_like, shape (n_params,)
+            :math:`\theta = \operatorname{vec}(W)`, row-major.
         vector_a, vector_b : array_like, shape (n_params,)
             The directions :math:`v` and :math:`w`.
 
         Returns
         -------
         ndarray, shape (n_outputs,)
+            :math:`D^2F(\theta)[v, w]`, symmetric in :math:`v, w`.
+
+        Raises
+        ------
+        ValueError
+            If ``params``, ``vector_a`` or ``vector_b`` does not have shape
+            ``(n_params,)`` or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> network = TwoLayerNetwork(3, 4, alpha=2.0)  # d = 3, m = 4, p = 12
+        >>> theta = network.init_params(rng)
+        >>> F = network.output_map(rng.standard_normal((5, 3)))  # n = 5
+        >>> v, w = rng.standard_normal((2, 12))
+        >>> second = F.second_derivative(theta, v, w)
+        >>> bool(np.allclose(second, F.second_derivative(theta, w, v)))
+        True
+        >>> step = 1e-6  # the derivative of J(theta) v along w
+        >>> difference = (F.jvp(theta + step * w, v) - F.jvp(theta - step * w, v)) / (2 * step)
+        >>> bool(np.allclose(second, difference))
+        True
         """
         W = self._weights(params)
         XA = self._directions("vector_a", vector_a)
@@ -406,9 +515,14 @@ class TwoLayerOutputMap:
         block :math:`i` of the result and
         :math:`v_i` row :math:`i` of ``vector.reshape(m, d)``.
 
+        It is the derivative of :math:`\theta \mapsto J(\theta)^\top \nu`
+        along :math:`v`, and satisfies :math:`\langle w, H_\nu v\rangle =
+        \langle \nu, D^2F(\theta)[v, w]\rangle`.
+
         Parameters
         ----------
         params : array_like, shape (n_params,)
+            :math:`\theta = \operatorname{vec}(W)`, row-major.
         weights : array_like, shape (n_outputs,)
             The weights :math:`\nu`.
         vector : array_like, shape (n_params,)
@@ -417,6 +531,25 @@ class TwoLayerOutputMap:
         Returns
         -------
         ndarray, shape (n_params,)
+            :math:`H_\nu(\theta) v`.
+
+        Raises
+        ------
+        ValueError
+            If an argument has the wrong shape or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> network = TwoLayerNetwork(3, 4, alpha=2.0)  # d = 3, m = 4, p = 12
+        >>> theta = network.init_params(rng)
+        >>> F = network.output_map(rng.standard_normal((5, 3)))  # n = 5
+        >>> nu = rng.standard_normal(5)
+        >>> v, w = rng.standard_normal((2, 12))
+        >>> hv = F.weighted_hessian_vector(theta, nu, v)
+        >>> bool(np.isclose(w @ hv, nu @ F.second_derivative(theta, v, w)))
+        True
         """
         W = self._weights(params)
         nu = as_finite_vector("weights", weights, self.n_outputs)
@@ -433,18 +566,39 @@ class TwoLayerOutputMap:
             K = \frac{\alpha^2}{m}\, (S S^\top) \odot (X X^\top),
             \qquad S_{ji} = \sigma'(\langle w_i, x_j\rangle),
 
-        where :math:`\odot` is the elementwise product. It holds because
-        :math:`c_i^2 = 1`, and costs :math:`O(n^2 (m + d))` against
-        :math:`O(n^2 m d)` for forming :math:`J J^\top`.
+        where :math:`\odot` is the elementwise product, :math:`X` the
+        ``(n, d)`` inputs and :math:`S` the ``(n, m)`` matrix of activation
+        slopes. It holds because :math:`c_i^2 = 1`, and costs
+        :math:`O(n^2 (m + d))` against :math:`O(n^2 m d)` for forming
+        :math:`J J^\top`. The centering offset is constant in
+        :math:`\theta`, so it does not enter.
 
         Parameters
         ----------
         params : array_like, shape (n_params,)
+            :math:`\theta = \operatorname{vec}(W)`, row-major.
 
         Returns
         -------
         ndarray, shape (n_outputs, n_outputs)
-            Symmetric positive semi-definite.
+            :math:`K(\theta)`, symmetric positive semi-definite.
+
+        Raises
+        ------
+        ValueError
+            If ``params`` does not have shape ``(n_params,)`` or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> network = TwoLayerNetwork(3, 4, alpha=2.0)  # d = 3, m = 4, p = 12
+        >>> theta = network.init_params(rng)
+        >>> F = network.output_map(rng.standard_normal((5, 3)))  # n = 5
+        >>> K = F.neural_tangent_kernel(theta)
+        >>> J = F.jacobian(theta)
+        >>> K.shape, bool(np.allclose(K, J @ J.T))
+        ((5, 5), True)
         """
         W = self._weights(params)
         S = self._activation.derivative(self._X @ W.T)
@@ -465,7 +619,7 @@ class TwoLayerNetwork:
       trainable weights, flattened row-major into ``params`` of shape
       ``(m * d,)``,
     - :math:`c_i \in \{\pm 1\}` are fixed output weights, drawn by
-      :meth:`init_params`,
+      :meth:`~riemgn.networks.TwoLayerNetwork.init_params`,
     - :math:`\alpha > 0` is the scaling factor and :math:`\sigma` a smooth
       activation.
 
@@ -486,12 +640,14 @@ class TwoLayerNetwork:
     Attributes
     ----------
     output_weights : ndarray, shape (width,) or None
-        The fixed :math:`c`; None until :meth:`init_params` is called.
+        The fixed :math:`c`; None until
+        :meth:`~riemgn.networks.TwoLayerNetwork.init_params` is called.
     center_params : ndarray, shape (n_params,) or None
         :math:`\operatorname{vec}(W_0)` for the ``"centered"`` scheme, else
         None.
     scheme : str or None
-        The scheme of the last :meth:`init_params` call, or None.
+        The scheme of the last
+        :meth:`~riemgn.networks.TwoLayerNetwork.init_params` call, or None.
 
     Raises
     ------
@@ -558,9 +714,9 @@ class TwoLayerNetwork:
     ) -> np.ndarray:
         r"""Draw the output weights :math:`c` and the initial point :math:`\theta_0`.
 
-        This sets the network state (:attr:`output_weights`,
-        :attr:`center_params`, :attr:`scheme`), replacing any earlier one.
-        Output maps created before keep their own copy of the old state.
+        This sets the network state (``output_weights``, ``center_params``,
+        ``scheme``), replacing any earlier one. Output maps created before
+        keep their own copy of the old state.
 
         The schemes (THEORY §1):
 
@@ -578,7 +734,7 @@ class TwoLayerNetwork:
         ``"centered"``
             :math:`W_0, c` drawn as in ``"standard"``; the network becomes
             :math:`f(x; W) - f(x; W_0)`, with :math:`\operatorname{vec}(W_0)`
-            stored in :attr:`center_params`. :math:`F(\theta_0) = 0` and
+            stored in ``center_params``. :math:`F(\theta_0) = 0` and
             :math:`J(\theta_0)` is that of the standard network (full rank
             generically).
 
@@ -588,6 +744,7 @@ class TwoLayerNetwork:
             The source of randomness, e.g. ``np.random.default_rng(0)``. The
             same seed gives the same parameters and output weights.
         scheme : {"standard", "symmetric", "centered"}, default "standard"
+            One of :data:`riemgn.networks.two_layer.INIT_SCHEMES`.
 
         Returns
         -------
@@ -597,10 +754,31 @@ class TwoLayerNetwork:
         Raises
         ------
         TypeError
-            If ``rng`` is not a :class:`numpy.random.Generator`.
+            If ``rng`` is not a ``numpy.random.Generator``.
         ValueError
             If ``scheme`` is unknown, or ``scheme="symmetric"`` with an odd
             ``width``.
+
+        Examples
+        --------
+        The symmetric scheme pairs neuron :math:`i` with :math:`i + m/2`:
+
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> network = TwoLayerNetwork(2, 4)  # p = 8
+        >>> theta0 = network.init_params(rng, "symmetric")
+        >>> c = network.output_weights
+        >>> bool(np.all(c[2:] == -c[:2])), bool(np.all(theta0[4:] == theta0[:4]))
+        (True, True)
+        >>> F = network.output_map(rng.standard_normal((10, 2)))
+        >>> bool(np.allclose(F.value(theta0), 0.0))
+        True
+        >>> int(np.linalg.matrix_rank(F.jacobian(theta0)))  # <= p / 2: no immersion
+        4
+        >>> theta0 = network.init_params(rng, "centered")
+        >>> F = network.output_map(rng.standard_normal((10, 2)))
+        >>> bool(np.allclose(F.value(theta0), 0.0)), int(np.linalg.matrix_rank(F.jacobian(theta0)))
+        (True, 8)
         """
         rng = check_generator(rng)
         scheme = _check_scheme(scheme)
@@ -627,6 +805,14 @@ class TwoLayerNetwork:
     def output_map(self, X: ArrayLike) -> TwoLayerOutputMap:
         r"""The output map :math:`F(\theta) = (f(x_j; W))_{j=1}^n` on inputs ``X``.
 
+        .. math::
+
+            F(\theta) = \bigl(f(x_1; W), \dots, f(x_n; W)\bigr) \in \R^n,
+            \qquad \theta = \operatorname{vec}(W) \in \R^{md},
+
+        where :math:`x_j` is row :math:`j` of ``X`` and :math:`f` the network
+        (minus :math:`f(x_j; W_0)` for the ``"centered"`` scheme).
+
         Parameters
         ----------
         X : array_like, shape (n_samples, input_dim)
@@ -635,17 +821,31 @@ class TwoLayerNetwork:
         Returns
         -------
         TwoLayerOutputMap
-            A :class:`manifolds.OutputMap` with analytic derivatives. It
-            snapshots ``X``, :attr:`output_weights`, :attr:`alpha`, the
-            activation and the centering offset :math:`f(X; W_0)`.
+            A :class:`manifolds.OutputMap` with analytic derivatives (a
+            :class:`riemgn.networks.TwoLayerOutputMap`). It snapshots ``X``,
+            ``output_weights``, :attr:`riemgn.networks.TwoLayerNetwork.alpha`,
+            the activation and the centering offset :math:`f(X; W_0)`.
 
         Raises
         ------
         RuntimeError
-            If :meth:`init_params` has not been called yet (the output
-            weights do not exist).
+            If :meth:`riemgn.networks.TwoLayerNetwork.init_params` has not been
+            called yet (the output weights do not exist).
         ValueError
             If ``X`` has the wrong shape or holds NaN or inf.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> network = TwoLayerNetwork(3, 4)
+        >>> theta0 = network.init_params(np.random.default_rng(0))
+        >>> F = network.output_map(np.random.default_rng(1).standard_normal((5, 3)))
+        >>> F.n_outputs, F.n_params, F.value(theta0).shape
+        (5, 12, (5,))
+        >>> c = F.output_weights.copy()
+        >>> _ = network.init_params(np.random.default_rng(2))  # new weights...
+        >>> bool(np.array_equal(F.output_weights, c))  # ...but F kept its own
+        True
         """
         X = _check_inputs(X, self._input_dim)
         if self.output_weights is None:

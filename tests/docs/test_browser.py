@@ -1,0 +1,148 @@
+"""The built site renders in headless Chromium.
+
+Opens the home page and the theory page from a local HTTP server (fonts and
+MathJax's components do not load from ``file://``), waits for MathJax, saves
+a screenshot of each, and checks that the page loaded: every stylesheet,
+script and image arrived, the math was typeset without error, the page has
+its navigation and content, and the browser logged no error.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs
+them). Without them the test is skipped, except in CI (``CI`` set), where it
+fails.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+PAGES = {"index": "index.html", "theory": "theory.html"}
+SCREENSHOTS = Path(os.environ.get("RIEMGN_SCREENSHOTS", "docs/_build/screenshots"))
+
+# What a loaded page looks like, measured in the browser.
+PROBE = """
+const missing = [];
+for (const link of document.querySelectorAll('link[rel="stylesheet"]')) {
+  if (!link.sheet) missing.push('stylesheet ' + link.href);
+}
+for (const img of document.querySelectorAll('img')) {
+  if (!img.complete || img.naturalWidth === 0) missing.push('image ' + img.src);
+}
+return {
+  ready: document.readyState,
+  title: document.title,
+  missing: missing,
+  scripts: Array.from(document.scripts).filter(s => s.src).map(s => s.src),
+  mathjax: typeof window.MathJax === 'object' && !!window.MathJax.startup,
+  math: document.querySelectorAll('mjx-container').length,
+  rawMath: document.querySelectorAll('.math').length,
+  mathErrors: document.querySelectorAll('mjx-merror').length,
+  article: !!document.querySelector('article[role="main"]'),
+  sidebar: !!document.querySelector('.sidebar-tree'),
+  width: document.documentElement.scrollWidth,
+  height: document.documentElement.scrollHeight,
+};
+"""
+
+
+def _have_browser() -> bool:
+    return Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not _have_browser():
+        message = "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    webdriver = pytest.importorskip("selenium.webdriver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1600",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = webdriver.ChromeService(executable_path=CHROMEDRIVER)
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def server(built_docs):
+    handler = functools.partial(_QuietHandler, directory=str(built_docs))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.requests = []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", httpd.requests
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        self.server.requests.append((self.path, args[1] if len(args) > 1 else ""))
+
+
+def _serve_log(httpd_requests):
+    return [(path, code) for path, code in httpd_requests if str(code) != "200"]
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_page_renders(browser, server, name):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, requests = server
+    del requests[:]
+    browser.get(f"{base}/{PAGES[name]}")
+    WebDriverWait(browser, 60).until(
+        lambda d: d.execute_script(
+            "return document.readyState === 'complete' && !!window.MathJax"
+            " && !!MathJax.startup && !!MathJax.startup.promise"
+        )
+    )
+    browser.execute_async_script(
+        "const done = arguments[0]; MathJax.startup.promise.then(() => done(true));"
+    )
+    state = browser.execute_script(PROBE)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / f"{name}.png"
+    browser.save_screenshot(str(shot))
+
+    assert state["ready"] == "complete"
+    assert "riemgn" in state["title"]
+    assert state["article"] and state["sidebar"], (
+        "the page lacks its content or navigation"
+    )
+    assert not state["missing"], f"not loaded: {state['missing']}"
+    failed = _serve_log(requests)
+    assert not failed, f"requests that failed: {failed}"
+    assert any("mathjax" in src for src in state["scripts"])
+    assert state["mathjax"] and state["math"] > 0, "the math was not typeset"
+    assert state["math"] >= state["rawMath"], "some formulas were left as raw TeX"
+    assert state["mathErrors"] == 0, "MathJax reported TeX errors"
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, f"browser errors: {errors}"
+    # The screenshot is a real rendering, not a blank page.
+    assert shot.stat().st_size > 20_000
