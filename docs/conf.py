@@ -100,6 +100,8 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "within_subsection_order": "FileNameSortKey",
     "show_memory": False,
+    # The timing pages load jQuery and DataTables from CDNs: not offline.
+    "write_computation_times": False,
 }
 
 # -- HTML --------------------------------------------------------------------
