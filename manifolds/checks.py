@@ -37,8 +37,10 @@ from manifolds._validation import (
     check_positive_int,
     check_positive_real,
     describe,
+    norm,
 )
 from manifolds.exceptions import ManifoldError
+from manifolds.output_manifold import OutputManifold
 
 __all__ = ["ManifoldCheckResult", "TaylorCheck", "check_manifold", "fit_loglog_slope"]
 
@@ -270,7 +272,7 @@ def _default_problem(manifold, point: np.ndarray, rng: np.random.Generator):
     r"""A non-quadratic cost with a normal gradient component: :math:`\sum_j \log\cosh(u_j - y_j)`."""
     import pymanopt
 
-    scale = max(1.0, float(np.linalg.norm(point)) / math.sqrt(point.size))
+    scale = max(1.0, norm(point) / math.sqrt(point.size))
     target = point + scale * rng.standard_normal(point.size)
 
     @pymanopt.function.numpy(manifold)
@@ -364,7 +366,8 @@ def check_manifold(
         If ``point`` has the wrong shape or is not finite, ``steps`` holds
         fewer than 5 positive step lengths, or ``n_samples`` is not positive.
     TypeError
-        If ``rng`` is not a ``numpy.random.Generator``.
+        If ``manifold`` is not an :class:`~manifolds.OutputManifold`, or
+        ``rng`` is not a ``numpy.random.Generator``.
     ~manifolds.ManifoldError
         If fewer than 5 Taylor steps stay in the chart (pass shorter
         ``steps``); its subclasses propagate from the manifold when ``point``
@@ -388,6 +391,11 @@ def check_manifold(
     >>> bool(abs(result.gradient_slope - 2) < 0.1), bool(abs(result.hessian_slope - 3) < 0.1)
     (True, True)
     """
+    if not isinstance(manifold, OutputManifold):
+        raise TypeError(
+            "`manifold` must be a manifolds.OutputManifold, got "
+            f"{type(manifold).__name__}"
+        )
     rng = np.random.default_rng() if rng is None else check_generator(rng)
     n_samples = check_positive_int("n_samples", n_samples)
     u = (
@@ -409,18 +417,18 @@ def check_manifold(
         pa, pb = manifold.projection(u, a), manifold.projection(u, b)
         idempotence = max(
             idempotence,
-            float(np.linalg.norm(manifold.projection(u, pa) - pa) / np.linalg.norm(a)),
+            norm(manifold.projection(u, pa) - pa) / norm(a),
         )
         symmetry = max(
             symmetry,
-            abs(float(a @ pb - b @ pa)) / float(np.linalg.norm(a) * np.linalg.norm(b)),
+            abs(float(a @ pb - b @ pa)) / (norm(a) * norm(b)),
         )
 
     def off_tangent(vector):
-        size = float(np.linalg.norm(vector))
+        size = norm(vector)
         if size == 0.0:
             return 0.0
-        return float(np.linalg.norm(vector - manifold.projection(u, vector))) / size
+        return norm(vector - manifold.projection(u, vector)) / size
 
     # Weingarten identity and tangency of what the manifold returns.
     weingarten = 0.0
@@ -444,7 +452,7 @@ def check_manifold(
 
     # Taylor tests along a direction of unit length in parameter space.
     xi = unit_tangent()
-    xi = xi / float(np.linalg.norm(manifold.tangent_to_chart(u, xi)))
+    xi = xi / norm(manifold.tangent_to_chart(u, xi))
     if steps is None:
         top = 1.0 if manifold.radius is None else min(1.0, manifold.radius / 4)
         steps = top * np.logspace(-8, 0, 33)
@@ -476,7 +484,7 @@ def check_manifold(
             abs(problem.cost(end) - cost0 - t * slope0 - 0.5 * t**2 * curvature0)
         )
         for kind, point_t in by_kind.items():
-            errors[kind].append(float(np.linalg.norm(point_t - end)))
+            errors[kind].append(norm(point_t - end))
     if len(reached) < 5:
         raise ManifoldError(
             f"check_manifold: only {len(reached)} of the Taylor steps stay in the "
@@ -494,7 +502,7 @@ def check_manifold(
     recovered = manifold.log(u, v)
     exp_log = max(
         manifold.norm(u, recovered - t * xi) / manifold.norm(u, t * xi),
-        float(np.linalg.norm(manifold.exp(u, recovered) - v) / np.linalg.norm(v - u)),
+        norm(manifold.exp(u, recovered) - v) / norm(v - u),
     )
     dist_error = abs(manifold.dist(u, v) - t * manifold.norm(u, xi)) / (
         t * manifold.norm(u, xi)

@@ -41,10 +41,16 @@ import scipy.integrate
 import scipy.linalg
 
 from manifolds._validation import (
+    NonFiniteError,
+    all_finite,
     as_finite_vector,
+    check_output_map,
     check_positive_int,
     check_positive_real,
+    check_rank_rtol,
+    max_abs,
 )
+from manifolds._validation import norm as vector_norm
 from manifolds.exceptions import GeodesicError, NotAnImmersionError, OutsideBallError
 
 __all__ = [
@@ -105,12 +111,16 @@ def geodesic_acceleration(
     ------
     ~manifolds.NotAnImmersionError
         If the guard fires, so that :math:`J^+` is not defined.
+    TypeError
+        If ``output_map`` does not implement :class:`~manifolds.OutputMap`.
+    ValueError
+        If ``params`` or ``velocity`` has the wrong shape or is not finite,
+        or ``rank_rtol`` is not in :math:`(0, 1)`.
 
     Notes
     -----
-    This is the right-hand side of the geodesic equation, on the hot path of
-    the integrator: its inputs are not validated (:func:`solve_geodesic`
-    validates them once).
+    The integrator in :func:`solve_geodesic` evaluates the same right-hand
+    side without validating its inputs again.
 
     Examples
     --------
@@ -131,6 +141,16 @@ def geodesic_acceleration(
     >>> bool(np.allclose(output_map.vjp(theta, gamma_dd), 0.0))
     True
     """
+    check_output_map(output_map)
+    params = as_finite_vector("params", params, output_map.n_params)
+    velocity = as_finite_vector("velocity", velocity, output_map.n_params)
+    if rank_rtol is not None:
+        rank_rtol = check_rank_rtol(rank_rtol)
+    return _acceleration(output_map, params, velocity, rank_rtol)
+
+
+def _acceleration(output_map, params, velocity, rank_rtol):
+    """The right-hand side of :func:`geodesic_acceleration`, unvalidated."""
     Q, R = _guarded_qr(output_map, params, rank_rtol)
     curvature = output_map.second_derivative(params, velocity, velocity)
     return -scipy.linalg.solve_triangular(R, Q.T @ curvature, check_finite=False)
@@ -138,7 +158,13 @@ def geodesic_acceleration(
 
 def _guarded_qr(output_map, params: np.ndarray, rank_rtol: float | None):
     """Thin QR of J(params), raising NotAnImmersionError on a tiny |R_ii|."""
-    J = output_map.jacobian(params)
+    with np.errstate(all="ignore"):
+        J = output_map.jacobian(params)
+    if not all_finite(J):
+        raise _JacobianNotFinite(
+            "the Jacobian J(theta) holds NaN or inf values on the geodesic: the output "
+            f"map overflows float64 there (max |theta| = {max_abs(params):.3e})"
+        )
     if rank_rtol is None:
         rank_rtol = max(J.shape) * _EPS
     Q, R = scipy.linalg.qr(J, mode="economic", overwrite_a=True, check_finite=False)
@@ -165,21 +191,38 @@ def _second_order_start(
     p = chord.shape[0]
     try:
         Q, R = _guarded_qr(output_map, params, rank_rtol)
-    except NotAnImmersionError:
+    except (NotAnImmersionError, _JacobianNotFinite):
         return chord.copy(), np.eye(p)
 
     def pinv(vectors):
         return scipy.linalg.solve_triangular(R, Q.T @ vectors, check_finite=False)
 
-    velocity = chord + 0.5 * pinv(output_map.second_derivative(params, chord, chord))
-    mixed = np.column_stack(
-        [output_map.second_derivative(params, velocity, e) for e in np.eye(p)]
-    )
-    return velocity, np.eye(p) - pinv(mixed)
+    try:
+        with np.errstate(all="ignore"):
+            velocity = chord + 0.5 * pinv(
+                output_map.second_derivative(params, chord, chord)
+            )
+            mixed = np.column_stack(
+                [output_map.second_derivative(params, velocity, e) for e in np.eye(p)]
+            )
+            sensitivity = np.eye(p) - pinv(mixed)
+    except ValueError:  # a model that refuses to overflow
+        return chord.copy(), np.eye(p)
+    if not (all_finite(velocity) and all_finite(sensitivity)):
+        return chord.copy(), np.eye(p)  # the second-order terms overflow
+    return velocity, sensitivity
 
 
 class _BudgetExhausted(Exception):
     """Raised inside the right-hand side when the evaluation budget is spent."""
+
+
+class _NotFinite(Exception):
+    """Raised inside the right-hand side when the acceleration is not finite."""
+
+
+class _JacobianNotFinite(NonFiniteError):
+    """The Jacobian overflows at a point of the geodesic."""
 
 
 @dataclass(frozen=True)
@@ -316,15 +359,18 @@ def solve_geodesic(
     >>> bool(np.isclose(speed0, speed1, rtol=1e-9))
     True
     """
+    check_output_map(output_map)
     params = as_finite_vector("params", params, output_map.n_params)
     velocity = as_finite_vector("velocity", velocity, output_map.n_params)
+    if rank_rtol is not None:
+        rank_rtol = check_rank_rtol(rank_rtol)
     t_end = check_positive_real("t_end", t_end, allow_zero=True)
     rtol = check_positive_real("rtol", rtol)
     atol = check_positive_real("atol", atol)
     max_stretch = check_positive_real("max_stretch", max_stretch)
     max_evaluations = check_positive_int("max_evaluations", max_evaluations)
     p = params.shape[0]
-    speed = float(np.linalg.norm(velocity))
+    speed = vector_norm(velocity)
     if speed == 0.0 or t_end == 0.0:
         return GeodesicSolution(params.copy(), velocity.copy(), 0)
 
@@ -338,9 +384,14 @@ def solve_geodesic(
         evaluations += 1
         if evaluations > max_evaluations:
             raise _BudgetExhausted
-        acceleration = geodesic_acceleration(
-            output_map, params + state[:p], state[p:], rank_rtol=rank_rtol
-        )
+        try:
+            acceleration = _acceleration(
+                output_map, params + state[:p], state[p:], rank_rtol
+            )
+        except _JacobianNotFinite:
+            raise _NotFinite(_t) from None
+        if not all_finite(acceleration):
+            raise _NotFinite(_t)
         return np.concatenate([state[p:], acceleration])
 
     def degenerate(_t, state):
@@ -359,15 +410,23 @@ def solve_geodesic(
         events.append(leave_ball)
 
     try:
-        solution = scipy.integrate.solve_ivp(
-            rhs,
-            (0.0, t_end),
-            np.concatenate([np.zeros(p), velocity]),
-            method="DOP853",
-            rtol=rtol,
-            atol=atol * speed,
-            events=events,
-        )
+        with np.errstate(all="ignore"):  # a non-finite step is reported below
+            solution = scipy.integrate.solve_ivp(
+                rhs,
+                (0.0, t_end),
+                np.concatenate([np.zeros(p), velocity]),
+                method="DOP853",
+                rtol=rtol,
+                atol=atol * speed,
+                events=events,
+            )
+    except _NotFinite as stop:
+        raise GeodesicError(
+            f"the geodesic equation is not finite at t = {stop.args[0]:.4g} (of "
+            f"{t_end:g}): the acceleration overflows float64 (initial parameter speed "
+            f"|velocity| = {speed:.3e}, max |params| = {max_abs(params):.3e}); take a "
+            "shorter tangent vector"
+        ) from None
     except _BudgetExhausted:
         raise GeodesicError(
             f"the geodesic initial value problem used up its budget of "
@@ -482,14 +541,24 @@ def shoot_geodesic(
     >>> bool(np.allclose(end.params, theta_b, atol=1e-8))
     True
     """
+    check_output_map(output_map)
     params_a = as_finite_vector("params_a", params_a, output_map.n_params)
     params_b = as_finite_vector("params_b", params_b, output_map.n_params)
+    if rank_rtol is not None:
+        rank_rtol = check_rank_rtol(rank_rtol)
     rtol = check_positive_real("rtol", rtol)
     atol = check_positive_real("atol", atol)
     max_iter = check_positive_int("max_iter", max_iter)
     p = params_a.shape[0]
-    chord = params_b - params_a
-    scale = float(np.linalg.norm(chord))
+    with np.errstate(over="ignore"):
+        chord = params_b - params_a
+    if not all_finite(chord):
+        raise GeodesicError(
+            "shooting for the geodesic failed: |theta_b - theta_a| overflows float64 "
+            f"(max |params_a| = {max_abs(params_a):.3e}, max |params_b| = "
+            f"{max_abs(params_b):.3e}); the points are too far apart"
+        )
+    scale = vector_norm(chord)
     if scale == 0.0:
         return np.zeros(p)
 
@@ -507,7 +576,7 @@ def shoot_geodesic(
         return end.params - params_b
 
     def jacobian_of_shot(velocity, residual, tolerance):
-        step = np.sqrt(max(tolerance, _EPS)) * max(1.0, float(np.linalg.norm(velocity)))
+        step = np.sqrt(max(tolerance, _EPS)) * max(1.0, vector_norm(velocity))
         columns = np.empty((p, p))
         for k in range(p):
             trial = velocity.copy()
@@ -516,11 +585,13 @@ def shoot_geodesic(
         return columns
 
     def try_shot(velocity, tolerance):
+        if not all_finite(velocity):
+            return None, np.inf
         try:
             residual = shoot(velocity, tolerance)
         except (OutsideBallError, GeodesicError, NotAnImmersionError):
             return None, np.inf
-        return residual, float(np.linalg.norm(residual))
+        return residual, vector_norm(residual)
 
     # d theta(1) / d theta'(0) is the identity on a flat chart: start from it
     # and refine by Broyden updates; fall back to a finite-difference
@@ -540,8 +611,8 @@ def shoot_geodesic(
             iterations += 1
             step = -np.linalg.lstsq(sensitivity, residual, rcond=None)[0]
             # A trust region: no trial velocity strays far beyond the chord.
-            limit = max(float(np.linalg.norm(velocity)), scale)
-            step_norm = float(np.linalg.norm(step))
+            limit = max(vector_norm(velocity), scale)
+            step_norm = vector_norm(step)
             if step_norm > limit:
                 step *= limit / step_norm
             for _halving in range(8 if exact else 1):

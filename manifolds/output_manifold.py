@@ -63,11 +63,19 @@ from pymanopt.manifolds.manifold import RiemannianSubmanifold
 
 from manifolds._chart import Chart, ChartCache, point_key
 from manifolds._validation import (
+    NonFiniteError,
+    all_finite,
     as_finite_vector,
     check_generator,
+    check_output_map,
     check_positive_int,
     check_positive_real,
+    check_rank_rtol,
     describe,
+    max_abs,
+    norm,
+    scale_back,
+    scaled_product,
 )
 from manifolds.exceptions import (
     NotAnImmersionError,
@@ -81,6 +89,8 @@ __all__ = ["OutputManifold", "RankInfo", "jacobian_rank"]
 
 _EPS = np.finfo(np.float64).eps
 RETRACTIONS = ("chart", "second_order")
+# A result below this may have lost its value to an underflow on the way.
+_TINY_RESULT = 1e-280
 
 
 @dataclass(frozen=True)
@@ -166,10 +176,11 @@ def jacobian_rank(
     Raises
     ------
     ValueError
-        If ``params`` has the wrong shape or is not finite, or ``rank_rtol``
-        is not positive.
+        If ``params`` has the wrong shape or is not finite, :math:`J(\theta)`
+        is not finite, or ``rank_rtol`` is not in :math:`(0, 1)`.
     TypeError
-        If ``rank_rtol`` is not a number.
+        If ``output_map`` does not implement :class:`~manifolds.OutputMap`,
+        or ``rank_rtol`` is not a number.
 
     Examples
     --------
@@ -184,13 +195,113 @@ def jacobian_rank(
     >>> round(info.condition_number, 4)
     2.249
     """
+    check_output_map(output_map)
     n, p = int(output_map.n_outputs), int(output_map.n_params)
     params = as_finite_vector("params", params, p)
     rank_rtol = max(n, p) * _EPS if rank_rtol is None else rank_rtol
-    rank_rtol = check_positive_real("rank_rtol", rank_rtol)
-    J = np.asarray(output_map.jacobian(params), dtype=np.float64)
+    rank_rtol = check_rank_rtol(rank_rtol)
+    J = _checked_jacobian(output_map, params, n, p)
     R = scipy.linalg.qr(J, mode="r", check_finite=False)[0]
     return _rank_of_triangular(R[: min(n, p)], rank_rtol)
+
+
+def _checked_jacobian(output_map, params: np.ndarray, n: int, p: int) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        J = np.asarray(output_map.jacobian(params), dtype=np.float64)
+    if J.shape != (n, p):
+        raise ValueError(
+            f"the output map's jacobian has shape {J.shape}, expected ({n}, {p})"
+        )
+    if not all_finite(J):
+        raise NonFiniteError(
+            "the Jacobian J(params) holds NaN or inf values: the output map is not "
+            "differentiable, or overflows float64, at these `params` (max |params| "
+            f"= {max_abs(params):.3e})"
+        )
+    return J
+
+
+# Detecting parallel columns of J costs O(n p^2): only below this many columns.
+_MAX_DIAGNOSED_PARAMS = 2000
+
+
+def _rank_loss_cause(J: np.ndarray, info: RankInfo) -> str:
+    """What a rank-deficient ``J`` shows: measured facts, not guesses.
+
+    Paired parameters that act only together (the symmetric initialization:
+    neurons ``i`` and ``i + m/2`` with equal weights and opposite output
+    weights) give pairs of opposite columns; a dead or saturated neuron gives
+    zero columns. Otherwise only the smallest singular value is reported.
+    """
+    smallest = (
+        f"smallest singular value {info.singular_values[-1]:.3e} <= tolerance "
+        f"{info.tolerance:.3e}"
+    )
+    scale = max_abs(J)
+    if scale == 0.0:
+        return f"{smallest}: J is zero (no parameter moves the outputs here)"
+    J = J / scale  # entries in [-1, 1]: the squares below cannot overflow
+    with np.errstate(under="ignore"):
+        lengths = np.linalg.norm(J, axis=0)
+    zero = np.flatnonzero(lengths <= info.tolerance / scale)
+    found = []
+    if zero.size:
+        found.append(
+            f"{zero.size} column(s) of J vanish ({describe(zero)}: parameters that "
+            "do not move the outputs here, such as dead or saturated neurons)"
+        )
+    alive = np.flatnonzero(lengths > info.tolerance / scale)
+    if 1 < alive.size <= _MAX_DIAGNOSED_PARAMS:
+        unit = J[:, alive] / lengths[alive]
+        cosines = unit.T @ unit
+        parallel = np.abs(cosines) >= 1.0 - 1e-10
+        groups = _parallel_groups(parallel)
+        if groups and all(
+            len(group) == 2 and cosines[group[0], group[1]] < 0 for group in groups
+        ):
+            listed = ", ".join(f"{alive[a]} and {alive[b]}" for a, b in groups[:3])
+            more = ", ..." if len(groups) > 3 else ""
+            found.append(
+                f"{len(groups)} disjoint pair(s) of opposite columns of J ({listed}"
+                f"{more}): paired parameters that cancel, the signature of the "
+                "symmetric initialization (neurons with equal weights and opposite "
+                "output weights, so rank J <= p/2); use the 'standard' or 'centered' "
+                "initialization, or Levenberg-Marquardt"
+            )
+        elif groups:
+            listed = "; ".join(
+                " ".join(str(alive[k]) for k in group) for group in groups[:3]
+            )
+            more = "; ..." if len(groups) > 3 else ""
+            found.append(
+                f"{len(groups)} group(s) of parallel columns of J ({listed}{more}): "
+                "parameters that act only together, such as collinear inputs (a "
+                "large cond(X)) or duplicate neurons"
+            )
+    if found:
+        return f"{smallest}; " + "; ".join(found)
+    return (
+        f"{smallest}, with no vanishing or parallel columns of J: check for "
+        "duplicate inputs, nearly saturated neurons, or a too large `rank_rtol`"
+    )
+
+
+def _parallel_groups(parallel: np.ndarray) -> list[list[int]]:
+    """The connected groups (of two or more) of a symmetric boolean relation."""
+    groups, seen = [], np.zeros(parallel.shape[0], dtype=bool)
+    for k in range(parallel.shape[0]):
+        if seen[k]:
+            continue
+        group, frontier = {k}, [k]
+        while frontier:
+            for j in np.flatnonzero(parallel[frontier.pop()]):
+                if int(j) not in group:
+                    group.add(int(j))
+                    frontier.append(int(j))
+        seen[list(group)] = True
+        if len(group) > 1:
+            groups.append(sorted(group))
+    return groups
 
 
 class OutputManifold(RiemannianSubmanifold):
@@ -252,8 +363,9 @@ class OutputManifold(RiemannianSubmanifold):
         ``rng`` is not a ``numpy.random.Generator``, or a numeric argument
         has the wrong type.
     ValueError
-        If an argument is out of range, or :math:`F(\theta_0)` or
-        :math:`J(\theta_0)` is not finite.
+        If an argument is out of range, :math:`F(\theta_0)` or
+        :math:`J(\theta_0)` is not finite, or the scale
+        :math:`\sqrt c\,\sigma_{max}\rho` overflows float64.
 
     Examples
     --------
@@ -287,13 +399,7 @@ class OutputManifold(RiemannianSubmanifold):
         cache_max_entries: int = 64,
         cache_max_bytes: int = 512 * 2**20,
     ):
-        if not isinstance(output_map, OutputMap):
-            raise TypeError(
-                "`output_map` must implement manifolds.OutputMap (n_params, n_outputs, "
-                "value, jacobian, jvp, vjp, second_derivative, "
-                f"weighted_hessian_vector), got {type(output_map).__name__}"
-            )
-        self._map = output_map
+        self._map = check_output_map(output_map)
         n, p = int(output_map.n_outputs), int(output_map.n_params)
         self._n, self._p = n, p
         self._reference_params = as_finite_vector(
@@ -309,9 +415,7 @@ class OutputManifold(RiemannianSubmanifold):
         self._retraction_kind = retraction
         if rank_rtol is None:
             rank_rtol = max(n, p) * _EPS
-        self._rank_rtol = check_positive_real("rank_rtol", rank_rtol)
-        if self._rank_rtol >= 1.0:
-            raise ValueError(f"`rank_rtol` must be < 1, got {self._rank_rtol:g}")
+        self._rank_rtol = check_rank_rtol(rank_rtol)
         self._point_rtol = check_positive_real("point_rtol", point_rtol)
         self._geodesic_rtol = check_positive_real("geodesic_rtol", geodesic_rtol)
         self._geodesic_atol = check_positive_real("geodesic_atol", geodesic_atol)
@@ -332,6 +436,13 @@ class OutputManifold(RiemannianSubmanifold):
         self._sigma_max = float(np.linalg.norm(R, 2))
         # The size of the image of the ball in output units (unweighted).
         self._scale = self._sigma_max * (self._radius or 1.0)
+        if not math.isfinite(self._scale * math.sqrt(self._metric_weight)):
+            raise NonFiniteError(
+                "the manifold's scale sqrt(metric_weight) x sigma_max(J(theta0)) x "
+                f"radius is not finite, it overflows float64 (metric_weight = {self._metric_weight:.3e}, "
+                f"sigma_max = {self._sigma_max:.3e}, radius = {self._radius}); "
+                "use a smaller `radius` or `metric_weight`, or rescale the model"
+            )
         self._reference_point = self._reference_chart.point
         super().__init__(f"OutputManifold(n_outputs={n}, n_params={p})", p)
 
@@ -394,29 +505,32 @@ class OutputManifold(RiemannianSubmanifold):
     def _check_in_ball(self, params: np.ndarray, what: str) -> None:
         if self._radius is None:
             return
-        distance = float(np.linalg.norm(params - self._reference_params))
-        if distance > self._radius:
+        with np.errstate(over="ignore"):
+            distance = norm(params - self._reference_params)
+        if not distance <= self._radius:
             raise OutsideBallError(
                 f"{what} leaves the ball of the manifold: |theta - theta0| = "
                 f"{distance:.6g} > radius = {self._radius:.6g}; take a shorter step "
                 "or build the manifold with a larger `radius`"
             )
 
-    def _evaluate(self, params: np.ndarray) -> np.ndarray:
-        value = np.asarray(self._map.value(params), dtype=np.float64)
+    def _evaluate(self, params: np.ndarray, what: str = "`params`") -> np.ndarray:
+        with np.errstate(all="ignore"):
+            value = np.asarray(self._map.value(params), dtype=np.float64)
         if value.shape != (self._n,):
             raise ValueError(
                 f"the output map returned shape {value.shape}, expected ({self._n},)"
             )
-        if not np.all(np.isfinite(value)):
-            raise ValueError(
-                "the output map is not finite at these parameters: F(params) holds "
-                f"{int(np.sum(~np.isfinite(value)))} NaN or inf value(s)"
+        if not all_finite(value):
+            raise NonFiniteError(
+                f"the output map is not finite at the parameters of {what}: F holds "
+                f"{int(np.sum(~np.isfinite(value)))} NaN or inf value(s) (max "
+                f"|params| = {max_abs(params):.3e}); it overflows float64 there"
             )
         return value
 
-    def _new_chart(self, params: np.ndarray) -> Chart:
-        point = self._evaluate(params)
+    def _new_chart(self, params: np.ndarray, what: str = "`params`") -> Chart:
+        point = self._evaluate(params, what)
         key = point_key(point)
         known = self._cache.get(key)
         if known is not None and np.array_equal(known.params, params):
@@ -473,24 +587,23 @@ class OutputManifold(RiemannianSubmanifold):
                     f"the output map's jacobian has shape {J.shape}, expected "
                     f"({self._n}, {self._p})"
                 )
-            if not np.all(np.isfinite(J)):
-                raise ValueError("the Jacobian J(params) holds NaN or inf values")
+            if not all_finite(J):
+                raise NonFiniteError(
+                    "the Jacobian J(params) holds NaN or inf values: the output map "
+                    "is not differentiable, or overflows float64, at these parameters"
+                )
             Q, R = scipy.linalg.qr(
                 J, mode="economic", overwrite_a=True, check_finite=False
             )
             info = _rank_of_triangular(R, self._rank_rtol)
             if info.rank < self._p:
+                J = np.asarray(self._map.jacobian(chart.params), dtype=np.float64)
                 raise NotAnImmersionError(
                     f"J(theta) is rank-deficient: numerical rank {info.rank} < "
                     f"n_params = {self._p} (tolerance {info.tolerance:.3e} = rank_rtol "
-                    f"{self._rank_rtol:.3e} x sigma_max {info.singular_values[0]:.3e}; "
-                    f"smallest singular value {info.singular_values[-1]:.3e}). F is not "
-                    "an immersion here, so the output manifold does not exist at this "
-                    "point. The likely cause is the symmetric initialization (paired "
-                    "neurons with opposite output weights cancel, so rank J <= p/2): "
-                    "use the 'standard' or 'centered' initialization, or "
-                    "Levenberg-Marquardt; otherwise check for duplicate inputs, "
-                    "dead or saturated neurons, or a too large `rank_rtol`"
+                    f"{self._rank_rtol:.3e} x sigma_max {info.singular_values[0]:.3e}). "
+                    "F is not an immersion here, so the output manifold does not "
+                    f"exist at this point. Measured: {_rank_loss_cause(J, info)}"
                 )
             old = chart.nbytes
             chart.Q, chart.R = Q, R
@@ -508,9 +621,18 @@ class OutputManifold(RiemannianSubmanifold):
         # Solve F(theta) = point by trust-region least squares from the nearest
         # known chart, then from the reference chart; a tolerance relative to
         # the manifold's own scale keeps membership scale-invariant (alpha).
-        tolerance = self._point_rtol * max(float(np.linalg.norm(point)), self._scale)
+        # The norms are overflow-safe: |point| = inf would accept anything.
+        size = norm(point)
+        if not math.isfinite(size):
+            raise NotOnManifoldError(
+                f"`{name}` is not on the manifold: its norm exceeds the largest "
+                f"float (max |entry| = {max_abs(point):.3e}), while the manifold's "
+                f"scale is {self._scale:.3e}"
+            )
+        tolerance = self._point_rtol * max(size, self._scale)
         candidates = self._cache.charts() + [self._reference_chart]
-        starts = [min(candidates, key=lambda c: float(np.linalg.norm(c.point - point)))]
+        with np.errstate(over="ignore"):
+            starts = [min(candidates, key=lambda c: norm(c.point - point))]
         if starts[0] is not self._reference_chart:
             starts.append(self._reference_chart)
         best = None
@@ -521,11 +643,16 @@ class OutputManifold(RiemannianSubmanifold):
             if distance <= tolerance:
                 break
         params, distance = best
-        if distance > tolerance:
+        if not distance <= tolerance:
+            measured = (
+                f"distance {distance:.3e}"
+                if math.isfinite(distance)
+                else "no finite distance (the output map overflowed on the way)"
+            )
             raise NotOnManifoldError(
                 f"`{name}` is not on the manifold: least squares from the closest "
-                f"known chart and from the reference chart stops at distance "
-                f"{distance:.3e} > tolerance {tolerance:.3e} (point_rtol = "
+                f"known chart and from the reference chart stops at {measured}, "
+                f"above the tolerance {tolerance:.3e} (point_rtol = "
                 f"{self._point_rtol:g} x max(|{name}|, manifold scale "
                 f"{self._scale:.3e})). Make points with manifold.point(params), "
                 "retraction or exp"
@@ -539,26 +666,27 @@ class OutputManifold(RiemannianSubmanifold):
 
     def _solve_lift(self, start: np.ndarray, point: np.ndarray):
         # least_squares' gtol is absolute: scale the residual to order one.
-        scale = max(float(np.linalg.norm(point)), self._scale)
+        scale = max(norm(point), self._scale)
 
         def residual(params):
             return (self._map.value(params) - point) / scale
 
         try:
-            solution = scipy.optimize.least_squares(
-                residual,
-                start,
-                jac=lambda params: self._map.jacobian(params) / scale,
-                method="trf",
-                x_scale="jac",
-                ftol=1e-15,
-                xtol=1e-15,
-                gtol=1e-15,
-                max_nfev=100 * self._p,
-            )
+            with np.errstate(all="ignore"):  # a non-finite model is handled below
+                solution = scipy.optimize.least_squares(
+                    residual,
+                    start,
+                    jac=lambda params: self._map.jacobian(params) / scale,
+                    method="trf",
+                    x_scale="jac",
+                    ftol=1e-15,
+                    xtol=1e-15,
+                    gtol=1e-15,
+                    max_nfev=100 * self._p,
+                )
         except ValueError:  # the model is not finite somewhere on the way
             return start, np.inf
-        distance = scale * float(np.linalg.norm(solution.fun))
+        distance = norm(solution.fun, scale)
         if not np.isfinite(distance) or not np.all(np.isfinite(solution.x)):
             return start, np.inf
         return solution.x, distance
@@ -667,6 +795,51 @@ class OutputManifold(RiemannianSubmanifold):
     def _vector(self, vector, name: str) -> np.ndarray:
         return as_finite_vector(name, vector, self._n)
 
+    def _finite(self, what: str, compute, arguments: dict, *, weighted=False):
+        """``compute(*arguments)`` (divided by ``c`` if ``weighted``), finite or an error.
+
+        ``compute`` is linear in each argument, so when the plain evaluation
+        overflows it is evaluated again on the arguments divided by their
+        largest entries and scaled back with exact powers of two. Ordinary
+        values take the plain path and are unchanged bit for bit. A result
+        whose true value exceeds the largest float is a ``ValueError`` that
+        names the arguments.
+        """
+        vectors = list(arguments.values())
+        try:
+            with np.errstate(all="ignore"):
+                result = compute(*vectors)
+                if weighted:
+                    result = result / self._metric_weight
+            if all_finite(result):
+                return result
+        except ValueError:  # a model that refuses to overflow: rescale below
+            pass
+        scales = [max_abs(vector) or 1.0 for vector in vectors]
+        with np.errstate(all="ignore"):
+            unit = compute(*(v / s for v, s in zip(vectors, scales, strict=True)))
+        named = " and ".join(f"`{name}`" for name in arguments)
+        if not all_finite(unit):
+            raise NonFiniteError(
+                f"{what} is not finite, even with {named} rescaled to unit size: "
+                "the output map overflows at this point"
+            )
+        result = scale_back(
+            unit, scales, divisors=(self._metric_weight,) if weighted else ()
+        )
+        if not all_finite(result):
+            sizes = ", ".join(
+                f"max |{name}| = {s:.3e}"
+                for name, s in zip(arguments, scales, strict=True)
+            )
+            weight = f", metric_weight = {self._metric_weight:.3e}" if weighted else ""
+            raise NonFiniteError(
+                f"{what} is not finite, it overflows float64: its true value exceeds the "
+                f"largest float "
+                f"({sizes}{weight}); {named} too large for this point"
+            )
+        return result
+
     def _pinv(self, chart: Chart, vector: np.ndarray) -> np.ndarray:
         r""":math:`J^+ v = R^{-1} Q^\top v`."""
         Q, R = self._factors(chart)
@@ -709,7 +882,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
         ~manifolds.NotOnManifoldError
             If ``point`` is not on the manifold.
 
@@ -729,7 +903,10 @@ class OutputManifold(RiemannianSubmanifold):
         True
         """
         chart = self._chart(point)
-        return self._pinv(chart, self._vector(tangent_vector, "tangent_vector"))
+        xi = self._vector(tangent_vector, "tangent_vector")
+        return self._finite(
+            "J^+ tangent_vector", lambda v: self._pinv(chart, v), {"tangent_vector": xi}
+        )
 
     def chart_to_tangent(self, point, params_vector) -> np.ndarray:
         r"""The tangent vector :math:`J\eta` of a parameter-space direction.
@@ -756,7 +933,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
         ~manifolds.NotOnManifoldError
             If ``point`` is not on the manifold.
 
@@ -779,7 +957,10 @@ class OutputManifold(RiemannianSubmanifold):
         """
         chart = self._chart(point)
         Q, R = self._factors(chart)
-        return Q @ (R @ as_finite_vector("params_vector", params_vector, self._p))
+        eta = as_finite_vector("params_vector", params_vector, self._p)
+        return self._finite(
+            "J params_vector", lambda v: Q @ (R @ v), {"params_vector": eta}
+        )
 
     # ------------------------------------------------------------------
     # Metric
@@ -809,7 +990,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
 
         Examples
         --------
@@ -830,7 +1012,22 @@ class OutputManifold(RiemannianSubmanifold):
         self._vector(point, "point")  # the metric is flat: only the shape matters
         a = self._vector(tangent_vector_a, "tangent_vector_a")
         b = self._vector(tangent_vector_b, "tangent_vector_b")
-        return self._metric_weight * float(a @ b)
+        with np.errstate(all="ignore"):
+            value = self._metric_weight * float(a @ b)
+        if math.isfinite(value):
+            return value
+        # Overflow on the way: the dot product of the vectors scaled to unit size.
+        scale_a, scale_b = max_abs(a), max_abs(b)
+        unit = float((a / scale_a) @ (b / scale_b))
+        value = scaled_product(self._metric_weight, scale_a, scale_b, unit)
+        if not math.isfinite(value):
+            raise NonFiniteError(
+                "the inner product of `tangent_vector_a` and `tangent_vector_b` "
+                f"is not finite, it overflows float64: its true value, about {unit:.3e} x "
+                f"{scale_a:.3e} x {scale_b:.3e} x metric_weight "
+                f"{self._metric_weight:.3e}, exceeds the largest float"
+            )
+        return value
 
     def norm(self, point, tangent_vector) -> float:
         r"""The norm :math:`\|\xi\|_u = \sqrt{c}\,\|\xi\|_2`.
@@ -856,7 +1053,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
 
         Examples
         --------
@@ -876,7 +1074,15 @@ class OutputManifold(RiemannianSubmanifold):
         """
         self._vector(point, "point")
         vector = self._vector(tangent_vector, "tangent_vector")
-        return math.sqrt(self._metric_weight) * float(np.linalg.norm(vector))
+        value = norm(vector, math.sqrt(self._metric_weight))
+        if not math.isfinite(value):
+            raise NonFiniteError(
+                "the norm of `tangent_vector` is not finite, it overflows float64: "
+                "sqrt(metric_weight) "
+                f"x |tangent_vector| exceeds the largest float (max |entry| = "
+                f"{max_abs(vector):.3e}, metric_weight = {self._metric_weight:.3e})"
+            )
+        return value
 
     # ------------------------------------------------------------------
     # Projection, gradient, Hessian
@@ -909,7 +1115,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
         ~manifolds.NotOnManifoldError
             If ``point`` is not on the manifold.
 
@@ -934,7 +1141,12 @@ class OutputManifold(RiemannianSubmanifold):
         True
         """
         chart = self._chart(point)
-        return self._project(chart, self._vector(vector, "vector"))
+        vector = self._vector(vector, "vector")
+        return self._finite(
+            "the projection of `vector`",
+            lambda v: self._project(chart, v),
+            {"vector": vector},
+        )
 
     def to_tangent_space(self, point, vector) -> np.ndarray:
         r"""Re-tangentialize ``vector``: the same as :meth:`projection`.
@@ -960,7 +1172,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
         ~manifolds.NotOnManifoldError
             If ``point`` is not on the manifold.
 
@@ -1007,7 +1220,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
         ~manifolds.NotOnManifoldError
             If ``point`` is not on the manifold.
 
@@ -1032,7 +1246,12 @@ class OutputManifold(RiemannianSubmanifold):
         """
         chart = self._chart(point)
         gradient = self._vector(euclidean_gradient, "euclidean_gradient")
-        return self._project(chart, gradient) / self._metric_weight
+        return self._finite(
+            "the Riemannian gradient",
+            lambda g: self._project(chart, g),
+            {"euclidean_gradient": gradient},
+            weighted=True,
+        )
 
     def weingarten(self, point, tangent_vector, normal_vector) -> np.ndarray:
         r"""The Weingarten map :math:`W(\xi, \nu) = (J^+)^\top H_\nu J^+ \xi`.
@@ -1078,7 +1297,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
         ~manifolds.NotOnManifoldError
             If ``point`` is not on the manifold.
 
@@ -1107,6 +1327,13 @@ class OutputManifold(RiemannianSubmanifold):
         chart = self._chart(point)
         xi = self._vector(tangent_vector, "tangent_vector")
         nu = self._vector(normal_vector, "normal_vector")
+        return self._finite(
+            "the Weingarten map",
+            lambda x, v: self._weingarten(chart, x, v),
+            {"tangent_vector": xi, "normal_vector": nu},
+        )
+
+    def _weingarten(self, chart: Chart, xi: np.ndarray, nu: np.ndarray) -> np.ndarray:
         eta = self._pinv(chart, xi)
         h_nu_eta = self._map.weighted_hessian_vector(chart.params, nu, eta)
         return self._pinv_transpose(chart, np.asarray(h_nu_eta, dtype=np.float64))
@@ -1155,7 +1382,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
         ~manifolds.NotOnManifoldError
             If ``point`` is not on the manifold.
 
@@ -1186,11 +1414,44 @@ class OutputManifold(RiemannianSubmanifold):
         chart = self._chart(point)
         gradient = self._vector(euclidean_gradient, "euclidean_gradient")
         hessian = self._vector(euclidean_hessian, "euclidean_hessian")
-        normal_gradient = gradient - self._project(chart, gradient)
-        return (
-            self._project(chart, hessian)
-            + self.weingarten(point, tangent_vector, normal_gradient)
-        ) / self._metric_weight
+        xi = self._vector(tangent_vector, "tangent_vector")
+
+        def weingarten_term(
+            x, g
+        ):  # through the public method, which subclasses may replace
+            return self.weingarten(point, x, g - self._project(chart, g))
+
+        try:
+            with np.errstate(all="ignore"):
+                value = (
+                    self._project(chart, hessian) + weingarten_term(xi, gradient)
+                ) / self._metric_weight
+            if all_finite(value):
+                return value
+        except ValueError:  # a model that refuses to overflow: rescale below
+            pass
+        # Overflow on the way: each term is linear in its arguments.
+        tangential = self._finite(
+            "the Riemannian Hessian",
+            lambda h: self._project(chart, h),
+            {"euclidean_hessian": hessian},
+            weighted=True,
+        )
+        curvature = self._finite(
+            "the Weingarten term of the Riemannian Hessian",
+            weingarten_term,
+            {"tangent_vector": xi, "euclidean_gradient": gradient},
+            weighted=True,
+        )
+        with np.errstate(over="ignore"):
+            value = tangential + curvature
+        if not all_finite(value):
+            raise NonFiniteError(
+                "the Riemannian Hessian is not finite, it overflows float64: "
+                "`euclidean_hessian`, "
+                "`euclidean_gradient` and `tangent_vector` too large for this point"
+            )
+        return value
 
     def second_fundamental_form(
         self, point, tangent_vector_a, tangent_vector_b
@@ -1229,7 +1490,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
         ~manifolds.NotOnManifoldError
             If ``point`` is not on the manifold.
 
@@ -1260,21 +1522,75 @@ class OutputManifold(RiemannianSubmanifold):
         True
         """
         chart = self._chart(point)
-        eta_a = self._pinv(chart, self._vector(tangent_vector_a, "tangent_vector_a"))
-        eta_b = self._pinv(chart, self._vector(tangent_vector_b, "tangent_vector_b"))
-        curvature = np.asarray(
-            self._map.second_derivative(chart.params, eta_a, eta_b), dtype=np.float64
+        xi = self._vector(tangent_vector_a, "tangent_vector_a")
+        zeta = self._vector(tangent_vector_b, "tangent_vector_b")
+
+        def second(a, b, *, normalized=False):
+            eta_a, eta_b = self._pinv(chart, a), self._pinv(chart, b)
+            if normalized:  # D^2F is bilinear: evaluate it on unit-size vectors
+                size_a, size_b = max_abs(eta_a) or 1.0, max_abs(eta_b) or 1.0
+                eta_a, eta_b = eta_a / size_a, eta_b / size_b
+            curvature = np.asarray(
+                self._map.second_derivative(chart.params, eta_a, eta_b),
+                dtype=np.float64,
+            )
+            normal = curvature - self._project(chart, curvature)
+            return scale_back(normal, (size_a, size_b)) if normalized else normal
+
+        arguments = {"tangent_vector_a": xi, "tangent_vector_b": zeta}
+        try:
+            value = self._finite("the second fundamental form", second, arguments)
+            if max_abs(value) >= _TINY_RESULT or not (max_abs(xi) and max_abs(zeta)):
+                return value
+        except NonFiniteError:
+            pass
+        # J^+ xi is huge (tiny) when the model's scale is tiny (huge), and the
+        # product of two such vectors inside D^2F over- (under-) flows:
+        # evaluate D^2F on unit vectors and scale back.
+        return self._finite(
+            "the second fundamental form",
+            lambda a, b: second(a, b, normalized=True),
+            arguments,
         )
-        return curvature - self._project(chart, curvature)
 
     # ------------------------------------------------------------------
     # Retractions, exp, log
 
     def _register(self, params: np.ndarray, what: str) -> np.ndarray:
-        if not np.all(np.isfinite(params)):
-            raise ValueError(f"{what} produced non-finite parameters")
+        if not all_finite(params):
+            raise NonFiniteError(f"{what} produced non-finite parameters")
         self._check_in_ball(params, what)
-        return self._new_chart(params).point.copy()
+        return self._new_chart(params, what).point.copy()
+
+    def _retracted_params(self, chart: Chart, xi: np.ndarray, kind: str) -> np.ndarray:
+        """The preimage of :math:`R_u(\\xi)`; the same arithmetic for every caller."""
+        with np.errstate(all="ignore"):
+            eta = self._pinv(chart, xi)
+            params = chart.params + eta
+            if kind == "second_order" and all_finite(params):
+                try:
+                    curvature = np.asarray(
+                        self._map.second_derivative(chart.params, eta, eta),
+                        dtype=np.float64,
+                    )
+                except ValueError as error:
+                    kind_of_error = (
+                        NonFiniteError
+                        if isinstance(error, OverflowError)
+                        else ValueError
+                    )
+                    raise kind_of_error(
+                        f"the second_order retraction of `tangent_vector` failed "
+                        f"(max |J^+ tangent_vector| = {max_abs(eta):.3e}): {error}"
+                    ) from error
+                params = params - 0.5 * self._pinv(chart, curvature)
+        if not all_finite(params):
+            raise NonFiniteError(
+                f"`tangent_vector` is too long: the {kind} retraction produced "
+                f"non-finite parameters (max |J^+ tangent_vector| = "
+                f"{max_abs(eta):.3e}, max |theta| = {max_abs(chart.params):.3e})"
+            )
+        return params
 
     def retract(self, point, tangent_vector, *, kind: str | None = None) -> np.ndarray:
         r"""Retract with a chosen kind of retraction.
@@ -1341,14 +1657,9 @@ class OutputManifold(RiemannianSubmanifold):
                 f"`kind` must be one of {RETRACTIONS}, got {describe(kind)}"
             )
         chart = self._chart(point)
-        eta = self._pinv(chart, self._vector(tangent_vector, "tangent_vector"))
-        params = chart.params + eta
-        if kind == "second_order":
-            curvature = np.asarray(
-                self._map.second_derivative(chart.params, eta, eta), dtype=np.float64
-            )
-            params = params - 0.5 * self._pinv(chart, curvature)
-        return self._register(params, f"the {kind} retraction")
+        xi = self._vector(tangent_vector, "tangent_vector")
+        params = self._retracted_params(chart, xi, kind)
+        return self._register(params, f"the {kind} retraction of `tangent_vector`")
 
     def retraction(self, point, tangent_vector) -> np.ndarray:
         r"""The retraction chosen at construction (``"chart"`` by default).
@@ -1380,7 +1691,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
         ~manifolds.OutsideBallError
             If the new chart leaves the ball.
         ~manifolds.NotOnManifoldError
@@ -1474,7 +1786,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite, or ``kind``
+            If an argument has the wrong shape or is not finite, the result
+            overflows float64, or ``kind``
             is unknown.
         ~manifolds.OutsideBallError
             If :math:`R_u(\xi)` leaves the ball (the retraction is not defined
@@ -1515,29 +1828,30 @@ class OutputManifold(RiemannianSubmanifold):
         g = self._vector(vector, "vector")
         # The preimage of R_u(xi), with the same arithmetic as `retract`, so
         # that the chart the retraction registered (and its factors) is reused.
-        eta = self._pinv(chart, xi)
-        params = chart.params + eta
+        params = self._retracted_params(chart, xi, kind)
+        what = f"the {kind} retraction of `tangent_vector`"
+        self._check_in_ball(params, what)
+        target = self._new_chart(params, what)
         if kind == "second_order":
-            curvature = np.asarray(
-                self._map.second_derivative(chart.params, eta, eta), dtype=np.float64
-            )
-            params = params - 0.5 * self._pinv(chart, curvature)
-        if not np.all(np.isfinite(params)):
-            raise ValueError(f"the {kind} retraction produced non-finite parameters")
-        self._check_in_ball(params, f"the {kind} retraction")
-        w = self._pinv(self._new_chart(params), g)  # J(theta')^+ g
-        if kind == "second_order":
+            eta = self._pinv(chart, xi)
             # I - A, column by column (one vector triangular solve each).
             system = np.eye(self._p)
             unit = np.zeros(self._p)
-            for j in range(self._p):
-                unit[j] = 1.0
-                curvature = np.asarray(
-                    self._map.second_derivative(chart.params, eta, unit),
-                    dtype=np.float64,
+            with np.errstate(all="ignore"):
+                for j in range(self._p):
+                    unit[j] = 1.0
+                    curvature = np.asarray(
+                        self._map.second_derivative(chart.params, eta, unit),
+                        dtype=np.float64,
+                    )
+                    system[:, j] -= self._pinv(chart, curvature)
+                    unit[j] = 0.0
+            if not all_finite(system):
+                raise NonFiniteError(
+                    "`tangent_vector` is too long: the differential of the "
+                    "second_order retraction is not finite, it overflows float64 (max |J^+ "
+                    f"tangent_vector| = {max_abs(eta):.3e})"
                 )
-                system[:, j] -= self._pinv(chart, curvature)
-                unit[j] = 0.0
             U, s, Vt = scipy.linalg.svd(system, check_finite=False)
             if s[-1] <= self._rank_rtol * s[0]:
                 raise np.linalg.LinAlgError(
@@ -1547,9 +1861,19 @@ class OutputManifold(RiemannianSubmanifold):
                     "`tangent_vector` is too long for the retraction to be a local "
                     "diffeomorphism, take a shorter one"
                 )
-            w = Vt.T @ ((U.T @ w) / s)
         Q, R = self._factors(chart)
-        return Q @ (R @ w)
+
+        def inverse_differential(v):
+            w = self._pinv(target, v)  # J(theta')^+ g
+            if kind == "second_order":
+                w = Vt.T @ ((U.T @ w) / s)
+            return Q @ (R @ w)
+
+        return self._finite(
+            "the inverse differential of the retraction",
+            inverse_differential,
+            {"vector": g},
+        )
 
     def _geodesic_options(self) -> dict:
         return {
@@ -1590,7 +1914,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
         ~manifolds.OutsideBallError
             If the geodesic leaves the ball.
         ~manifolds.NotAnImmersionError
@@ -1617,11 +1942,14 @@ class OutputManifold(RiemannianSubmanifold):
         True
         """
         chart = self._chart(point)
-        velocity = self._pinv(chart, self._vector(tangent_vector, "tangent_vector"))
+        xi = self._vector(tangent_vector, "tangent_vector")
+        velocity = self._finite(
+            "J^+ tangent_vector", lambda v: self._pinv(chart, v), {"tangent_vector": xi}
+        )
         end = solve_geodesic(
             self._map, chart.params, velocity, **self._geodesic_options()
         )
-        return self._register(end.params, "the geodesic")
+        return self._register(end.params, "the geodesic along `tangent_vector`")
 
     def log(self, point_a, point_b) -> np.ndarray:
         r"""The logarithmic map: the initial velocity of the geodesic from ``point_a`` to ``point_b``.
@@ -1651,7 +1979,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
         ~manifolds.GeodesicError
             If the shooting does not converge.
         ~manifolds.NotOnManifoldError
@@ -1707,7 +2036,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
         ~manifolds.GeodesicError
             If the shooting does not converge.
         ~manifolds.NotOnManifoldError
@@ -1756,7 +2086,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
         ~manifolds.GeodesicError
             If the shooting or the integration fails.
         ~manifolds.OutsideBallError
@@ -1809,7 +2140,8 @@ class OutputManifold(RiemannianSubmanifold):
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (then it is also an ``OverflowError``).
         ~manifolds.NotOnManifoldError
             If a point is not on the manifold.
 
@@ -1835,8 +2167,11 @@ class OutputManifold(RiemannianSubmanifold):
         """
         self._chart(point_a, "point_a")
         chart_b = self._chart(point_b, "point_b")
-        return self._project(
-            chart_b, self._vector(tangent_vector_a, "tangent_vector_a")
+        xi = self._vector(tangent_vector_a, "tangent_vector_a")
+        return self._finite(
+            "the transport of `tangent_vector_a`",
+            lambda v: self._project(chart_b, v),
+            {"tangent_vector_a": xi},
         )
 
     # ------------------------------------------------------------------

@@ -25,6 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from manifolds._validation import (
+    NonFiniteError,
+    all_finite,
+    as_finite_array,
     check_generator,
     check_positive_int,
     check_positive_real,
@@ -320,9 +323,10 @@ def teacher_student(
     Raises
     ------
     ValueError
-        If ``X`` does not have shape ``(n, d)``, both ``X`` and ``cond`` are
-        given, ``noise`` or ``distance`` is negative or not finite, or an
-        argument is out of range (as in
+        If ``X`` does not have shape ``(n, d)`` or is not a finite numeric
+        array, both ``X`` and ``cond`` are given, ``noise`` or ``distance``
+        is negative or not finite or so large that the targets or the
+        teacher overflow float64, or an argument is out of range (as in
         :func:`riemgn.data.conditioned_inputs` and
         :class:`riemgn.networks.TwoLayerNetwork`).
     TypeError
@@ -344,7 +348,7 @@ def teacher_student(
     if X is None:
         X = conditioned_inputs(n, d, cond, rng)
     else:
-        X = np.array(X, dtype=float)
+        X = np.array(as_finite_array("X", X), dtype=float)
         if X.shape != (n, d):
             raise ValueError(f"X must have shape ({n}, {d}), got {X.shape}")
         if cond != 1.0:
@@ -352,10 +356,22 @@ def teacher_student(
     network = TwoLayerNetwork(d, width, alpha=alpha, activation=activation)
     params0 = network.init_params(rng, init)
     direction = rng.standard_normal(params0.size)
-    teacher_params = params0 + distance * direction / np.linalg.norm(direction)
+    with np.errstate(over="ignore", invalid="ignore"):
+        teacher_params = params0 + distance * direction / np.linalg.norm(direction)
+    if not all_finite(teacher_params):
+        raise NonFiniteError(
+            f"`distance` = {distance!r} puts the teacher's parameters beyond the "
+            "largest float; choose a smaller `distance`"
+        )
     output_map = network.output_map(X)
     clean = output_map.value(teacher_params)
-    y = clean + noise * rng.standard_normal(n)
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = clean + noise * rng.standard_normal(n)
+    if not all_finite(y):
+        raise NonFiniteError(
+            f"`noise` = {noise!r} makes the targets overflow float64 (they hold "
+            f"{int(np.sum(~np.isfinite(y)))} inf value(s)); choose a smaller `noise`"
+        )
     return TeacherStudent(
         X=X,
         y=y,

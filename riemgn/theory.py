@@ -95,11 +95,17 @@ import scipy.optimize
 import scipy.stats
 
 from manifolds._validation import (
+    NonFiniteError,
+    all_finite,
     as_finite_vector,
     check_generator,
     check_positive_int,
     check_positive_real,
+    check_rank_rtol,
     describe,
+    max_abs,
+    norm,
+    scale_back,
 )
 from manifolds.exceptions import NotAnImmersionError
 from manifolds.output_manifold import OutputManifold
@@ -153,13 +159,14 @@ def _check_manifold(manifold) -> OutputManifold:
 def _jacobian(output_map, params) -> np.ndarray:
     n, p = _check_output_map(output_map)
     params = as_finite_vector("params", params, p)
-    J = np.asarray(output_map.jacobian(params), dtype=np.float64)
+    with np.errstate(all="ignore"):
+        J = np.asarray(output_map.jacobian(params), dtype=np.float64)
     if J.shape != (n, p):
         raise ValueError(
             f"the output map's jacobian has shape {J.shape}, expected ({n}, {p})"
         )
-    if not np.all(np.isfinite(J)):
-        raise ValueError(
+    if not all_finite(J):
+        raise NonFiniteError(
             "the Jacobian J(params) holds NaN or inf values: the output map is not "
             "differentiable (or overflows) at these parameters"
         )
@@ -173,6 +180,18 @@ def _check_real(name: str, value) -> float:
     if not math.isfinite(value):
         raise ValueError(f"`{name}` must be finite, got {value}")
     return value
+
+
+def _check_product(matrix: np.ndarray, what: str, J: np.ndarray) -> np.ndarray:
+    """``matrix`` (a product of Jacobians) if it is finite, else a clear error."""
+    if all_finite(matrix):
+        return matrix
+    raise NonFiniteError(
+        f"{what} is not finite, it overflows float64: the Jacobian's largest entry is {max_abs(J):.3e}, "
+        "and its square exceeds the largest float; the model's scale (`alpha`) is "
+        "too large for this product. Use riemgn.theory.spectrum_summary, which "
+        "works from the singular values of J"
+    )
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -220,7 +239,7 @@ def gram_matrix(output_map: OutputMap, params) -> np.ndarray:
         If ``output_map`` does not implement :class:`~manifolds.OutputMap`.
     ValueError
         If ``params`` has the wrong shape or is not finite, or the Jacobian
-        is not finite.
+        or :math:`G` is not finite (overflows float64).
 
     Examples
     --------
@@ -232,8 +251,10 @@ def gram_matrix(output_map: OutputMap, params) -> np.ndarray:
            [0., 4.]])
     """
     J = _jacobian(output_map, params)
-    G = J.T @ J
-    return 0.5 * (G + G.T)
+    with np.errstate(all="ignore"):
+        G = J.T @ J
+        G = 0.5 * (G + G.T)
+    return _check_product(G, "G = J^T J", J)
 
 
 def neural_tangent_kernel(output_map: OutputMap, params) -> np.ndarray:
@@ -291,17 +312,22 @@ def neural_tangent_kernel(output_map: OutputMap, params) -> np.ndarray:
     closed_form = getattr(output_map, "neural_tangent_kernel", None)
     if not callable(closed_form):
         J = _jacobian(output_map, params)
-        K = J @ J.T
-        return 0.5 * (K + K.T)
+        with np.errstate(all="ignore"):
+            K = J @ J.T
+            K = 0.5 * (K + K.T)
+        return _check_product(K, "K = J J^T", J)
     params = as_finite_vector("params", params, p)
-    K = np.asarray(closed_form(params), dtype=np.float64)
+    with np.errstate(all="ignore"):
+        K = np.asarray(closed_form(params), dtype=np.float64)
     if K.shape != (n, n):
         raise ValueError(
             f"the output map's neural_tangent_kernel has shape {K.shape}, expected "
             f"({n}, {n})"
         )
     if not np.all(np.isfinite(K)):
-        raise ValueError("the neural tangent kernel K(params) holds NaN or inf values")
+        raise NonFiniteError(
+            "the neural tangent kernel K(params) holds NaN or inf values"
+        )
     return K
 
 
@@ -407,7 +433,8 @@ def spectrum_summary(
         If ``output_map`` does not implement :class:`~manifolds.OutputMap`.
     ValueError
         If ``kernel`` is unknown, ``rank_rtol`` is not in (0, 1), ``params``
-        has the wrong shape or is not finite, or the Jacobian is not finite.
+        has the wrong shape or is not finite, the Jacobian is not finite, or
+        :math:`\lambda_{max} = \sigma_{max}^2` overflows float64.
 
     Examples
     --------
@@ -427,19 +454,28 @@ def spectrum_summary(
     n, p = _check_output_map(output_map)
     if rank_rtol is None:
         rank_rtol = max(n, p) * _EPS
-    rank_rtol = check_positive_real("rank_rtol", rank_rtol)
-    if rank_rtol >= 1.0:
-        raise ValueError(f"`rank_rtol` must be < 1, got {rank_rtol:g}")
+    rank_rtol = check_rank_rtol(rank_rtol)
     J = _jacobian(output_map, params)
     singular_values = scipy.linalg.svdvals(J, check_finite=False)
     size = p if kernel == "gram" else n
     eigenvalues = np.zeros(size)
-    eigenvalues[: singular_values.size] = singular_values**2
+    with np.errstate(over="ignore", under="ignore"):
+        eigenvalues[: singular_values.size] = singular_values**2
     sigma_max = float(singular_values[0]) if singular_values.size else 0.0
+    if not math.isfinite(float(eigenvalues[0])):
+        raise NonFiniteError(
+            f"the spectrum of {'G = J^T J' if kernel == 'gram' else 'K = J J^T'} "
+            f"is not finite, it overflows float64: sigma_max(J) = {sigma_max:.3e}, and its square "
+            "exceeds the largest float; the model's scale (`alpha`) is too large"
+        )
     threshold = rank_rtol * sigma_max
     rank = int(np.sum(singular_values > threshold)) if sigma_max > 0 else 0
     lambda_max, lambda_min = float(eigenvalues[0]), float(eigenvalues[-1])
     condition = math.inf if lambda_min == 0 else lambda_max / lambda_min
+    if lambda_min == 0 and size == singular_values.size and singular_values[-1] > 0:
+        # lambda_min underflowed: the ratio of the singular values still holds.
+        ratio = float(singular_values[0] / singular_values[-1])
+        condition = ratio * ratio
     return SpectrumSummary(
         lambda_min=lambda_min,
         lambda_max=lambda_max,
@@ -509,9 +545,16 @@ class SecondFundamentalFormNorm:
 
 
 def _curvature_tensor(manifold: OutputManifold, params: np.ndarray) -> tuple:
-    """``Q`` and ``T[i, j] = P^perp D^2F[R^-1 e_i, R^-1 e_j]``, shape ``(p, p, n)``."""
+    """``Q``, ``T`` and ``factors`` with ``T[i, j] = P^perp D^2F[R^-1 e_i, R^-1 e_j]``.
+
+    ``T`` has shape ``(p, p, n)``. ``factors`` is empty unless the plain
+    tensor over- or underflows (a tiny or huge ``alpha``); then ``T`` is
+    computed along rescaled directions and normalized to unit size, and the
+    true tensor is ``T * prod(multipliers) / prod(divisors)`` for
+    ``factors = (multipliers, divisors)``.
+    """
     output_map = manifold.output_map
-    n, p = manifold.ambient_dim, manifold.dim
+    p = manifold.dim
     info = manifold.rank_info(params)
     if info.rank < p:
         raise NotAnImmersionError(
@@ -522,6 +565,40 @@ def _curvature_tensor(manifold: OutputManifold, params: np.ndarray) -> tuple:
     J = _jacobian(output_map, params)
     Q, R = scipy.linalg.qr(J, mode="economic", check_finite=False)
     V = scipy.linalg.solve_triangular(R, np.eye(p), check_finite=False)  # R^{-1}
+    try:
+        with np.errstate(all="ignore"):
+            T = _normal_second_derivatives(output_map, params, Q, V)
+        size = max_abs(T)
+        if all_finite(T) and _TENSOR_TINY < size < _TENSOR_HUGE:
+            return Q, T, ()  # zero may be an underflow: that is checked below
+    except ValueError:  # a model that refuses to overflow: rescale below
+        pass
+    # D^2F is bilinear. With r = max|R| and W = (R / r)^{-1} = r R^{-1} (which
+    # cannot overflow where R^{-1} does), along W / |W| the tensor is
+    # T (r / |W|)^2; it is then normalized by its largest entry t.
+    size_r = max_abs(R)
+    with np.errstate(all="ignore"):
+        W = scipy.linalg.solve_triangular(R / size_r, np.eye(p), check_finite=False)
+        size_w = max_abs(W)
+        T = _normal_second_derivatives(output_map, params, Q, W / size_w)
+    if not (all_finite(W) and all_finite(T)):
+        raise NonFiniteError(
+            "the second derivatives of the output map are not finite at `u`, even "
+            "along unit directions: the model overflows float64 there"
+        )
+    size_t = max_abs(T)
+    if size_t == 0.0:
+        return Q, T, ()
+    return Q, T / size_t, ((size_w, size_w, size_t), (size_r, size_r))
+
+
+# The plain tensor is used when its largest entry lies in this range, where
+# the sums of squares of the ascent can neither overflow nor underflow.
+_TENSOR_TINY, _TENSOR_HUGE = 1e-140, 1e140
+
+
+def _normal_second_derivatives(output_map, params, Q, V) -> np.ndarray:
+    n, p = Q.shape
     T = np.empty((p, p, n))
     for i in range(p):
         for j in range(i, p):
@@ -529,15 +606,15 @@ def _curvature_tensor(manifold: OutputManifold, params: np.ndarray) -> tuple:
                 output_map.second_derivative(params, V[:, i], V[:, j]),
                 dtype=np.float64,
             )
-            if second.shape != (n,) or not np.all(np.isfinite(second)):
+            if second.shape != (n,):
                 raise ValueError(
-                    "the output map's second_derivative returned a non-finite "
-                    f"value or shape {second.shape}, expected ({n},)"
+                    "the output map's second_derivative returned shape "
+                    f"{second.shape}, expected ({n},)"
                 )
             normal = second - Q @ (Q.T @ second)
             T[i, j] = normal
             T[j, i] = normal
-    return Q, T
+    return T
 
 
 def _quartic(T: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -713,8 +790,9 @@ def second_fundamental_form_norm(
     rng = np.random.default_rng(0) if rng is None else check_generator(rng)
     n_starts = check_positive_int("n_starts", n_starts)
     c = manifold.metric_weight
+    u = as_finite_vector("u", u, manifold.ambient_dim)
     params = manifold.lift(u)
-    Q, T = _curvature_tensor(manifold, params)
+    Q, T, factors = _curvature_tensor(manifold, params)
     p = T.shape[0]
     unfolding = T.reshape(p, -1)
     # The leading singular pair of the unfolding, from its p x p Gram matrix
@@ -735,9 +813,24 @@ def second_fundamental_form_norm(
         if best is None or f > best[1]:
             best = (a, f, converged)
     a, f, converged = best
-    normal_vector = scale * np.einsum("ijm,i,j->m", T, a, a) / c
+    if factors:  # T was normalized: scale back with exact powers of two
+        multipliers, divisors = factors
+        normal_vector = scale_back(
+            np.einsum("ijm,i,j->m", T, a, a),
+            (scale, *multipliers),
+            divisors=(c, *divisors),
+        )
+    else:
+        normal_vector = scale * np.einsum("ijm,i,j->m", T, a, a) / c
+    value = norm(normal_vector)
+    if not (all_finite(normal_vector) and math.isfinite(value)):
+        raise NonFiniteError(
+            "the second fundamental form is not finite at `u`: its norm exceeds "
+            f"the largest float (metric_weight = {c:.3e}); the model's scale "
+            "(`alpha`) is too small for this curvature"
+        )
     return SecondFundamentalFormNorm(
-        value=float(np.linalg.norm(normal_vector)),
+        value=value,
         direction=_readonly(Q @ a / math.sqrt(c)),
         normal_vector=_readonly(normal_vector),
         converged=bool(converged),
@@ -795,10 +888,12 @@ def pl_constant(manifold: OutputManifold, loss, u, h_star: float) -> float:
     ------
     ValueError
         If ``h_star`` is not finite or not below :math:`h(u)`, the loss or its
-        gradient is not finite at ``u``, or ``u`` is not on the manifold.
+        gradient is not finite at ``u``, ``u`` is not on the manifold, or the
+        ratio overflows float64.
     TypeError
-        If ``manifold`` is not an :class:`~manifolds.OutputManifold`, or
-        ``h_star`` is not a real number.
+        If ``manifold`` is not an :class:`~manifolds.OutputManifold`,
+        ``loss`` has no ``value`` and ``gradient`` methods, or ``h_star`` is
+        not a real number.
 
     Examples
     --------
@@ -813,7 +908,16 @@ def pl_constant(manifold: OutputManifold, loss, u, h_star: float) -> float:
     1.0
     """
     manifold = _check_manifold(manifold)
+    if not (
+        callable(getattr(loss, "value", None))
+        and callable(getattr(loss, "gradient", None))
+    ):
+        raise TypeError(
+            "`loss` must have value(u) and gradient(u) methods, such as "
+            f"riemgn.losses.SquaredLoss, got {type(loss).__name__}"
+        )
     h_star = _check_real("h_star", h_star)
+    u = as_finite_vector("u", u, manifold.ambient_dim)
     value = float(loss.value(u))
     if not math.isfinite(value):
         raise ValueError(f"the loss is not finite at `u`: h(u) = {value}")
@@ -828,7 +932,17 @@ def pl_constant(manifold: OutputManifold, loss, u, h_star: float) -> float:
         "loss.gradient(u)", loss.gradient(u), manifold.ambient_dim
     )
     gradient = manifold.euclidean_to_riemannian_gradient(u, euclidean_gradient)
-    return manifold.norm(u, gradient) ** 2 / (2.0 * gap)
+    size = manifold.norm(u, gradient)
+    try:
+        ratio = size**2 / (2.0 * gap)
+    except OverflowError:  # Python floats raise instead of returning inf
+        ratio = math.inf
+    if not math.isfinite(ratio):
+        raise NonFiniteError(
+            f"the PL ratio is not finite, it overflows float64: |grad h(u)|_u = {size:.3e} and h(u) - "
+            f"h_star = {gap:.3e}; its true value exceeds the largest float"
+        )
+    return ratio
 
 
 # ----------------------------------------------------------------------
@@ -958,7 +1072,8 @@ def fit_exponential_rate(
     ValueError
         If ``times`` is not strictly increasing, the shapes differ, a value is
         not finite, no excess is positive, ``window`` or ``floor`` is out of
-        range, or fewer than 3 samples lie in the window.
+        range, fewer than 3 samples lie in the window, or the fitted rate
+        overflows float64 (``times`` spanning less than about ``1e-305``).
 
     Examples
     --------
@@ -1007,11 +1122,29 @@ def fit_exponential_rate(
             "widen `window`"
         )
     t, y = times[start:stop], np.log(excess[start:stop])
-    t_mean, y_mean = float(t.mean()), float(y.mean())
-    dt = t - t_mean
-    slope = float(dt @ (y - y_mean) / (dt @ dt))
-    intercept = y_mean - slope * t_mean
-    residuals = y - (intercept + slope * t)
+    with np.errstate(all="ignore"):
+        t_mean, y_mean = float(t.mean()), float(y.mean())
+        dt = t - t_mean
+        spread = dt @ dt
+        slope = float(dt @ (y - y_mean) / spread)
+    if not (math.isfinite(slope) and _SPREAD_TINY < spread < math.inf):
+        # Times near 1e+-300: dt @ dt over- or underflows. Fit in units of
+        # the largest |t|, then convert the slope back.
+        unit = max_abs(t)
+        tau = t / unit
+        tau_mean = float(tau.mean())
+        dtau = tau - tau_mean
+        with np.errstate(over="ignore"):
+            slope = float(dtau @ (y - y_mean) / (dtau @ dtau)) / unit
+        t_mean = tau_mean * unit
+    if not math.isfinite(slope):
+        raise NonFiniteError(
+            "the fitted rate is not finite: the decay is too fast or too slow for "
+            f"float64 on `times` from {t[0]:.3e} to {t[-1]:.3e}; rescale `times`"
+        )
+    with np.errstate(over="ignore", under="ignore"):
+        intercept = y_mean - slope * t_mean
+        residuals = y - (intercept + slope * t)
     ss_res = float(residuals @ residuals)
     ss_tot = float((y - y_mean) @ (y - y_mean))
     r_squared = 1.0 if ss_res == 0 else 1.0 - ss_res / ss_tot
@@ -1030,6 +1163,10 @@ def fit_exponential_rate(
         ),
         robust_rate=-robust_slope,
     )
+
+
+# Below this, dt @ dt has lost the squares of the small time differences.
+_SPREAD_TINY = 1e-280
 
 
 def _as_excess(excess, size: int) -> np.ndarray:
@@ -1230,7 +1367,10 @@ def optimal_in_class_risk(
 
     risk, u = risk_at(params)
     if not math.isfinite(risk):
-        raise ValueError("the output map is not finite at `params0`")
+        raise NonFiniteError(
+            "the risk h(F(params0)) is not finite: the output map or the loss "
+            f"overflows float64 at `params0` (max |params0| = {max_abs(params):.3e})"
+        )
     curvature = 1.0 / n if loss.mean else 1.0  # h = (s/2)|u - y|^2
     initial_risk = risk
     scale = None
@@ -1241,7 +1381,14 @@ def optimal_in_class_risk(
         n_iter += 1
         g = loss.gradient(u)
         J = _jacobian(output_map, params)
-        gradient_norm = float(np.linalg.norm(J.T @ g))
+        with np.errstate(all="ignore"):
+            gradient_norm = norm(J.T @ g)
+        if not math.isfinite(gradient_norm):
+            raise NonFiniteError(
+                "J^T grad h is not finite, it overflows float64 during the Gauss-Newton run (max |J| = "
+                f"{max_abs(J):.3e}, max |grad h| = {max_abs(g):.3e}); the model's "
+                "scale (`alpha`) or the targets are too large"
+            )
         scale = max(1.0, gradient_norm) if scale is None else scale
         if gradient_norm <= gtol * scale:
             message = (

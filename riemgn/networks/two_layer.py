@@ -52,12 +52,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from manifolds._validation import (
+    NonFiniteError,
+    all_finite,
     as_finite_array,
     as_finite_vector,
     check_generator,
     check_positive_int,
     check_positive_real,
     describe,
+    max_abs,
 )
 from riemgn.networks.activations import Activation, get_activation
 
@@ -205,7 +208,11 @@ class TwoLayerOutputMap:
             center_params = as_finite_vector(
                 "center_params", center_params, self.n_params
             )
-            self._offset = _readonly(self._raw_value(center_params))
+            with np.errstate(over="ignore", invalid="ignore"):
+                offset = self._raw_value(center_params)
+            self._offset = _readonly(
+                self._checked(offset, "f(X; W0)", {"center_params": center_params})
+            )
 
     # --- attributes ---------------------------------------------------------
 
@@ -255,6 +262,19 @@ class TwoLayerOutputMap:
         vector = as_finite_vector(name, vector, self.n_params)
         return self._X @ vector.reshape(self._width, self._input_dim).T
 
+    def _checked(self, result: np.ndarray, what: str, arguments: dict) -> np.ndarray:
+        """``result`` if it is finite; otherwise a ValueError naming the cause."""
+        if all_finite(result):
+            return result
+        sizes = ", ".join(
+            f"max |{name}| = {max_abs(v):.3e}" for name, v in arguments.items()
+        )
+        raise NonFiniteError(
+            f"{what} is not finite, it overflows float64: "
+            f"{int(np.sum(~np.isfinite(result)))} value(s) are NaN or inf (alpha = {self._alpha:.3e}, {sizes}); reduce `alpha` "
+            f"or the size of {' and '.join(f'`{name}`' for name in arguments)}"
+        )
+
     def _raw_value(self, params: np.ndarray) -> np.ndarray:
         Z = self._X @ params.reshape(self._width, self._input_dim).T
         return self._scale * (self._activation.value(Z) @ self._c)
@@ -285,7 +305,8 @@ class TwoLayerOutputMap:
         Raises
         ------
         ValueError
-            If ``params`` does not have shape ``(n_params,)`` or is not finite.
+            If ``params`` does not have shape ``(n_params,)`` or is not finite,
+            or the result overflows float64 (too large an ``alpha``).
 
         Examples
         --------
@@ -300,10 +321,11 @@ class TwoLayerOutputMap:
         True
         """
         W = self._weights(params)
-        out = self._raw_value(W.ravel())
-        if self._offset is not None:
-            out = out - self._offset
-        return out
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = self._raw_value(W.ravel())
+            if self._offset is not None:
+                out = out - self._offset
+        return self._checked(out, "F(params)", {"params": W})
 
     def jacobian(self, params: ArrayLike) -> np.ndarray:
         r"""The Jacobian :math:`J(\theta)`.
@@ -330,7 +352,8 @@ class TwoLayerOutputMap:
         Raises
         ------
         ValueError
-            If ``params`` does not have shape ``(n_params,)`` or is not finite.
+            If ``params`` does not have shape ``(n_params,)`` or is not finite,
+            or the result overflows float64 (too large an ``alpha``).
 
         Examples
         --------
@@ -348,11 +371,16 @@ class TwoLayerOutputMap:
         True
         """
         W = self._weights(params)
-        S = self._activation.derivative(self._X @ W.T)  # (n, m)
-        coef = self._scale * S * self._c  # (n, m)
-        return (coef[:, :, None] * self._X[:, None, :]).reshape(
-            self.n_outputs, self.n_params
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            S = self._activation.derivative(self._X @ W.T)  # (n, m)
+            coef = self._scale * S * self._c  # (n, m)
+            J = (coef[:, :, None] * self._X[:, None, :]).reshape(
+                self.n_outputs, self.n_params
+            )
+        # J = coef (x) X is finite when coef is and the largest product is.
+        if not (all_finite(coef) and np.isfinite(max_abs(coef) * max_abs(self._X))):
+            self._checked(J, "J(params)", {"params": W})
+        return J
 
     def jvp(self, params: ArrayLike, vector: ArrayLike) -> np.ndarray:
         r"""The Jacobian-vector product :math:`J(\theta) v`.
@@ -381,7 +409,8 @@ class TwoLayerOutputMap:
         ------
         ValueError
             If ``params`` or ``vector`` does not have shape ``(n_params,)`` or
-            is not finite.
+            is not finite, or the result
+            overflows float64 (too large an ``alpha`` or argument).
 
         Examples
         --------
@@ -396,8 +425,10 @@ class TwoLayerOutputMap:
         """
         W = self._weights(params)
         XV = self._directions("vector", vector)
-        S = self._activation.derivative(self._X @ W.T)
-        return self._scale * ((S * XV) @ self._c)
+        with np.errstate(over="ignore", invalid="ignore"):
+            S = self._activation.derivative(self._X @ W.T)
+            out = self._scale * ((S * XV) @ self._c)
+        return self._checked(out, "J(params) vector", {"params": W, "vector": vector})
 
     def vjp(self, params: ArrayLike, cotangent: ArrayLike) -> np.ndarray:
         r"""The vector-Jacobian product :math:`J(\theta)^\top u`.
@@ -426,7 +457,8 @@ class TwoLayerOutputMap:
         ------
         ValueError
             If ``params`` or ``cotangent`` has the wrong shape or is not
-            finite.
+            finite, or the result
+            overflows float64 (too large an ``alpha`` or argument).
 
         Examples
         --------
@@ -441,9 +473,13 @@ class TwoLayerOutputMap:
         """
         W = self._weights(params)
         u = as_finite_vector("cotangent", cotangent, self.n_outputs)
-        S = self._activation.derivative(self._X @ W.T)
-        coef = self._scale * (u[:, None] * S) * self._c  # (n, m)
-        return (coef.T @ self._X).ravel()
+        with np.errstate(over="ignore", invalid="ignore"):
+            S = self._activation.derivative(self._X @ W.T)
+            coef = self._scale * (u[:, None] * S) * self._c  # (n, m)
+            out = (coef.T @ self._X).ravel()
+        return self._checked(
+            out, "J(params)^T cotangent", {"params": W, "cotangent": u}
+        )
 
     def second_derivative(
         self, params: ArrayLike, vector_a: ArrayLike, vector_b: ArrayLike
@@ -476,7 +512,8 @@ class TwoLayerOutputMap:
         ------
         ValueError
             If ``params``, ``vector_a`` or ``vector_b`` does not have shape
-            ``(n_params,)`` or is not finite.
+            ``(n_params,)`` or is not finite, or the result
+            overflows float64 (too large an ``alpha`` or argument).
 
         Examples
         --------
@@ -497,8 +534,14 @@ class TwoLayerOutputMap:
         W = self._weights(params)
         XA = self._directions("vector_a", vector_a)
         XB = self._directions("vector_b", vector_b)
-        S2 = self._activation.second_derivative(self._X @ W.T)
-        return self._scale * ((S2 * XA * XB) @ self._c)
+        with np.errstate(over="ignore", invalid="ignore"):
+            S2 = self._activation.second_derivative(self._X @ W.T)
+            out = self._scale * ((S2 * XA * XB) @ self._c)
+        return self._checked(
+            out,
+            "D^2F(params)[vector_a, vector_b]",
+            {"params": W, "vector_a": vector_a, "vector_b": vector_b},
+        )
 
     def weighted_hessian_vector(
         self, params: ArrayLike, weights: ArrayLike, vector: ArrayLike
@@ -536,7 +579,8 @@ class TwoLayerOutputMap:
         Raises
         ------
         ValueError
-            If an argument has the wrong shape or is not finite.
+            If an argument has the wrong shape or is not finite, or the result
+            overflows float64 (too large an ``alpha`` or argument).
 
         Examples
         --------
@@ -554,9 +598,15 @@ class TwoLayerOutputMap:
         W = self._weights(params)
         nu = as_finite_vector("weights", weights, self.n_outputs)
         XV = self._directions("vector", vector)
-        S2 = self._activation.second_derivative(self._X @ W.T)
-        coef = self._scale * (nu[:, None] * S2 * XV) * self._c  # (n, m)
-        return (coef.T @ self._X).ravel()
+        with np.errstate(over="ignore", invalid="ignore"):
+            S2 = self._activation.second_derivative(self._X @ W.T)
+            coef = self._scale * (nu[:, None] * S2 * XV) * self._c  # (n, m)
+            out = (coef.T @ self._X).ravel()
+        return self._checked(
+            out,
+            "H_weights(params) vector",
+            {"params": W, "weights": nu, "vector": vector},
+        )
 
     def neural_tangent_kernel(self, params: ArrayLike) -> np.ndarray:
         r"""The empirical neural tangent kernel :math:`K = J J^\top`, in closed form.
@@ -586,7 +636,8 @@ class TwoLayerOutputMap:
         Raises
         ------
         ValueError
-            If ``params`` does not have shape ``(n_params,)`` or is not finite.
+            If ``params`` does not have shape ``(n_params,)`` or is not finite,
+            or the result overflows float64 (too large an ``alpha``).
 
         Examples
         --------
@@ -601,8 +652,14 @@ class TwoLayerOutputMap:
         ((5, 5), True)
         """
         W = self._weights(params)
-        S = self._activation.derivative(self._X @ W.T)
-        return self._scale**2 * (S @ S.T) * (self._X @ self._X.T)
+        with np.errstate(over="ignore", invalid="ignore"):
+            S = self._activation.derivative(self._X @ W.T)
+            try:
+                square = self._scale**2
+            except OverflowError:  # Python floats raise where numpy gives inf
+                square = math.inf
+            K = square * (S @ S.T) * (self._X @ self._X.T)
+        return self._checked(K, "K(params) = J J^T", {"params": W})
 
 
 class TwoLayerNetwork:
