@@ -21,6 +21,7 @@ from riemgn.equivalence import compare_trajectories, velocity_residual
 from riemgn.flows import (
     FlowStatus,
     Trajectory,
+    TrajectoryFormatError,
     gauss_newton_flow,
     gradient_flow,
     levenberg_marquardt_flow,
@@ -51,6 +52,7 @@ __all__ = [
     "SolverStatus",
     "SquaredLoss",
     "Trajectory",
+    "TrajectoryFormatError",
     "TwoLayerNetwork",
     "__version__",
     "compare_trajectories",

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from manifolds._validation import check_positive_real, describe
+from manifolds._validation import as_finite_array, check_positive_real, describe
+from riemgn._checks import check_real, safe_norm
 
 __all__ = [
     "Constant",
@@ -84,6 +85,18 @@ class DampingState:
         :func:`riemgn.solvers.levenberg_marquardt`, of the weighted
         :math:`W^{1/2}J`.)
 
+    ``kernel_eigenvalues`` must be a non-empty, finite 1-D array and ``loss``
+    a finite number; ``params``, ``outputs`` and ``gradient`` may be ``None``
+    (for a schedule that does not look at them), and are otherwise finite 1-D
+    arrays. Each is copied to float64.
+
+    Raises
+    ------
+    ValueError
+        If an array is not finite, not 1-D, or ``kernel_eigenvalues`` is empty.
+    TypeError
+        If ``loss`` is not a real number.
+
     Examples
     --------
     >>> import numpy as np
@@ -109,10 +122,44 @@ class DampingState:
     loss: float
     kernel_eigenvalues: np.ndarray
 
+    def __post_init__(self):
+        for name in ("params", "outputs", "gradient"):
+            value = getattr(self, name)
+            if value is not None:
+                value = as_finite_array(f"state.{name}", value, ndim=1)
+                object.__setattr__(self, name, value)
+        eigenvalues = as_finite_array(
+            "state.kernel_eigenvalues", self.kernel_eigenvalues, ndim=1
+        )
+        if eigenvalues.size == 0:
+            raise ValueError("`state.kernel_eigenvalues` must not be empty")
+        object.__setattr__(self, "kernel_eigenvalues", eigenvalues)
+        object.__setattr__(self, "loss", check_real("state.loss", self.loss))
+
     @property
     def lambda_min(self) -> float:
         r""":math:`\lambda_{min}` of the kernel (the smallest of ``kernel_eigenvalues``)."""
         return float(self.kernel_eigenvalues[-1])
+
+
+def _check_call(t, state, *, needs: tuple[str, ...] = ()) -> None:
+    """Check the arguments of ``schedule(t, state)``: a real ``t`` and a DampingState."""
+    check_real("t", t)
+    if not isinstance(state, DampingState):
+        raise TypeError(
+            "`state` must be a riemgn.damping.DampingState (built by the flows and "
+            f"solvers), got {describe(state)} of type {type(state).__name__}"
+        )
+    for name in needs:
+        if getattr(state, name) is None:
+            raise TypeError(
+                f"`state.{name}` is None, but this schedule needs it; build the "
+                f"DampingState with {name}"
+            )
+
+
+class _NonFiniteDamping(ValueError):
+    """A schedule returned a NaN or infinite damping: a failure of the dynamics."""
 
 
 class Constant:
@@ -140,11 +187,15 @@ class Constant:
     ValueError
         If ``damping`` is negative or not finite.
     TypeError
-        If ``damping`` is not a real number.
+        If ``damping`` is not a real number; when called,
+        if ``state`` is not a :class:`riemgn.damping.DampingState` or ``t`` is
+        not a real number.
 
     Examples
     --------
-    >>> Constant(0.1)(0.0, None)
+    >>> import numpy as np
+    >>> state = DampingState(None, None, None, 0.0, np.array([4.0, 1e-6]))
+    >>> Constant(0.1)(0.0, state)
     0.1
     >>> Constant(0.1).predicted_rate(1e-3)  # 1e-3 / (1e-3 + 0.1)
     0.009900990099009901
@@ -154,6 +205,7 @@ class Constant:
         self.value = check_positive_real("damping", damping, allow_zero=True)
 
     def __call__(self, t, state) -> float:
+        _check_call(t, state)
         return self.value
 
     def predicted_rate(self, lambda_min: float) -> float:
@@ -222,7 +274,9 @@ class KernelTied:
     ValueError
         If ``epsilon`` is not finite and ``> 0``.
     TypeError
-        If ``epsilon`` is not a real number.
+        If ``epsilon`` is not a real number; when called,
+        if ``state`` is not a :class:`riemgn.damping.DampingState` or ``t`` is
+        not a real number.
 
     Examples
     --------
@@ -236,6 +290,7 @@ class KernelTied:
         self.epsilon = check_positive_real("epsilon", epsilon)
 
     def __call__(self, t, state: DampingState) -> float:
+        _check_call(t, state)
         return self.epsilon * state.lambda_min
 
     def predicted_rate(self, lambda_min: float | None = None) -> float:
@@ -302,7 +357,9 @@ class ResidualProportional:
     ValueError
         If ``mu`` or ``power`` is not finite and ``> 0``.
     TypeError
-        If ``mu`` or ``power`` is not a real number.
+        If ``mu`` or ``power`` is not a real number; when called,
+        if ``state`` is not a :class:`riemgn.damping.DampingState` or ``t`` is
+        not a real number.
 
     Examples
     --------
@@ -317,7 +374,9 @@ class ResidualProportional:
         self.power = check_positive_real("power", power)
 
     def __call__(self, t, state: DampingState) -> float:
-        return self.mu * float(np.linalg.norm(state.gradient)) ** self.power
+        _check_call(t, state, needs=("gradient",))
+        with np.errstate(over="ignore"):  # an overflow is reported by evaluate_damping
+            return float(self.mu * np.float64(safe_norm(state.gradient)) ** self.power)
 
     def __repr__(self) -> str:
         return f"ResidualProportional({self.mu!r}, power={self.power!r})"
@@ -396,10 +455,13 @@ def evaluate_damping(schedule, t: float, state: DampingState) -> float:
     Raises
     ------
     TypeError
-        If the schedule returns something that is not a real number (a
-        string, bytes or a bool included).
+        If ``schedule`` is not callable, ``t`` is not a real number, ``state``
+        is not a :class:`riemgn.damping.DampingState`, or the schedule
+        returns something that is not a real number (a string, bytes or a
+        bool included).
     ValueError
-        If it returns a negative or non-finite number.
+        If ``t`` is not finite, or the schedule returns a negative or
+        non-finite number.
 
     Examples
     --------
@@ -410,6 +472,12 @@ def evaluate_damping(schedule, t: float, state: DampingState) -> float:
     >>> evaluate_damping(lambda t, state: np.float32(0.25) * (1 + t), 1.0, state)
     0.5
     """
+    if not callable(schedule):
+        raise TypeError(
+            f"`schedule` must be a callable damping(t, state) -> float, got "
+            f"{describe(schedule)}"
+        )
+    _check_call(t, state)
     value = schedule(t, state)
     if isinstance(value, (str, bytes, bool, np.bool_)):
         raise TypeError(
@@ -423,7 +491,12 @@ def evaluate_damping(schedule, t: float, state: DampingState) -> float:
             f"the damping schedule {schedule!r} must return a float, got "
             f"{describe(value)}"
         ) from error
-    if not math.isfinite(value) or value < 0:
+    if not math.isfinite(value):
+        raise _NonFiniteDamping(
+            f"the damping schedule {schedule!r} returned {value!r} at t = {t:g}; "
+            "the damping must be finite and >= 0"
+        )
+    if value < 0:
         raise ValueError(
             f"the damping schedule {schedule!r} returned {value!r} at t = {t:g}; "
             "the damping must be finite and >= 0"

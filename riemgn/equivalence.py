@@ -23,6 +23,7 @@ grid.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,7 @@ from manifolds._validation import (
     check_positive_real,
     describe,
 )
+from riemgn._checks import check_loss, safe_norm
 from riemgn._linalg import gauss_newton_direction
 from riemgn.flows.trajectory import Trajectory
 
@@ -85,7 +87,10 @@ def velocity_residual(manifold, loss, u, *, solver: str = "qr") -> float:
         wrong shape or is not finite.
     TypeError
         If ``manifold`` is not an output manifold (it lacks ``lift``,
-        ``output_map`` or ``euclidean_to_riemannian_gradient``).
+        ``output_map`` or ``euclidean_to_riemannian_gradient``), or ``loss``
+        is not a loss on outputs.
+    OverflowError
+        If the velocities at ``u`` exceed the float64 range.
 
     Examples
     --------
@@ -111,27 +116,34 @@ def velocity_residual(manifold, loss, u, *, solver: str = "qr") -> float:
             f"euclidean_to_riemannian_gradient), got {describe(manifold)}"
         )
     n = manifold.ambient_dim
-    if getattr(loss, "n_outputs", None) != n:
-        raise ValueError(
-            f"the loss has n_outputs = {getattr(loss, 'n_outputs', None)} but the "
-            f"manifold's points have {n} outputs"
-        )
+    check_loss(loss, n, where="the manifold's points")
     u = as_finite_vector("u", u, n)
     params = manifold.lift(u)
     J = np.asarray(manifold.output_map.jacobian(params), dtype=np.float64)
-    euclidean_gradient = loss.gradient(u)
+    euclidean_gradient = np.asarray(loss.gradient(u), dtype=np.float64)
+    if not (np.all(np.isfinite(J)) and np.all(np.isfinite(euclidean_gradient))):
+        raise ValueError(
+            "the Jacobian J(theta(u)) or the loss gradient is not finite at `u`"
+        )
     c = manifold.metric_weight
     rank_rtol = max(J.shape) * _EPS
-    velocity = (
-        -gauss_newton_direction(
-            J, euclidean_gradient, solver=solver, rank_rtol=rank_rtol
+    with np.errstate(over="ignore", invalid="ignore"):
+        velocity = (
+            -gauss_newton_direction(
+                J, euclidean_gradient, solver=solver, rank_rtol=rank_rtol
+            )
+            / c
         )
-        / c
-    )
-    output_velocity = J @ velocity
+        output_velocity = J @ velocity
     gradient = manifold.euclidean_to_riemannian_gradient(u, euclidean_gradient)
-    scale = float(np.linalg.norm(gradient))
-    mismatch = float(np.linalg.norm(output_velocity + gradient))
+    scale = safe_norm(gradient)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mismatch = safe_norm(output_velocity + gradient)
+    if not (math.isfinite(scale) and math.isfinite(mismatch)):
+        raise OverflowError(
+            f"the velocities at `u` overflow float64 (|grad h(u)| = {scale:.3e}); "
+            "the residual cannot be computed"
+        )
     return mismatch / scale if scale > 0 else mismatch
 
 

@@ -25,6 +25,8 @@ the shape and finiteness of :math:`u` (and of :math:`v`).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.special import expit
 
@@ -73,6 +75,33 @@ class _OutputLoss:
 
     def _outputs(self, u) -> np.ndarray:
         return as_finite_vector("u", u, self._y.size)
+
+    def _residual(self, u) -> np.ndarray:
+        """:math:`u - y` for validated outputs; ``OverflowError`` if it is not representable."""
+        u = self._outputs(u)
+        with np.errstate(over="ignore", invalid="ignore"):
+            residual = u - self._y
+        if not np.all(np.isfinite(residual)):
+            raise OverflowError(
+                "the residual u - y overflows float64: max |u| = "
+                f"{float(np.max(np.abs(u))):.3e}, max |y| = "
+                f"{float(np.max(np.abs(self._y))):.3e}"
+            )
+        return residual
+
+    def _finite(self, value: float, u) -> float:
+        """``value`` if finite; otherwise ``OverflowError`` (the loss exceeds float64)."""
+        if not math.isfinite(value):
+            u = np.asarray(u, dtype=np.float64)
+            with np.errstate(over="ignore", invalid="ignore"):
+                residual = float(np.max(np.abs(u - self._y)))
+            raise OverflowError(
+                f"the loss value h(u) overflows float64: max |u - y| = "
+                f"{residual:.3e} (max |u| = {float(np.max(np.abs(u))):.3e}, max |y| = "
+                f"{float(np.max(np.abs(self._y))):.3e}); the outputs or the targets "
+                "are too large for the loss to be represented"
+            )
+        return value
 
     def _outputs_and_direction(self, u, v) -> tuple[np.ndarray, np.ndarray]:
         u = self._outputs(u)
@@ -258,6 +287,9 @@ class SquaredLoss(_OutputLoss):
         ------
         ValueError
             If ``u`` does not have shape ``(n,)`` or is not finite.
+        OverflowError
+            If :math:`h(u)` exceeds the float64 range (it is never returned as
+            ``inf``).
 
         Examples
         --------
@@ -266,8 +298,15 @@ class SquaredLoss(_OutputLoss):
         >>> loss.value(np.array([1.0, 0.0]))  # (1/2) (1/2) 2^2
         1.0
         """
-        residual = self._outputs(u) - self._y
-        return 0.5 * self._scale * float(residual @ residual)
+        residual = self._residual(u)
+        with np.errstate(over="ignore"):
+            value = 0.5 * self._scale * float(residual @ residual)
+            if not math.isfinite(value):
+                # r @ r overflowed; the scaled sum decides whether h itself does.
+                m = float(np.max(np.abs(residual)))
+                q = float(np.sum(np.square(residual / m)))
+                value = (0.5 * self._scale * q * m) * m
+        return self._finite(value, u)
 
     def gradient(self, u) -> np.ndarray:
         r"""The Euclidean gradient :math:`\nabla h(u) = s(u - y)`, shape ``(n,)``.
@@ -292,6 +331,8 @@ class SquaredLoss(_OutputLoss):
         ------
         ValueError
             If ``u`` does not have shape ``(n,)`` or is not finite.
+        OverflowError
+            If :math:`u - y` exceeds the float64 range.
 
         Examples
         --------
@@ -300,7 +341,7 @@ class SquaredLoss(_OutputLoss):
         >>> loss.gradient(np.array([1.0, 0.0]))
         array([ 0., -1.])
         """
-        return self._scale * (self._outputs(u) - self._y)
+        return self._scale * self._residual(u)
 
     def hessian_vector(self, u, v) -> np.ndarray:
         r"""The Hessian-vector product :math:`\nabla^2 h(u) v = s v`, shape ``(n,)``.
@@ -444,6 +485,9 @@ class LogisticLoss(_OutputLoss):
         ------
         ValueError
             If ``u`` does not have shape ``(n,)`` or is not finite.
+        OverflowError
+            If :math:`h(u)` exceeds the float64 range (it is never returned as
+            ``inf``).
 
         Examples
         --------
@@ -452,7 +496,9 @@ class LogisticLoss(_OutputLoss):
         >>> round(loss.value(np.array([2.0, -2.0])), 6)  # 2 log(1 + e^-2)
         0.253856
         """
-        return self._scale * float(np.sum(np.logaddexp(0.0, -self._margins(u))))
+        with np.errstate(over="ignore"):
+            value = self._scale * float(np.sum(np.logaddexp(0.0, -self._margins(u))))
+        return self._finite(value, u)
 
     def gradient(self, u) -> np.ndarray:
         r"""The Euclidean gradient :math:`\nabla h(u) = -s\, y \odot \sigma(-y \odot u)`, shape ``(n,)``.
@@ -615,7 +661,7 @@ class PseudoHuberLoss(_OutputLoss):
 
     def _residuals(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r"""For validated outputs, :math:`r = u - y` and :math:`\rho = \operatorname{hypot}(\delta, r)`."""
-        residual = u - self._y
+        residual = self._residual(u)
         return residual, np.hypot(self._delta, residual)
 
     def value(self, u) -> float:
@@ -646,6 +692,9 @@ class PseudoHuberLoss(_OutputLoss):
         ------
         ValueError
             If ``u`` does not have shape ``(n,)`` or is not finite.
+        OverflowError
+            If :math:`h(u)` exceeds the float64 range (it is never returned as
+            ``inf``).
 
         Examples
         --------
@@ -658,8 +707,10 @@ class PseudoHuberLoss(_OutputLoss):
         """
         residual, rho = self._residuals(self._outputs(u))
         size = np.abs(residual)
-        terms = self._delta * (size * (size / (rho + self._delta)))
-        return self._scale * float(np.sum(terms))
+        with np.errstate(over="ignore"):
+            terms = self._delta * (size * (size / (rho + self._delta)))
+            value = self._scale * float(np.sum(terms))
+        return self._finite(value, u)
 
     def gradient(self, u) -> np.ndarray:
         r"""The Euclidean gradient :math:`\nabla h(u) = s\, r / \sqrt{1 + (r/\delta)^2}`, shape ``(n,)``.
@@ -687,6 +738,8 @@ class PseudoHuberLoss(_OutputLoss):
         ------
         ValueError
             If ``u`` does not have shape ``(n,)`` or is not finite.
+        OverflowError
+            If :math:`u - y` exceeds the float64 range.
 
         Examples
         --------

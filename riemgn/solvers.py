@@ -117,14 +117,19 @@ from manifolds._validation import (
     check_positive_real,
     describe,
 )
-from riemgn._checks import check_loss
+from riemgn._checks import DOMAIN_ERRORS, check_loss, safe_norm
 from riemgn._linalg import (
     RankDeficiencyError,
     gauss_newton_direction,
     kernel_factorization,
     stacked_lm_direction,
 )
-from riemgn.damping import DampingState, as_schedule, evaluate_damping
+from riemgn.damping import (
+    DampingState,
+    _NonFiniteDamping,
+    as_schedule,
+    evaluate_damping,
+)
 
 __all__ = [
     "SOLVER_MESSAGES",
@@ -155,6 +160,10 @@ TRUST_REGION_THRESHOLDS = (0.25, 0.75)
 MAX_SCHEDULE_RETRIES = 60
 
 _SECULAR_RTOL = 1e-2
+# A trial step may overflow the model: the solvers detect non-finite values
+# and report them (a rejected step or status ``non_finite``), so numpy's
+# floating-point warnings are silenced inside the iterations.
+_QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ignore"}
 DAMPING_RULES = ("nielsen", "trust_region")
 RIEMANNIAN_OPTIMIZERS = ("steepest_descent", "conjugate_gradient", "trust_regions")
 
@@ -552,8 +561,14 @@ def _check_problem(output_map, params0, loss):
     n, p = int(output_map.n_outputs), int(output_map.n_params)
     params0 = as_finite_vector("params0", params0, p).copy()
     check_loss(loss, n, require=_LOSS_METHODS)
-    with np.errstate(over="ignore", invalid="ignore"):  # reported below instead
-        outputs = np.asarray(output_map.value(params0), dtype=np.float64)
+    try:
+        with np.errstate(**_QUIET):  # reported below instead
+            outputs = np.asarray(output_map.value(params0), dtype=np.float64)
+    except OverflowError as error:  # a model that refuses to overflow
+        raise ValueError(
+            "the outputs F(params0) are not finite at the initial point `params0`: "
+            f"{error}"
+        ) from None
     if outputs.shape != (n,):
         raise ValueError(
             f"the output map returned shape {outputs.shape} at `params0`, expected ({n},)"
@@ -564,7 +579,12 @@ def _check_problem(output_map, params0, loss):
             f"({int(np.sum(~np.isfinite(outputs)))} NaN or inf value(s)); choose "
             "another `params0`"
         )
-    value = float(loss.value(outputs))
+    try:
+        value = float(loss.value(outputs))
+    except OverflowError as error:
+        raise ValueError(
+            f"the loss is not finite at the initial point `params0`: {error}"
+        ) from None
     if not math.isfinite(value):
         raise ValueError(
             f"the loss is not finite at the initial point, h(F(params0)) = {value}"
@@ -593,8 +613,13 @@ def _evaluate(output_map, params: np.ndarray, n: int) -> np.ndarray | None:
     A trial step may overflow the model; the solver handles the non-finite
     result (it rejects the step), so numpy's overflow warnings are silenced.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        outputs = np.asarray(output_map.value(params), dtype=np.float64)
+    if not np.all(np.isfinite(params)):  # an overflowed step: F is not evaluated
+        return None
+    try:
+        with np.errstate(**_QUIET):
+            outputs = np.asarray(output_map.value(params), dtype=np.float64)
+    except OverflowError:  # a model that refuses to overflow
+        return None
     if outputs.shape != (n,):
         raise ValueError(
             f"the output map returned shape {outputs.shape}, expected ({n},)"
@@ -606,18 +631,51 @@ def _loss_at(loss, outputs: np.ndarray | None) -> float:
     """``h(outputs)``, or inf if the outputs or the loss are not finite."""
     if outputs is None:
         return math.inf
-    with np.errstate(over="ignore", invalid="ignore"):
-        value = float(loss.value(outputs))
+    try:
+        with np.errstate(**_QUIET):
+            value = float(loss.value(outputs))
+    except OverflowError:
+        return math.inf
     return value if math.isfinite(value) else math.inf
 
 
 def _jacobian(output_map, params: np.ndarray, n: int, p: int) -> np.ndarray | None:
-    J = np.asarray(output_map.jacobian(params), dtype=np.float64)
+    try:
+        with np.errstate(**_QUIET):
+            J = np.asarray(output_map.jacobian(params), dtype=np.float64)
+    except OverflowError:  # a model that refuses to overflow
+        return None
     if J.shape != (n, p):
         raise ValueError(
             f"the output map's jacobian has shape {J.shape}, expected ({n}, {p})"
         )
     return J if np.all(np.isfinite(J)) else None
+
+
+def _loss_gradient(loss, outputs: np.ndarray) -> np.ndarray | None:
+    """``loss.gradient(outputs)``, or None if it overflows or is not finite."""
+    try:
+        with np.errstate(**_QUIET):
+            gradient = np.asarray(loss.gradient(outputs), dtype=np.float64)
+    except OverflowError:
+        return None
+    if gradient.shape != outputs.shape:
+        raise ValueError(
+            f"`loss.gradient` returned shape {gradient.shape}, expected {outputs.shape}"
+        )
+    return gradient if np.all(np.isfinite(gradient)) else None
+
+
+def _gradient_norm(J: np.ndarray, gradient: np.ndarray) -> float:
+    r""":math:`\|J^\top\nabla h\|_2`, ``inf`` (without a warning) if it overflows."""
+    with np.errstate(**_QUIET):
+        return safe_norm(J.T @ gradient)
+
+
+def _non_finite_detail(gradient, gradient_norm) -> str:
+    if gradient is None:
+        return "the loss gradient is not finite (it overflows float64)"
+    return f"|J^T grad h| = {gradient_norm} is not finite (it overflows float64)"
 
 
 def _predicted_reduction(loss, outputs, gradient, J_step) -> float:
@@ -876,14 +934,35 @@ def gauss_newton(
         raise ValueError(f"`rank_rtol` must be < 1, got {rank_rtol}")
     method = "gauss_newton/qr" + ("/armijo" if line_search else "")
     run = _Run(method, params, outputs, value, callback, throw)
+    with np.errstate(**_QUIET):
+        return _gauss_newton_iterations(
+            run,
+            output_map,
+            loss,
+            n,
+            p,
+            step_size,
+            line_search,
+            max_iter,
+            tol,
+            rank_rtol,
+        )
 
+
+def _gauss_newton_iterations(
+    run, output_map, loss, n, p, step_size, line_search, max_iter, tol, rank_rtol
+) -> SolverResult:
     for _ in range(max_iter):
-        gradient = loss.gradient(run.outputs)
+        gradient = _loss_gradient(loss, run.outputs)
         J = _jacobian(output_map, run.params, n, p)
         run.n_jacobian_evals += 1
         if J is None:
             return run.finish(SolverStatus.NON_FINITE, "J(theta) is not finite")
-        gradient_norm = float(np.linalg.norm(J.T @ gradient))
+        gradient_norm = math.inf if gradient is None else _gradient_norm(J, gradient)
+        if not math.isfinite(gradient_norm):
+            return run.finish(
+                SolverStatus.NON_FINITE, _non_finite_detail(gradient, gradient_norm)
+            )
         if gradient_norm <= tol["gtol"]:
             return run.finish(
                 SolverStatus.CONVERGED_GTOL, _gtol_detail(gradient_norm, tol["gtol"])
@@ -895,8 +974,20 @@ def gauss_newton(
             )
         except RankDeficiencyError as error:
             return run.finish(SolverStatus.RANK_LOSS, str(error) + _RANK_HINT)
+        except np.linalg.LinAlgError as error:
+            return run.finish(SolverStatus.RANK_LOSS, f"LinAlgError: {error}")
         J_direction = J @ direction
         slope = float(gradient @ J_direction)
+        if not (
+            math.isfinite(safe_norm(direction))
+            and np.all(np.isfinite(J_direction))
+            and math.isfinite(slope)
+        ):
+            return run.finish(
+                SolverStatus.NON_FINITE,
+                "the Gauss-Newton direction J^+ grad h is not finite (it overflows "
+                "float64)",
+            )
         curvature = float(J_direction @ loss.hessian_vector(run.outputs, J_direction))
 
         s = step_size
@@ -909,7 +1000,7 @@ def gauss_newton(
                 break
             if n_backtracks < MAX_BACKTRACKS:
                 s *= BACKTRACK_FACTOR
-        step_norm = s * float(np.linalg.norm(direction))
+        step_norm = s * safe_norm(direction)
         actual = run.loss - trial_loss
         predicted = -s * slope - 0.5 * s**2 * curvature
         finite = math.isfinite(trial_loss)
@@ -935,7 +1026,7 @@ def gauss_newton(
                 f"{MAX_BACKTRACKS} halvings of the step down to s = {s:.3e} gave "
                 "no sufficient decrease (Armijo, c1 = 1e-4)",
             )
-        old_loss, old_norm = run.loss, float(np.linalg.norm(run.params))
+        old_loss, old_norm = run.loss, safe_norm(run.params)
         run.params, run.outputs, run.loss = trial, trial_outputs, trial_loss
         if run.notify(damping=0.0, step_norm=step_norm, accepted=True):
             return run.finish(
@@ -1169,12 +1260,18 @@ class _Schedule:
         self.restart = 0.0
 
     def new_jacobian(self, linearization, run, k):
+        eigenvalues = linearization.singular_values**2
+        if not np.all(np.isfinite(eigenvalues)):
+            raise OverflowError(
+                "the kernel eigenvalues sigma_i(J)^2 of the schedule's DampingState "
+                "overflow float64"
+            )
         state = DampingState(
             params=run.params,
             outputs=run.outputs,
             gradient=linearization.gradient,
             loss=run.loss,
-            kernel_eigenvalues=linearization.singular_values**2,
+            kernel_eigenvalues=eigenvalues,
         )
         self.lam = evaluate_damping(self.schedule, k, state)
         self.restart = NIELSEN_TAU * linearization.max_column_norm2
@@ -1379,29 +1476,51 @@ def levenberg_marquardt(
         callback,
         throw,
     )
+    with np.errstate(**_QUIET):
+        return _levenberg_marquardt_iterations(
+            run, rule, output_map, loss, n, p, max_iter, tol
+        )
+
+
+def _levenberg_marquardt_iterations(
+    run, rule, output_map, loss, n, p, max_iter, tol
+) -> SolverResult:
     rank_rtol = _default_rank_rtol(n, p)
     linearization = None
     n_accepted = 0
 
     for _ in range(max_iter):
         if linearization is None:
-            gradient = loss.gradient(run.outputs)
+            gradient = _loss_gradient(loss, run.outputs)
             J = _jacobian(output_map, run.params, n, p)
             run.n_jacobian_evals += 1
             if J is None:
                 return run.finish(SolverStatus.NON_FINITE, "J(theta) is not finite")
-            gradient_norm = float(np.linalg.norm(J.T @ gradient))
+            gradient_norm = (
+                math.inf if gradient is None else _gradient_norm(J, gradient)
+            )
+            if not math.isfinite(gradient_norm):
+                return run.finish(
+                    SolverStatus.NON_FINITE, _non_finite_detail(gradient, gradient_norm)
+                )
             if gradient_norm <= tol["gtol"]:
                 return run.finish(
                     SolverStatus.CONVERGED_GTOL,
                     _gtol_detail(gradient_norm, tol["gtol"]),
                 )
-            linearization = _Linearization(
-                *_weighted(loss, run.outputs, J, gradient),
-                svd=rule.needs_svd,
-                rank_rtol=rank_rtol,
-            )
-            rule.new_jacobian(linearization, run, n_accepted)
+            try:
+                linearization = _Linearization(
+                    *_weighted(loss, run.outputs, J, gradient),
+                    svd=rule.needs_svd,
+                    rank_rtol=rank_rtol,
+                )
+                rule.new_jacobian(linearization, run, n_accepted)
+            except (_NonFiniteDamping, OverflowError) as error:
+                return run.finish(SolverStatus.NON_FINITE, str(error))
+            except np.linalg.LinAlgError as error:
+                return run.finish(
+                    SolverStatus.RANK_LOSS, f"LinAlgError: {error}" + _RANK_HINT
+                )
 
         lam = rule.damping(linearization)
         try:
@@ -1411,13 +1530,23 @@ def levenberg_marquardt(
                 str(error) if isinstance(error, _RankLoss) else str(error) + _RANK_HINT
             )
             return run.finish(SolverStatus.RANK_LOSS, f"at lambda = {lam:g}: {detail}")
-        step_norm = float(np.linalg.norm(step))
+        except np.linalg.LinAlgError as error:
+            return run.finish(
+                SolverStatus.RANK_LOSS, f"at lambda = {lam:g}: LinAlgError: {error}"
+            )
+        step_norm = safe_norm(step)
+        J_step = J @ step
+        if not (math.isfinite(step_norm) and np.all(np.isfinite(J_step))):
+            return run.finish(
+                SolverStatus.NON_FINITE,
+                f"the step at lambda = {lam:g} is not finite (it overflows float64)",
+            )
         trial = run.params + step
         trial_outputs = _evaluate(output_map, trial, n)
         run.n_value_evals += 1
         trial_loss = _loss_at(loss, trial_outputs)
         actual = run.loss - trial_loss
-        predicted = _predicted_reduction(loss, run.outputs, gradient, J @ step)
+        predicted = _predicted_reduction(loss, run.outputs, gradient, J_step)
         gain_ratio = _gain_ratio(actual, predicted)
         accepted = gain_ratio > 0
         run.record(
@@ -1428,7 +1557,7 @@ def levenberg_marquardt(
             accepted=accepted,
         )
         rule.update(gain_ratio, accepted, step_norm)
-        old_loss, old_norm = run.loss, float(np.linalg.norm(run.params))
+        old_loss, old_norm = run.loss, safe_norm(run.params)
         if accepted:
             run.params, run.outputs, run.loss = trial, trial_outputs, trial_loss
             linearization = None
@@ -1545,8 +1674,10 @@ def riemannian_gradient_descent(
         ``converged_gtol``, the step-size test to ``converged_xtol``, the
         iteration, time and cost-evaluation budgets to ``max_iter``. A chart
         that leaves the manifold's ball ends with ``left_region``, a
-        rank-deficient one with ``rank_loss``; the result then holds the last
-        logged iterate (the start if none). The history comes from
+        rank-deficient one (or a singular system) with ``rank_loss``, a model
+        or loss that is no longer finite with ``non_finite``; the result then
+        holds the last logged iterate (the start if none). Any other error
+        propagates. The history comes from
         pymanopt's iteration log, one row per logged iterate (steepest
         descent and conjugate gradient log; trust regions does not, and its
         history is empty; a configured optimizer logs only if built with
@@ -1587,7 +1718,11 @@ def riemannian_gradient_descent(
     from pymanopt.optimizers.optimizer import Optimizer
 
     from manifolds import OutputManifold
-    from manifolds.exceptions import NotAnImmersionError, OutsideBallError
+    from manifolds.exceptions import (
+        ManifoldError,
+        NotAnImmersionError,
+        OutsideBallError,
+    )
 
     if not isinstance(manifold, OutputManifold):
         raise TypeError(
@@ -1637,18 +1772,34 @@ def riemannian_gradient_descent(
         u0 = manifold.reference_point
     u0 = as_finite_vector("u0", u0, n)
     params0 = manifold.lift(u0)  # raises NotOnManifoldError if u0 is not on M
-    value0 = float(loss.value(u0))
+    try:
+        value0 = float(loss.value(u0))
+    except OverflowError as error:
+        raise ValueError(f"the loss is not finite at `u0`: {error}") from None
     if not math.isfinite(value0):
         raise ValueError(f"the loss is not finite at `u0`, h(u0) = {value0}")
     problem = loss.problem(manifold)
     method = f"riemannian_gradient_descent/{name}"
 
     def finish(point, params, status, detail, *, iterations, evaluations, history):
+        try:
+            value = float(loss.value(point))
+        except OverflowError:
+            value = math.inf
+        if not (math.isfinite(value) and np.all(np.isfinite(params))):
+            status, detail = (
+                SolverStatus.NON_FINITE,
+                (
+                    f"the final iterate's loss or parameters are not finite ({detail}); "
+                    "returning the start"
+                ),
+            )
+            point, params, value, history = u0, params0, value0, SolverHistory.empty()
         message = SOLVER_MESSAGES[status] + (f": {detail}" if detail else "")
         result = SolverResult(
             params=params,
             outputs=point,
-            loss=float(loss.value(point)),
+            loss=value,
             status=status,
             message=message,
             n_iter=iterations,
@@ -1662,13 +1813,20 @@ def riemannian_gradient_descent(
         return result
 
     try:
-        outcome = optimizer.run(problem, initial_point=u0)
-    except (OutsideBallError, NotAnImmersionError) as error:
-        status = (
-            SolverStatus.LEFT_REGION
-            if isinstance(error, OutsideBallError)
-            else SolverStatus.RANK_LOSS
-        )
+        with np.errstate(**_QUIET):
+            outcome = optimizer.run(problem, initial_point=u0)
+    except (*DOMAIN_ERRORS, ValueError) as error:
+        # Only domain errors become a status: the manifold's own, a singular
+        # system, an overflow, or OutputManifold's ValueError for a model that
+        # is not finite at a new chart. Any other error is a bug: re-raised.
+        if isinstance(error, OutsideBallError):
+            status = SolverStatus.LEFT_REGION
+        elif isinstance(error, (NotAnImmersionError, np.linalg.LinAlgError)):
+            status = SolverStatus.RANK_LOSS
+        elif isinstance(error, (ManifoldError, OverflowError)):
+            status = SolverStatus.NON_FINITE
+        else:
+            raise
         log = getattr(optimizer, "_log", None)
         iterations = ((log or {}).get("iterations") or {}).get("point") or []
         if iterations:

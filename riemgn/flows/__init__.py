@@ -23,7 +23,11 @@ weight and :math:`\grad h(u) = \tfrac1c P_u\nabla h(u)`.
   :class:`~manifolds.OutputManifold` using only the manifold's interface.
 
 Every flow returns a :class:`riemgn.flows.Trajectory` whose
-:class:`riemgn.flows.FlowStatus` says how it ended. The damping schedules of
+:class:`riemgn.flows.FlowStatus` says how it ended; every value it records
+is finite. A flow at rest (its loss no longer decreasing, ``ftol = 0`` by
+default) ends with ``converged``, so a long ``t_span`` costs nothing once
+nothing changes. A trajectory that breaks the schema, built or loaded,
+raises :class:`riemgn.flows.TrajectoryFormatError`. The damping schedules of
 :mod:`riemgn.damping` are re-exported here.
 """
 
@@ -34,7 +38,12 @@ from riemgn.flows.parameter import (
     gradient_flow,
     levenberg_marquardt_flow,
 )
-from riemgn.flows.trajectory import FLOW_MESSAGES, FlowStatus, Trajectory
+from riemgn.flows.trajectory import (
+    FLOW_MESSAGES,
+    FlowStatus,
+    Trajectory,
+    TrajectoryFormatError,
+)
 
 __all__ = [
     "FLOW_MESSAGES",
@@ -45,6 +54,7 @@ __all__ = [
     "ResidualProportional",
     "SCHEMES",
     "Trajectory",
+    "TrajectoryFormatError",
     "gauss_newton_flow",
     "gradient_flow",
     "levenberg_marquardt_flow",

@@ -63,10 +63,34 @@ extrapolation).
 *Events.* The manifold raises; the flow turns the exception into a status and
 stops at the last good sample: :class:`~manifolds.OutsideBallError`
 is ``left_region``, :class:`~manifolds.NotAnImmersionError` is
-``rank_loss``, a non-finite gradient, loss or output map is ``blow_up``, and a
-singular inverse differential is ``solver_failed``. A sample is recorded
-only once its Riemannian gradient is known, so every recorded array is
-finite.
+``rank_loss``, a non-finite gradient, loss or output map (or an overflow) is
+``blow_up``, and a singular inverse differential
+(``numpy.linalg.LinAlgError``), a point the manifold cannot lift or a failed
+geodesic is ``solver_failed``. Only these *domain* errors become a status:
+a ``TypeError``, a wrong shape or any other ``ValueError`` (a bug in the
+loss or the manifold) propagates with its own message. A model that is
+not finite at a new chart raises the manifold's ``NonFiniteError``, an
+``OverflowError``, and is read as ``blow_up``. A sample is recorded only once its Riemannian gradient is
+known, so every recorded array is finite.
+
+*Convergence at rest.* The loss is a Lyapunov function of the flow,
+:math:`\tfrac{d}{dt}h(u) = -\|\operatorname{grad} h(u)\|_u^2 \le 0`. With
+the adaptive step, whose error control bounds every step's error, a step
+that does not decrease the loss shows that the decrease it should bring is
+below the error of the computation (the local error tolerance, or the
+rounding of :math:`h`). As for the parameter-space flows, a step is *at
+rest* when, besides, :math:`u` moved by at most ``REST_MOTION = 10`` error
+tolerances (the RMS of :math:`\Delta u_i / (atol + rtol|u_i|)`): near a
+minimum with :math:`h^* > 0` the loss stops changing in float64 well before
+the state does. With the default ``ftol = 0`` the flow stops with
+``converged`` after five consecutive steps at rest (``REST_STEPS``),
+unless the end is less than one step away. A
+fixed step has no error control, and a step beyond the scheme's stability
+region makes the loss *grow*: there a step is at rest only when the loss
+is unchanged to rounding (:math:`|\Delta h| \le \max(ftol, 4\epsilon)\,h`)
+and :math:`\|\Delta u\| \le 10 \cdot 4\epsilon\,\|u\|`; otherwise the run
+goes on to ``t1``, whose step count is checked against ``max_steps`` up
+front.
 
 *Cost.* Each stage costs one retraction (one evaluation of :math:`F`), one
 Riemannian gradient at the new point (one QR factorization of :math:`J`
@@ -96,7 +120,15 @@ from manifolds.exceptions import (
     NotOnManifoldError,
     OutsideBallError,
 )
-from riemgn._checks import check_loss, check_t_span
+from riemgn._checks import (
+    DOMAIN_ERRORS,
+    check_loss,
+    check_rtol,
+    check_t_span,
+    first_non_finite,
+    safe_norm,
+)
+from riemgn.flows.parameter import REST_MOTION, REST_STEPS
 from riemgn.flows.trajectory import FLOW_MESSAGES, FlowStatus, Trajectory
 
 __all__ = ["SCHEMES", "riemannian_gradient_flow"]
@@ -134,54 +166,103 @@ class _NonFinite(Exception):
     """A quantity of the flow is no longer finite."""
 
 
+# The relative rounding of a loss value: a fixed-step run rests only when the
+# loss changes by less than this (or ftol) over REST_STEPS steps.
+_ROUNDING = 4 * float(np.finfo(np.float64).eps)
+_QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ignore"}
+
+
+def _manifold_call(function, *args):
+    """Call a manifold method with numpy's floating-point warnings silenced.
+
+    Domain errors (``ManifoldError``, ``LinAlgError``, ``OverflowError``, the
+    last including the manifold's error for a model that is not finite)
+    reach the caller, which makes them a status; any other error, a wrong
+    shape for instance, is a bug and propagates unchanged.
+    """
+    with np.errstate(**_QUIET):
+        return function(*args)
+
+
+def _finite_vector(what: str, value, n: int) -> np.ndarray:
+    """A float64 vector of shape (n,); ``_NonFinite`` if it holds NaN or inf."""
+    value = np.asarray(value, dtype=np.float64)
+    if value.shape != (n,):
+        raise ValueError(f"{what} returned shape {value.shape}, expected ({n},)")
+    if not np.all(np.isfinite(value)):
+        raise _NonFinite(f"{what} is not finite")
+    return value
+
+
 class _Flow:
     """The manifold, the loss and the counts of one run."""
 
-    def __init__(self, manifold, loss):
+    def __init__(self, manifold, loss, n: int):
         self.manifold = manifold
         self.loss = loss
+        self.n = n
         self.second_order = getattr(manifold, "retraction_kind", None) == "second_order"
         self.n_retractions = 0
         self.n_gradients = 0
         self.n_inverses = 0
 
     def gradient(self, u: np.ndarray) -> np.ndarray:
-        euclidean = np.asarray(self.loss.gradient(u), dtype=np.float64)
-        if not np.all(np.isfinite(euclidean)):
-            raise _NonFinite("the loss gradient is not finite")
+        with np.errstate(**_QUIET):
+            euclidean = self.loss.gradient(u)
+        euclidean = _finite_vector("`loss.gradient`", euclidean, self.n)
         self.n_gradients += 1
-        gradient = np.asarray(
-            self.manifold.euclidean_to_riemannian_gradient(u, euclidean),
-            dtype=np.float64,
+        gradient = _manifold_call(
+            self.manifold.euclidean_to_riemannian_gradient,
+            u,
+            euclidean,
         )
-        if not np.all(np.isfinite(gradient)):
-            raise _NonFinite("the Riemannian gradient is not finite")
-        return gradient
+        return _finite_vector("the Riemannian gradient", gradient, self.n)
 
     def retract(self, u: np.ndarray, xi: np.ndarray) -> np.ndarray:
+        if not np.all(np.isfinite(xi)):
+            raise _NonFinite("the step's tangent vector is not finite")
         self.n_retractions += 1
-        point = np.asarray(self.manifold.retraction(u, xi), dtype=np.float64)
-        if not np.all(np.isfinite(point)):
-            raise _NonFinite("the retraction is not finite")
-        return point
+        point = _manifold_call(self.manifold.retraction, u, xi)
+        return _finite_vector("the retraction", point, self.n)
 
     def pull_back(
         self, u: np.ndarray, xi: np.ndarray, vector: np.ndarray
     ) -> np.ndarray:
         self.n_inverses += 1
-        zeta = np.asarray(
-            self.manifold.retraction_differential_inverse(u, xi, vector),
-            dtype=np.float64,
+        zeta = _manifold_call(
+            self.manifold.retraction_differential_inverse,
+            u,
+            xi,
+            vector,
         )
-        if not np.all(np.isfinite(zeta)):
-            raise _NonFinite("the inverse differential of the retraction is not finite")
-        return zeta
+        return _finite_vector(
+            "the inverse differential of the retraction", zeta, self.n
+        )
+
+    def norm(self, u: np.ndarray, gradient: np.ndarray) -> float:
+        value = _manifold_call(self.manifold.norm, u, gradient)
+        if isinstance(value, (str, bytes, bool, np.bool_)):
+            raise TypeError(
+                f"`manifold.norm` must return a float, got {describe(value)}"
+            )
+        value = float(value)
+        if not math.isfinite(value):
+            raise _NonFinite(f"the Riemannian gradient norm is {value}")
+        return value
+
+    def loss_value(self, u: np.ndarray) -> float:
+        with np.errstate(**_QUIET):
+            value = float(self.loss.value(u))
+        if not math.isfinite(value):
+            raise _NonFinite(f"the loss is not finite: h(u) = {value}")
+        return value
 
     def stages(self, u, k1, h, tableau: _Tableau):
         """The stage vectors ``k_i`` in T_uM and their points ``U_i`` (U_1 = u)."""
         ks, points = [k1], [u]
         for row in tableau.a[1:]:
-            xi = h * sum(a * k for a, k in zip(row, ks, strict=True) if a != 0.0)
+            with np.errstate(**_QUIET):
+                xi = h * sum(a * k for a, k in zip(row, ks, strict=True) if a != 0.0)
             U = self.retract(u, xi)
             ks.append(self.pull_back(u, xi, -self.gradient(U)))
             points.append(U)
@@ -189,9 +270,9 @@ class _Flow:
 
     def step(self, u, k1, h, tableau: _Tableau) -> np.ndarray:
         ks, _ = self.stages(u, k1, h, tableau)
-        return self.retract(
-            u, h * sum(b * k for b, k in zip(tableau.b, ks, strict=True))
-        )
+        with np.errstate(**_QUIET):
+            xi = h * sum(b * k for b, k in zip(tableau.b, ks, strict=True))
+        return self.retract(u, xi)
 
     def counts(self) -> dict:
         # A gradient at a new point factorizes that point's J once (the chart
@@ -211,12 +292,13 @@ def _status_of(error: BaseException) -> FlowStatus:
         return FlowStatus.LEFT_REGION
     if isinstance(error, NotAnImmersionError):
         return FlowStatus.RANK_LOSS
-    if isinstance(error, (np.linalg.LinAlgError, NotOnManifoldError)):
-        return FlowStatus.SOLVER_FAILED
-    return FlowStatus.BLOW_UP  # non-finite values, or a non-finite F or J
+    if isinstance(error, (np.linalg.LinAlgError, ManifoldError)):
+        return FlowStatus.SOLVER_FAILED  # NotOnManifoldError, GeodesicError too
+    return FlowStatus.BLOW_UP  # non-finite values, or an overflow
 
 
-_EVENTS = (ManifoldError, ValueError, _NonFinite)
+# The domain errors that end a run with a status; anything else propagates.
+_EVENTS = (_NonFinite, *DOMAIN_ERRORS)
 
 
 def _event_message(error, t: float, h: float) -> tuple[FlowStatus, str]:
@@ -254,9 +336,10 @@ def _check_manifold(manifold, tableau: _Tableau, scheme: str) -> int | None:
 
 def _start(flow: _Flow, u0: np.ndarray):
     """The loss and the Riemannian gradient at ``u0``, with errors that name it."""
-    value = float(flow.loss.value(u0))
-    if not math.isfinite(value):
-        raise ValueError(f"the loss is not finite at `u0`: h(u0) = {value}")
+    try:
+        value = flow.loss_value(u0)
+    except (_NonFinite, OverflowError) as error:
+        raise ValueError(f"the loss is not finite at `u0`: {error}") from None
     try:
         gradient = flow.gradient(u0)
         params = _lift(flow.manifold, u0)
@@ -264,14 +347,19 @@ def _start(flow: _Flow, u0: np.ndarray):
         raise NotOnManifoldError(f"`u0` is not on the manifold: {error}") from error
     except ManifoldError as error:
         raise type(error)(f"the flow cannot start at `u0`: {error}") from error
-    except _NonFinite as error:
+    except (_NonFinite, OverflowError, np.linalg.LinAlgError) as error:
         raise ValueError(f"the flow cannot start at `u0`: {error}") from None
     return value, gradient, params
 
 
 def _lift(manifold, u):
     lift = getattr(manifold, "lift", None)
-    return None if lift is None else np.asarray(lift(u), dtype=np.float64)
+    if lift is None:
+        return None
+    params = np.asarray(_manifold_call(lift, u), dtype=np.float64)
+    if not np.all(np.isfinite(params)):
+        raise _NonFinite("the lift theta(u) is not finite")
+    return params
 
 
 # ----------------------------------------------------------------------
@@ -287,6 +375,7 @@ def riemannian_gradient_flow(
     step: float | str,
     scheme: str | None = None,
     gtol: float | None = None,
+    ftol: float | None = 0.0,
     max_steps: int = 100_000,
     rtol: float | None = None,
     atol: float | None = None,
@@ -345,6 +434,13 @@ def riemannian_gradient_flow(
         Stop with ``converged`` at the first sample where the Riemannian
         gradient norm :math:`\|\operatorname{grad} h(u)\|_u = \|u'\|_u` is at
         most ``gtol``.
+    ftol : float or None, default 0.0
+        Stop with ``converged`` when the flow is at rest: in each of five
+        consecutive steps (``REST_STEPS``) the loss decreased by at most
+        ``ftol`` :math:`h` and :math:`u` moved by at most ten times the
+        step's resolution (its error tolerance; rounding for a fixed step).
+        The default 0 fires only once the flow no longer changes at working
+        precision (see the module notes). ``None`` disables the test.
     max_steps : int, default 100000
         The budget of steps. A fixed step that needs more raises at once; an
         adaptive run that exhausts it ends with ``solver_failed``.
@@ -352,7 +448,11 @@ def riemannian_gradient_flow(
         The adaptive step's tolerances (defaults ``1e-6`` and ``1e-9``): a
         step is accepted when the RMS over outputs of :math:`|u^{heun}_i -
         u^{euler}_i| / (atol + rtol \max(|u_i|, |u^{heun}_i|))` is at most 1.
-        Only with ``step="adaptive"``.
+        Only with ``step="adaptive"``; ``rtol`` must be at least
+        :math:`100\epsilon \approx 2.2 \times 10^{-14}`, which float64 can
+        meet. A step size that falls below the spacing of the floats near
+        :math:`t` ends the run with ``solver_failed`` ("step size
+        underflow").
     first_step : float, optional
         The adaptive step's first trial step; estimated from
         :math:`\|u_0\|/\|\operatorname{grad} h(u_0)\|` by default.
@@ -384,9 +484,11 @@ def riemannian_gradient_flow(
     ------
     ValueError
         For a reversed or non-finite ``t_span``, a ``step`` that is not
-        positive, an unknown ``scheme``, a loss whose ``n_outputs`` does not
-        match the manifold, a non-finite loss at ``u0``, ``rtol``/``atol``
-        with a fixed step, or more than ``max_steps`` fixed steps.
+        positive (or below the spacing of the floats in ``t_span``), an
+        unknown ``scheme``, a loss whose ``n_outputs`` does not match the
+        manifold, a non-finite loss at ``u0``, ``rtol``/``atol`` with a fixed
+        step, an ``rtol`` below :math:`100\epsilon`, or more than
+        ``max_steps`` fixed steps.
     manifolds.NotOnManifoldError
         If ``u0`` is not on the manifold (likewise
         :class:`manifolds.OutsideBallError` and
@@ -447,14 +549,31 @@ def riemannian_gradient_flow(
     t0, t1 = check_t_span(t_span)
     if gtol is not None:
         gtol = check_positive_real("gtol", gtol)
+    if ftol is not None:
+        ftol = check_positive_real("ftol", ftol, allow_zero=True)
     max_steps = check_positive_int("max_steps", max_steps)
 
     if adaptive:
-        rtol = 1e-6 if rtol is None else check_positive_real("rtol", rtol)
+        rtol = 1e-6 if rtol is None else check_rtol("rtol", rtol)
         atol = 1e-9 if atol is None else check_positive_real("atol", atol)
         if first_step is not None:
             first_step = check_positive_real("first_step", first_step)
     else:
+        spacing = float(np.spacing(max(abs(t0), abs(t1))))
+        if step < 16 * spacing:
+            raise ValueError(
+                f"`step` = {step:g} is below 16 x the spacing {spacing:.3g} of the "
+                f"floats in t_span = ({t0:g}, {t1:g}): t + step would not advance "
+                "the time; take a larger step or shift `t_span` towards 0"
+            )
+        ratio = (t1 - t0) / step
+        if not ratio <= max_steps:
+            shown = f"{math.ceil(ratio)}" if math.isfinite(ratio) else "more than 1e308"
+            raise ValueError(
+                f"`step` = {step:g} needs {shown} steps over t_span = ({t0:g}, "
+                f"{t1:g}), more than max_steps = {max_steps}; take a larger step or "
+                "raise `max_steps`"
+            )
         n_steps = _n_steps(t0, t1, step)
         if n_steps > max_steps:
             raise ValueError(
@@ -463,12 +582,17 @@ def riemannian_gradient_flow(
                 "raise `max_steps`"
             )
 
-    flow = _Flow(manifold, loss)
+    flow = _Flow(manifold, loss, n)
     kind = getattr(manifold, "retraction_kind", "retraction")
     method = f"riemannian/{'heun-euler' if adaptive else scheme}/{kind}"
     loss0, gradient, params0 = _start(flow, u0)
-    record = _Recorder(flow, gtol)
-    converged = record.add(t0, u0, loss0, gradient, params0)
+    record = _Recorder(
+        flow, gtol, ftol, adaptive=adaptive, t_end=t1, rtol=rtol, atol=atol
+    )
+    try:
+        converged = record.add(t0, u0, loss0, gradient, params0)
+    except _EVENTS as error:
+        raise ValueError(f"the flow cannot start at `u0`: {error}") from None
     if converged is not None:
         status, message = FlowStatus.CONVERGED, converged
     elif adaptive:
@@ -484,36 +608,101 @@ def riemannian_gradient_flow(
 class _Recorder:
     """The samples of a run; a sample is added once its gradient is known."""
 
-    def __init__(self, flow: _Flow, gtol: float | None):
-        self.flow, self.gtol = flow, gtol
+    def __init__(
+        self,
+        flow: _Flow,
+        gtol: float | None,
+        ftol: float | None,
+        *,
+        adaptive: bool,
+        t_end: float,
+        rtol: float | None = None,
+        atol: float | None = None,
+    ):
+        self.flow, self.gtol, self.ftol = flow, gtol, ftol
+        self.t_end = t_end
+        self.rtol, self.atol = rtol, atol
+        # A fixed step beyond the scheme's stability region makes the loss
+        # grow: that is no rest. There only a loss unchanged to rounding (or
+        # within ftol) is calm; the adaptive step bounds the growth by its
+        # error control, so any step that does not decrease the loss is.
+        self.adaptive = adaptive
+        self.calm_steps = 0
+        self.best_loss = math.inf
         self.times, self.outputs, self.losses, self.params, self.norms = (
             [] for _ in range(5)
         )
 
     def add(self, t, u, loss, gradient, params) -> str | None:
-        """Record a sample; return the ``converged`` message if ``gtol`` is met."""
-        norm = float(self.flow.manifold.norm(u, gradient))
+        """Record a sample; return the ``converged`` message if a test is met."""
+        norm = self.flow.norm(u, gradient)
+        previous = self.losses[-1] if self.losses else None
         self.times.append(t)
         self.outputs.append(u)
         self.losses.append(loss)
         self.params.append(params)
         self.norms.append(norm)
+        opening = f"{FLOW_MESSAGES[FlowStatus.CONVERGED]} at t = {t:.6g}"
+        best_before, self.best_loss = self.best_loss, min(self.best_loss, loss)
         if self.gtol is not None and norm <= self.gtol:
-            return (
-                f"{FLOW_MESSAGES[FlowStatus.CONVERGED]} at t = {t:.6g}: "
-                f"|grad h(u)| = {norm:.3e} <= gtol = {self.gtol:.3e}"
-            )
+            return f"{opening}: |grad h(u)| = {norm:.3e} <= gtol = {self.gtol:.3e}"
+        if self.ftol is not None and previous is not None:
+            calm = loss >= best_before - self.ftol * abs(best_before)  # no new low
+            if not self.adaptive:
+                calm = calm and abs(previous - loss) <= max(self.ftol, _ROUNDING) * abs(
+                    previous
+                )
+            calm = calm and self.motion(self.outputs[-2], u) <= REST_MOTION
+            self.calm_steps = self.calm_steps + 1 if calm else 0
+            step = t - self.times[-2]
+            # Within a step of the end the run finishes instead (t_end).
+            if self.calm_steps >= REST_STEPS and self.t_end - t > step:
+                return (
+                    f"{opening}: in {REST_STEPS} consecutive steps the loss (now "
+                    f"h = {loss:.6e}) set no new low by more than ftol = "
+                    f"{self.ftol:g} times itself and u moved by at most "
+                    f"{REST_MOTION:g} times the step's resolution (its error "
+                    "tolerance, or rounding for a fixed step): the flow is at rest"
+                )
         return None
+
+    def motion(self, old: np.ndarray, new: np.ndarray) -> float:
+        """A step's motion in units of its resolution: the error tolerance, or rounding."""
+        with np.errstate(**_QUIET):
+            size = max(safe_norm(old), safe_norm(new))
+            if self.adaptive:  # in norm: a small output has no tolerance of its own
+                tolerance = self.atol * math.sqrt(old.size) + self.rtol * size
+                return safe_norm(new - old) / tolerance
+            change = safe_norm(new - old)
+            return 0.0 if change == 0 else change / (_ROUNDING * size)
 
     def sample(self, t, u, gradient) -> str | None:
         """Evaluate the loss and the lift at a new point, then record it."""
-        loss = float(self.flow.loss.value(u))
-        if not math.isfinite(loss):
-            raise _NonFinite(f"the loss is not finite: h(u) = {loss}")
+        loss = self.flow.loss_value(u)
         return self.add(t, u, loss, gradient, _lift(self.flow.manifold, u))
 
     def trajectory(self, status, message, method) -> Trajectory:
         params = None if self.params[0] is None else np.array(self.params)
+        # Every sample was checked when it was recorded; this guards the rule.
+        bad = first_non_finite(
+            {
+                "times": self.times,
+                "outputs": self.outputs,
+                "losses": self.losses,
+                "params": params,
+                "gradient_norm": self.norms,
+            }
+        )
+        if bad is not None:  # pragma: no cover - see above
+            keep = max(bad[0], 1)
+            for name in ("times", "outputs", "losses", "params", "norms"):
+                del getattr(self, name)[keep:]
+            params = None if params is None else params[:keep]
+            status = FlowStatus.BLOW_UP
+            message = (
+                f"{FLOW_MESSAGES[status]}: the recorded `{bad[1]}` is not finite "
+                f"at sample {bad[0]}"
+            )
         return Trajectory(
             times=np.array(self.times),
             outputs=np.array(self.outputs),
@@ -564,7 +753,9 @@ def _run_fixed(flow, record, gradient, tableau, times):
 
 
 def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x))))
+    """The root mean square; ``inf`` (not a warning) when it overflows."""
+    x = np.asarray(x, dtype=np.float64)
+    return safe_norm(x) / math.sqrt(x.size) if x.size else 0.0
 
 
 def _run_adaptive(flow, record, gradient, t_span, rtol, atol, first_step, max_steps):
@@ -573,15 +764,20 @@ def _run_adaptive(flow, record, gradient, t_span, rtol, atol, first_step, max_st
     u, t = record.outputs[0], t0
     if first_step is None:
         # Hairer, Norsett and Wanner's first guess: 1% of |u| / |u'|, scaled.
-        scale = atol + rtol * np.abs(u)
-        d0, d1 = _rms(u / scale), _rms(gradient / scale)
-        first_step = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
+        with np.errstate(**_QUIET):
+            scale = atol + rtol * np.abs(u)
+            d0, d1 = _rms(u / scale), _rms(gradient / scale)
+            first_step = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
+        if not (math.isfinite(first_step) and first_step > 0):
+            first_step = 1e-6  # an overflowed estimate: start small, grow fast
     h = min(first_step, t1 - t0)
     n_steps = n_rejected = 0
     retries = _EVENT_RETRIES
     retried = False
+    # The end counts as reached within the rounding of the accumulated times.
+    end_tolerance = 1e-12 * (t1 - t0) + 4 * np.spacing(max(abs(t0), abs(t1)))
     while True:
-        if t1 - t <= 1e-12 * max(1.0, abs(t1)) + 4 * np.spacing(t1):
+        if t1 - t <= end_tolerance:
             break
         if n_steps >= max_steps:
             return FlowStatus.SOLVER_FAILED, (
@@ -589,11 +785,11 @@ def _run_adaptive(flow, record, gradient, t_span, rtol, atol, first_step, max_st
                 f"max_steps = {max_steps} ran out at t = {t:.6g}"
             )
         h = min(h, t1 - t)
-        if h <= 10 * np.spacing(max(abs(t), abs(t1))):
+        if not h > 10 * np.spacing(abs(t)) or t + h == t:
             return FlowStatus.SOLVER_FAILED, (
-                f"{FLOW_MESSAGES[FlowStatus.SOLVER_FAILED]} at t = {t:.6g}: the step "
-                f"size {h:.3e} underflowed; rtol = {rtol:g} and atol = {atol:g} "
-                "cannot be met"
+                f"{FLOW_MESSAGES[FlowStatus.SOLVER_FAILED]}: step size underflow at "
+                f"t = {t:.6g}: the step {h:.3e} is below the spacing of the floats "
+                f"near t; rtol = {rtol:g} and atol = {atol:g} cannot be met"
             )
         try:
             ks, points = flow.stages(u, -gradient, h, heun)
@@ -606,9 +802,10 @@ def _run_adaptive(flow, record, gradient, t_span, rtol, atol, first_step, max_st
                 continue
             return _event_message(error, t, h)
         # Heun against Euler, whose result R_u(h k1) is Heun's second stage point.
-        scale = atol + rtol * np.maximum(np.abs(u), np.abs(u_new))
-        error = _rms((u_new - points[1]) / scale)
-        if error > 1.0:
+        with np.errstate(**_QUIET):
+            scale = atol + rtol * np.maximum(np.abs(u), np.abs(u_new))
+            error = _rms((u_new - points[1]) / scale)
+        if not error <= 1.0:  # NaN included
             n_rejected += 1
             h *= max(_MIN_FACTOR, _SAFETY * error**-0.5)
             continue
@@ -627,7 +824,8 @@ def _run_adaptive(flow, record, gradient, t_span, rtol, atol, first_step, max_st
         growth = 1.0 if retried else _MAX_FACTOR
         retries, retried = _EVENT_RETRIES, False
         h *= min(growth, max(_MIN_FACTOR, factor))
-    record.times[-1] = t1  # absorb the rounding of the accumulated times
+    if len(record.times) > 1:
+        record.times[-1] = t1  # absorb the rounding of the accumulated times
     return FlowStatus.T_END, (
         f"{FLOW_MESSAGES[FlowStatus.T_END]} (t = {t1:.6g}) after {n_steps} "
         f"accepted and {n_rejected} rejected steps"

@@ -30,6 +30,33 @@ for Gauss-Newton, when :math:`\sigma_{min}(J)/\sigma_{max}(J)` falls to
 ``rank_rtol`` (``rank_loss``): :math:`J^+` does not exist beyond it, and the
 velocity grows without bound as it is approached.
 
+*Convergence at rest.* Along each flow the loss is a Lyapunov function:
+:math:`\tfrac{d}{dt}h(u) = -\nabla h^\top u'` is :math:`-\tfrac1c\|P_u\nabla
+h\|^2`, :math:`-\nabla h^\top K(K+\lambda_t I)^{-1}\nabla h` and
+:math:`-\|J^\top\nabla h\|^2 \le 0` for GN, LM and GD. An accepted step that
+does not decrease it therefore shows that the decrease it should bring,
+:math:`|\dot h|\,\Delta t`, is below the error of the computation: the
+integrator's local error (``rtol``, ``atol``) in :math:`\theta`, or the
+rounding of :math:`h` itself (relative :math:`\epsilon`). From there on the
+steps only stir the state within that error while the step size stays at the
+stability limit, so a long ``t_span`` would cost :math:`(t_1 - t_0)/\Delta t`
+steps for nothing. The loss alone is not enough to tell: near a minimum
+with :math:`h^* > 0` it stops changing in float64 once the distance to the
+minimum is about :math:`\sqrt{\epsilon}`, while :math:`\theta` still moves.
+So the flow is *at rest* after a step that neither decreased the loss (by
+more than ``ftol`` :math:`h`, 0 by default) nor moved :math:`\theta` by more
+than ``REST_MOTION = 10`` of the integrator's error tolerances (in scipy's
+error norm, the RMS of :math:`\Delta\theta_i/(atol + rtol|\theta_i|)`); at
+the noise floor an explicit Runge-Kutta method moves the state by about 1.6
+tolerances per step, for any ``rtol``. The default ``ftol = 0`` stops the
+flow with ``converged`` after ``REST_STEPS = 5`` consecutive steps at rest.
+Five, not one: at the noise floor about half the steps fail to decrease the
+loss, so five in a row come within some 60 steps, while a single step whose
+error happens to outweigh its decrease must not end a run that still moves.
+When the end of the run is less than one step away the flow finishes with
+``t_end`` instead. The output-speed test ``gtol`` is an
+alternative, in the units of :math:`u'`.
+
 *Caching.* Adaptive solvers evaluate the right-hand side at the same state
 more than once (FSAL stages, event checks); the last few evaluations are
 cached by the bytes of :math:`\theta`.
@@ -50,8 +77,16 @@ from manifolds._validation import (
     check_positive_real,
     describe,
 )
-from manifolds.output_map import OutputMap
-from riemgn._checks import check_loss, check_t_span
+from manifolds.exceptions import NotAnImmersionError, OutsideBallError
+from riemgn._checks import (
+    DOMAIN_ERRORS,
+    check_loss,
+    check_output_map,
+    check_rtol,
+    check_t_span,
+    first_non_finite,
+    safe_norm,
+)
 from riemgn._linalg import (
     GN_SOLVERS,
     KERNEL_SOLVERS,
@@ -60,7 +95,12 @@ from riemgn._linalg import (
     kernel_factorization,
     stacked_lm_direction,
 )
-from riemgn.damping import DampingState, as_schedule, evaluate_damping
+from riemgn.damping import (
+    DampingState,
+    _NonFiniteDamping,
+    as_schedule,
+    evaluate_damping,
+)
 from riemgn.flows._integrate import (
     IMPLICIT_METHODS,
     METHODS,
@@ -68,7 +108,7 @@ from riemgn.flows._integrate import (
     FlowBreakdown,
     integrate,
 )
-from riemgn.flows.trajectory import FlowStatus, Trajectory
+from riemgn.flows.trajectory import FLOW_MESSAGES, FlowStatus, Trajectory
 
 __all__ = [
     "gauss_newton_flow",
@@ -79,6 +119,41 @@ __all__ = [
 # The largest p for which an implicit method may build the dense (p, p)
 # Jacobian of the gradient flow's right-hand side.
 MAX_DENSE_PARAMS = 4000
+
+#: The number of consecutive accepted steps over which a flow must be at rest
+#: (the loss not decreasing by more than ``ftol`` times itself, the state not
+#: moving by more than ``REST_MOTION`` error tolerances) to stop with
+#: ``converged``; see the notes on convergence in the module docstring.
+REST_STEPS = 5
+#: How far, in units of the integrator's error tolerance (the RMS of
+#: :math:`\Delta\theta_i / (atol + rtol\,|\theta_i|)`, scipy's error norm), the
+#: state may move in one step of a flow at rest. At the noise floor of an
+#: explicit Runge-Kutta method it moves about 1.6 of them per step.
+REST_MOTION = 10.0
+
+# numpy's floating-point warnings are silenced where the flows evaluate the
+# model and the loss: a non-finite result is detected and reported as a
+# status instead (a warning would become an error under -W error).
+_QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ignore"}
+
+
+def _status_of(error: BaseException) -> FlowStatus:
+    """The status of a domain error raised while evaluating the dynamics."""
+    if isinstance(error, OutsideBallError):
+        return FlowStatus.LEFT_REGION
+    if isinstance(error, (NotAnImmersionError, np.linalg.LinAlgError)):
+        return FlowStatus.RANK_LOSS
+    return FlowStatus.BLOW_UP  # an overflow, or another failure of the geometry
+
+
+def _domain_call(what: str, function, *args):
+    """``function(*args)``; a domain error (an overflow, say) becomes a FlowBreakdown."""
+    try:
+        return function(*args)
+    except DOMAIN_ERRORS as error:
+        raise FlowBreakdown(
+            _status_of(error), f"{what}: {type(error).__name__}: {error}"
+        ) from None
 
 
 class _Counter:
@@ -92,21 +167,37 @@ class _Counter:
 
     def value(self, params):
         self.n_value += 1
-        value = np.asarray(self.map.value(params), dtype=np.float64)
+        with np.errstate(**_QUIET):
+            value = np.asarray(
+                _domain_call("F(theta)", self.map.value, params), dtype=np.float64
+            )
+        n = self.map.n_outputs
+        if value.shape != (n,):
+            raise ValueError(
+                f"`output_map.value` returned shape {value.shape}, expected ({n},)"
+            )
         if not np.all(np.isfinite(value)):
             raise FlowBreakdown(
                 FlowStatus.BLOW_UP,
-                f"F(theta) is not finite at |theta| = {np.linalg.norm(params):.3e}",
+                f"F(theta) is not finite at |theta| = {safe_norm(params):.3e}",
             )
         return value
 
     def jacobian(self, params):
         self.n_jacobian += 1
-        J = np.asarray(self.map.jacobian(params), dtype=np.float64)
+        with np.errstate(**_QUIET):
+            J = np.asarray(
+                _domain_call("J(theta)", self.map.jacobian, params), dtype=np.float64
+            )
+        shape = (self.map.n_outputs, self.map.n_params)
+        if J.shape != shape:
+            raise ValueError(
+                f"`output_map.jacobian` returned shape {J.shape}, expected {shape}"
+            )
         if not np.all(np.isfinite(J)):
             raise FlowBreakdown(
                 FlowStatus.BLOW_UP,
-                f"J(theta) is not finite at |theta| = {np.linalg.norm(params):.3e}",
+                f"J(theta) is not finite at |theta| = {safe_norm(params):.3e}",
             )
         return J
 
@@ -142,8 +233,17 @@ class _Dynamics:
         if evaluation is None:
             if not np.all(np.isfinite(params)):
                 raise FlowBreakdown(FlowStatus.BLOW_UP, "theta is no longer finite")
-            evaluation = self._evaluate(t, params)
-            if not np.all(np.isfinite(evaluation.velocity)):
+            try:
+                with np.errstate(**_QUIET):
+                    evaluation = self._evaluate(t, params)
+            except DOMAIN_ERRORS as error:
+                raise FlowBreakdown(
+                    _status_of(error), f"{type(error).__name__}: {error}"
+                ) from None
+            if not (
+                np.all(np.isfinite(evaluation.velocity))
+                and math.isfinite(evaluation.output_speed)
+            ):
                 raise FlowBreakdown(
                     FlowStatus.BLOW_UP,
                     f"the velocity theta' is not finite at t = {t:.6g}",
@@ -165,7 +265,19 @@ class _Dynamics:
 
     def _outputs_and_gradient(self, params):
         u = self.counter.value(params)
-        return u, self.loss.gradient(u), self.loss.value(u)
+        g = np.asarray(self.loss.gradient(u), dtype=np.float64)
+        if g.shape != u.shape:
+            raise ValueError(
+                f"`loss.gradient` returned shape {g.shape}, expected {u.shape}"
+            )
+        value = float(self.loss.value(u))
+        if not (np.all(np.isfinite(g)) and math.isfinite(value)):
+            raise FlowBreakdown(
+                FlowStatus.BLOW_UP,
+                f"the loss h(u) = {value:.3e} or its gradient is not finite at "
+                f"|u| = {safe_norm(u):.3e}",
+            )
+        return u, g, value
 
 
 class _GaussNewton(_Dynamics):
@@ -192,7 +304,7 @@ class _GaussNewton(_Dynamics):
             raise FlowBreakdown(FlowStatus.RANK_LOSS, str(error)) from None
         velocity = -eta / self.metric_weight
         return _Evaluation(
-            velocity, u, float(np.linalg.norm(J @ velocity)), value, sigma_ratio=ratio
+            velocity, u, safe_norm(J @ velocity), value, sigma_ratio=ratio
         )
 
     def blow_up_detail(self, params) -> str:
@@ -240,17 +352,24 @@ class _LevenbergMarquardt(_Dynamics):
             eigenvalues = factorization.kernel_eigenvalues
         else:
             eigenvalues = np.linalg.svd(J, compute_uv=False) ** 2
+        if not np.all(np.isfinite(eigenvalues)):
+            raise FlowBreakdown(
+                FlowStatus.BLOW_UP,
+                "the kernel eigenvalues sigma_i(J)^2 overflow: "
+                f"max |J_ij| = {float(np.max(np.abs(J))):.3e}",
+            )
         state = DampingState(params, u, g, value, eigenvalues)
         try:
             lam = evaluate_damping(self.schedule, t, state)
-        except (TypeError, ValueError) as error:
-            raise FlowBreakdown(FlowStatus.SOLVER_FAILED, str(error)) from None
+        except _NonFiniteDamping as error:  # a bad schedule's errors propagate
+            raise FlowBreakdown(FlowStatus.BLOW_UP, str(error)) from None
         tolerance = self.rank_rtol * eigenvalues[0]
         if eigenvalues[-1] <= tolerance and lam <= tolerance:
+            ratio = eigenvalues[-1] / eigenvalues[0] if eigenvalues[0] > 0 else 0.0
             raise FlowBreakdown(
                 FlowStatus.RANK_LOSS,
                 f"lambda_min/lambda_max of the kernel = "
-                f"{eigenvalues[-1] / eigenvalues[0]:.3e} <= rank_rtol = "
+                f"{ratio:.3e} <= rank_rtol = "
                 f"{self.rank_rtol:.3e} and the damping {lam:.3e} is too small to "
                 "regularize it: the system K + lambda I is numerically singular",
             )
@@ -264,7 +383,7 @@ class _LevenbergMarquardt(_Dynamics):
         return _Evaluation(
             velocity,
             u,
-            float(np.linalg.norm(J @ velocity)),
+            safe_norm(J @ velocity),
             value,
             damping=lam,
             lambda_min=float(eigenvalues[-1]),
@@ -278,10 +397,26 @@ class _GradientFlow(_Dynamics):
         u, g, value = self._outputs_and_gradient(params)
         J = self.counter.jacobian(params)
         velocity = -(J.T @ g)
-        return _Evaluation(velocity, u, float(np.linalg.norm(J @ velocity)), value)
+        return _Evaluation(velocity, u, safe_norm(J @ velocity), value)
 
     def jacobian(self, t, params):
         r"""The Jacobian :math:`-(J^\top \nabla^2 h\, J + H_{\nabla h})` of :math:`-J^\top\nabla h`."""
+        try:
+            with np.errstate(**_QUIET):
+                jacobian = self._jacobian(params)
+        except DOMAIN_ERRORS as error:
+            raise FlowBreakdown(
+                _status_of(error), f"{type(error).__name__}: {error}"
+            ) from None
+        if not np.all(np.isfinite(jacobian)):
+            raise FlowBreakdown(
+                FlowStatus.BLOW_UP,
+                "the Jacobian of the right-hand side is not finite at |theta| = "
+                f"{safe_norm(params):.3e}",
+            )
+        return jacobian
+
+    def _jacobian(self, params):
         params = np.asarray(params, dtype=np.float64)
         u = self.counter.value(params)
         g = self.loss.gradient(u)
@@ -303,11 +438,7 @@ class _GradientFlow(_Dynamics):
 
 
 def _validate_common(output_map, params0, loss, t_span, t_eval, rtol, atol, method):
-    if not isinstance(output_map, OutputMap):
-        raise TypeError(
-            "`output_map` must implement manifolds.OutputMap, got "
-            f"{type(output_map).__name__}"
-        )
+    check_output_map(output_map)
     n, p = int(output_map.n_outputs), int(output_map.n_params)
     params0 = as_finite_vector("params0", params0, p).copy()
     check_loss(loss, n)
@@ -321,7 +452,7 @@ def _validate_common(output_map, params0, loss, t_span, t_eval, rtol, atol, meth
                 f"`t_eval` must be strictly increasing and inside t_span = ({t0:g}, "
                 f"{t1:g}), got values from {t_eval[0]:g} to {t_eval[-1]:g}"
             )
-    check_positive_real("rtol", rtol)
+    check_rtol("rtol", rtol)
     check_positive_real("atol", atol)
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(
@@ -331,11 +462,24 @@ def _validate_common(output_map, params0, loss, t_span, t_eval, rtol, atol, meth
 
 
 def _start(counter, loss, params0):
-    u0 = np.asarray(counter.map.value(params0), dtype=np.float64)
-    if u0.shape != (counter.map.n_outputs,) or not np.all(np.isfinite(u0)):
+    try:
+        with np.errstate(**_QUIET):
+            u0 = np.asarray(counter.map.value(params0), dtype=np.float64)
+    except DOMAIN_ERRORS as error:
         raise ValueError(
-            "the output map is not finite (or has the wrong shape) at `params0`: "
-            f"F(params0) has shape {u0.shape}"
+            "the outputs F(params0) are not finite at the initial point `params0`: "
+            f"{error}"
+        ) from None
+    if u0.shape != (counter.map.n_outputs,):
+        raise ValueError(
+            f"the output map has the wrong shape at `params0`: F(params0) has shape "
+            f"{u0.shape}, expected ({counter.map.n_outputs},)"
+        )
+    if not np.all(np.isfinite(u0)):
+        raise ValueError(
+            "the outputs F(params0) are not finite at the initial point "
+            f"({int(np.sum(~np.isfinite(u0)))} NaN or inf value(s)); choose another "
+            "`params0`"
         )
     counter.n_value += 1
     return u0
@@ -343,6 +487,29 @@ def _start(counter, loss, params0):
 
 # ----------------------------------------------------------------------
 # The driver shared by the three flows
+
+
+def _check_ftol(ftol):
+    if ftol is None:
+        return None
+    return check_positive_real("ftol", ftol, allow_zero=True)
+
+
+def _rest_message(ftol: float, loss: float) -> str:
+    return (
+        f"in {REST_STEPS} consecutive accepted steps the loss (now h = {loss:.6e}) "
+        f"set no new low by more than ftol = {ftol:g} times itself and theta moved "
+        f"by at most {REST_MOTION:g} error tolerances: the flow is at rest to the "
+        "resolution of the integration (rtol, atol) and of float64"
+    )
+
+
+def _motion(old: np.ndarray, new: np.ndarray, rtol: float, atol: float) -> float:
+    """The step's motion in the integrator's error norm (RMS of the scaled change)."""
+    with np.errstate(**_QUIET):
+        scale = atol + rtol * np.maximum(np.abs(old), np.abs(new))
+        change = (new - old) / scale
+    return safe_norm(change) / math.sqrt(change.size)
 
 
 def _run(
@@ -357,6 +524,7 @@ def _run(
     radius,
     blow_up,
     gtol,
+    ftol,
     max_steps,
     jac=None,
     rank_event=None,
@@ -370,6 +538,7 @@ def _run(
         raise ValueError(f"`blow_up` must be > 1, got {blow_up}")
     if gtol is not None:
         gtol = check_positive_real("gtol", gtol)
+    ftol = _check_ftol(ftol)
     max_steps = check_positive_int("max_steps", max_steps)
 
     _start(counter, dynamics.loss, params0)
@@ -377,22 +546,28 @@ def _run(
         initial = dynamics.evaluate(t_span[0], params0)
     except FlowBreakdown as breakdown:
         raise ValueError(f"the flow cannot start at `params0`: {breakdown}") from None
-    distance_scale = blow_up * max(1.0, float(np.linalg.norm(params0)))
-    speed_scale = blow_up * max(1.0, float(np.linalg.norm(initial.velocity)))
+    distance_scale = blow_up * max(1.0, safe_norm(params0))
+    speed_scale = blow_up * max(1.0, safe_norm(initial.velocity))
+    if not (math.isfinite(distance_scale) and math.isfinite(speed_scale)):
+        raise ValueError(
+            "the flow cannot start at `params0`: blow_up x max(1, |params0|) = "
+            f"{distance_scale:.3e} or blow_up x max(1, |theta'(0)|) = "
+            f"{speed_scale:.3e} exceeds the float64 range; rescale the problem"
+        )
 
     events = []
     if radius is not None:
         events.append(
             Event(
                 FlowStatus.LEFT_REGION,
-                lambda t, y: radius - float(np.linalg.norm(y - params0)),
+                lambda t, y: radius - safe_norm(y - params0),
                 lambda t, y: f"|theta - theta0| reached radius = {radius:.6g}",
             )
         )
     events.append(
         Event(
             FlowStatus.BLOW_UP,
-            lambda t, y: distance_scale - float(np.linalg.norm(y - params0)),
+            lambda t, y: distance_scale - safe_norm(y - params0),
             lambda t, y: (
                 f"|theta - theta0| reached {distance_scale:.3e} (blow_up = {blow_up:g} "
                 "x max(1, |theta0|))"
@@ -402,7 +577,7 @@ def _run(
     events.append(
         Event(
             FlowStatus.BLOW_UP,
-            lambda t, y: speed_scale - float(np.linalg.norm(dynamics(t, y))),
+            lambda t, y: speed_scale - safe_norm(dynamics(t, y)),
             lambda t, y: (
                 f"|theta'| reached {speed_scale:.3e} (blow_up = {blow_up:g} x "
                 "max(1, |theta'(0)|))" + dynamics.blow_up_detail(y)
@@ -417,31 +592,48 @@ def _run(
                 f"the flow cannot start at `params0`: {event.describe(t_span[0], params0)}"
             )
 
-    converged = None
-    if gtol is not None:
+    best_loss, previous_state, previous_t = initial.loss, params0, t_span[0]
+    calm_steps = 0
+    t_last = t_span[1] if t_eval is None or not len(t_eval) else float(t_eval[-1])
 
-        def converged(t, y):
-            speed = dynamics.evaluate(t, y).output_speed
-            return f"|u'| = {speed:.3e} <= gtol = {gtol:.3e}" if speed <= gtol else None
+    def converged(t, y):
+        nonlocal best_loss, previous_state, previous_t, calm_steps
+        evaluation = dynamics.evaluate(t, y)
+        if gtol is not None and evaluation.output_speed <= gtol:
+            return f"|u'| = {evaluation.output_speed:.3e} <= gtol = {gtol:.3e}"
+        if ftol is not None:
+            new_low = evaluation.loss < best_loss - ftol * abs(best_loss)
+            calm = not new_low and _motion(previous_state, y, rtol, atol) <= REST_MOTION
+            calm_steps = calm_steps + 1 if calm else 0
+            step, previous_t = t - previous_t, t
+            best_loss = min(best_loss, evaluation.loss)
+            previous_state = np.array(y)
+            # At rest within a step of the end, the run finishes instead: the
+            # stop would save nothing, and t_end says more.
+            if calm_steps >= REST_STEPS and t_last - t > step:
+                return _rest_message(ftol, evaluation.loss)
+        return None
 
-    result = integrate(
-        dynamics,
-        params0,
-        t_span,
-        method=method,
-        rtol=rtol,
-        atol=atol,
-        t_eval=t_eval,
-        jac=jac,
-        events=tuple(events),
-        max_steps=max_steps,
-        converged=converged,
-    )
+    with np.errstate(**_QUIET):  # non-finite states are detected and reported
+        result = integrate(
+            dynamics,
+            params0,
+            t_span,
+            method=method,
+            rtol=rtol,
+            atol=atol,
+            t_eval=t_eval,
+            jac=jac,
+            events=tuple(events),
+            max_steps=max_steps,
+            converged=converged,
+        )
     params = result.states
     outputs = np.empty((params.shape[0], counter.map.n_outputs))
     losses = np.empty(params.shape[0])
     recorded = {name: np.empty(params.shape[0]) for name in extras}
     keep = params.shape[0]
+    status, message = result.status, result.message
     for k, theta in enumerate(params):
         try:
             if extras:
@@ -451,13 +643,46 @@ def _run(
                     recorded[name][k] = getattr(evaluation, name)
             else:
                 outputs[k] = counter.value(theta)
-                losses[k] = dynamics.loss.value(outputs[k])
-        except FlowBreakdown:
+                with np.errstate(**_QUIET):
+                    losses[k] = dynamics.loss.value(outputs[k])
+                if not math.isfinite(losses[k]):
+                    raise FlowBreakdown(
+                        FlowStatus.BLOW_UP, f"the loss h(u) = {losses[k]} is not finite"
+                    )
+        except (FlowBreakdown, *DOMAIN_ERRORS) as error:
             keep = k  # the located event state itself may be unusable
+            if status.success or k == 0:
+                status = getattr(error, "status", FlowStatus.BLOW_UP)
+                message = (
+                    f"{FLOW_MESSAGES[status]} at t = {result.times[k]:.6g}: "
+                    f"the sample cannot be evaluated: {error}"
+                )
             break
-    status, message = result.status, result.message
-    if keep == 0:  # pragma: no cover - the start was checked above
+    if keep == 0:
+        # Only a model or loss that changed its mind gets here: the start was
+        # evaluated above. Record that evaluation, the one the run began from.
         keep = 1
+        outputs[0], losses[0] = initial.outputs, initial.loss
+        for name in extras:
+            recorded[name][0] = getattr(initial, name)
+    # Every recorded value must be finite; the evaluations above guarantee it,
+    # and this check keeps a future change from recording a NaN silently.
+    bad = first_non_finite(
+        {
+            "times": result.times[:keep],
+            "params": params[:keep],
+            "outputs": outputs[:keep],
+            "losses": losses[:keep],
+            **{name: values[:keep] for name, values in recorded.items()},
+        }
+    )
+    if bad is not None:  # pragma: no cover - see above
+        status = FlowStatus.BLOW_UP
+        message = (
+            f"{FLOW_MESSAGES[status]}: the recorded `{bad[1]}` is not finite at "
+            f"t = {result.times[bad[0]]:.6g}"
+        )
+        keep = max(bad[0], 1)
     return Trajectory(
         times=result.times[:keep],
         outputs=outputs[:keep],
@@ -493,6 +718,7 @@ def gauss_newton_flow(
     radius: float | None = None,
     blow_up: float = 1e3,
     gtol: float | None = None,
+    ftol: float | None = 0.0,
     max_steps: int = 100_000,
 ) -> Trajectory:
     r"""The Gauss-Newton gradient flow :math:`\theta' = -\tfrac1c J^+ \nabla h(F(\theta))`.
@@ -528,7 +754,9 @@ def gauss_newton_flow(
         ends early also records its last state (the event's, or the last
         accepted one).
     rtol, atol : float
-        The ODE solver's tolerances on :math:`\theta`.
+        The ODE solver's tolerances on :math:`\theta`; ``rtol`` must be at
+        least :math:`100\epsilon \approx 2.2 \times 10^{-14}`, the smallest
+        relative tolerance float64 can meet.
     method : str, default "DOP853"
         A ``scipy.integrate.solve_ivp`` method name.
     solver : {"qr", "lstsq", "normal_equations"}, default "qr"
@@ -552,6 +780,15 @@ def gauss_newton_flow(
     gtol : float, optional
         Stop with ``converged`` when the output speed :math:`\|u'\| = \|J\theta'\|`
         is at most ``gtol``.
+    ftol : float or None, default 0.0
+        Stop with ``converged`` when the flow is at rest: in each of
+        ``REST_STEPS = 5`` consecutive accepted steps the loss decreased by
+        at most ``ftol`` :math:`h` *and* :math:`\theta` moved by at most
+        ``REST_MOTION = 10`` error tolerances (the RMS of
+        :math:`\Delta\theta_i/(atol + rtol|\theta_i|)`). With the default 0
+        the loss must not decrease at all: the test fires only once the flow
+        no longer changes at the resolution of the integration (see the
+        module notes). ``None`` disables the test and runs to ``t1``.
     max_steps : int, default 100000
         The budget of accepted steps (``solver_failed`` beyond it).
 
@@ -559,18 +796,25 @@ def gauss_newton_flow(
     -------
     Trajectory
         With ``params``, ``outputs``, ``losses``, the status and the counts.
+        Every recorded value is finite: a run whose state, outputs, loss or
+        velocity stops being finite (an overflow included) ends at the last
+        finite state with ``blow_up`` and a message that says what and where.
 
     Raises
     ------
     ValueError
-        For a reversed or non-finite ``t_span``, a non-finite ``params0``, a
-        loss whose ``y`` does not match the outputs, an unknown ``method`` or
-        ``solver``, an option out of range, ``n_params > n_outputs``, or a
-        start where the velocity does not exist (:math:`J(\theta_0)`
-        rank-deficient).
+        For a reversed or non-finite ``t_span`` (or one with a bool, string or
+        ``None`` entry), a non-finite ``params0``, a loss whose ``y`` does not
+        match the outputs, an unknown ``method`` or ``solver``, an option out
+        of range (``rtol`` below :math:`100\epsilon` included),
+        ``n_params > n_outputs``, or a start where the flow cannot be
+        evaluated: :math:`F(\theta_0)`, the loss (which may overflow) or the
+        velocity not finite, or :math:`J(\theta_0)` rank-deficient. An error
+        raised by the map or the loss that is not a domain error (a wrong
+        shape, a ``TypeError``) propagates unchanged, at the start or later.
     TypeError
-        If ``output_map`` does not implement :class:`manifolds.OutputMap`, or
-        ``loss`` is not a loss on outputs.
+        If ``output_map`` does not implement :class:`manifolds.OutputMap`,
+        ``loss`` is not a loss on outputs, or an option is not a number.
 
     Examples
     --------
@@ -635,6 +879,7 @@ def gauss_newton_flow(
         radius=radius,
         blow_up=blow_up,
         gtol=gtol,
+        ftol=ftol,
         max_steps=max_steps,
         rank_event=rank_event,
     )
@@ -656,6 +901,7 @@ def levenberg_marquardt_flow(
     radius: float | None = None,
     blow_up: float = 1e3,
     gtol: float | None = None,
+    ftol: float | None = 0.0,
     max_steps: int = 100_000,
 ) -> Trajectory:
     r"""The Levenberg-Marquardt flow :math:`\theta' = -J^\top(K + \lambda_t I)^{-1}\nabla h`.
@@ -687,7 +933,7 @@ def levenberg_marquardt_flow(
 
     Parameters
     ----------
-    output_map, params0, loss, t_span, t_eval, rtol, atol, method, radius, blow_up, gtol, max_steps
+    output_map, params0, loss, t_span, t_eval, rtol, atol, method, radius, blow_up, gtol, ftol, max_steps
         As in :func:`riemgn.flows.gauss_newton_flow`; ``params0`` is an
         ndarray of shape ``(n_params,)`` and ``t_eval`` of shape ``(k,)``.
     damping : float or schedule
@@ -782,6 +1028,7 @@ def levenberg_marquardt_flow(
         radius=radius,
         blow_up=blow_up,
         gtol=gtol,
+        ftol=ftol,
         max_steps=max_steps,
         extras=("damping", "lambda_min"),
     )
@@ -800,6 +1047,7 @@ def gradient_flow(
     radius: float | None = None,
     blow_up: float = 1e3,
     gtol: float | None = None,
+    ftol: float | None = 0.0,
     max_steps: int = 100_000,
 ) -> Trajectory:
     r"""The gradient flow :math:`\theta' = -J^\top \nabla h(F(\theta))`.
@@ -825,11 +1073,13 @@ def gradient_flow(
 
     Parameters
     ----------
-    output_map, params0, loss, t_span, t_eval, radius, blow_up, gtol, max_steps
+    output_map, params0, loss, t_span, t_eval, radius, blow_up, gtol, ftol, max_steps
         As in :func:`riemgn.flows.gauss_newton_flow`; ``params0`` is an
         ndarray of shape ``(n_params,)`` and ``t_eval`` of shape ``(k,)``.
     rtol, atol : float
-        The ODE solver's tolerances on :math:`\theta`.
+        The ODE solver's tolerances on :math:`\theta`; ``rtol`` must be at
+        least :math:`100\epsilon \approx 2.2 \times 10^{-14}`, the smallest
+        relative tolerance float64 can meet.
     method : str, default "BDF"
         A ``scipy.integrate.solve_ivp`` method name.
 
@@ -889,6 +1139,7 @@ def gradient_flow(
         radius=radius,
         blow_up=blow_up,
         gtol=gtol,
+        ftol=ftol,
         max_steps=max_steps,
         jac=dynamics.jacobian if method in IMPLICIT_METHODS else None,
     )

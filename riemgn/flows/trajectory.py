@@ -4,24 +4,34 @@ Every flow of :mod:`riemgn.flows` returns a trajectory instead of raising
 when it stops early: a flow that blows up, loses rank or leaves its region
 ends with a status and a message (THEORY §5), and the samples before the
 event. The opening of each message is in :data:`riemgn.flows.FLOW_MESSAGES`.
+
+A trajectory is validated once, by one schema check shared by the
+constructor and :meth:`riemgn.flows.Trajectory.load`: at least one sample,
+increasing finite times, finite real arrays of matching lengths, a known
+status. A violation raises :class:`riemgn.flows.TrajectoryFormatError`,
+naming the field (and, when loading, the file).
 """
 
 from __future__ import annotations
 
 import enum
+import numbers
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["FLOW_MESSAGES", "FlowStatus", "Trajectory"]
+__all__ = ["FLOW_MESSAGES", "FlowStatus", "Trajectory", "TrajectoryFormatError"]
 
 
 class FlowStatus(str, enum.Enum):
     r"""How a flow ended.
 
-    ``CONVERGED`` (the output speed fell below ``gtol``) and ``T_END`` (the
-    end of ``t_span`` was reached) are successes; ``BLOW_UP``,
+    ``CONVERGED`` (the flow came to rest: the loss stopped decreasing, or
+    the speed fell below ``gtol``) and ``T_END`` (the end of ``t_span`` was
+    reached) are successes; ``BLOW_UP``,
     ``RANK_LOSS`` (:math:`J` lost full rank), ``LEFT_REGION`` (the
     parameters left :math:`B(\theta_0, \rho)`) and ``SOLVER_FAILED`` are
     not. The members are strings, so a status compares equal to its value
@@ -50,7 +60,7 @@ class FlowStatus(str, enum.Enum):
 
 #: The opening of each status's message; the flow appends the specifics.
 FLOW_MESSAGES = {
-    FlowStatus.CONVERGED: "converged: the output speed fell below gtol",
+    FlowStatus.CONVERGED: "converged: the flow came to rest",
     FlowStatus.T_END: "reached the end of t_span",
     FlowStatus.BLOW_UP: "blow-up: the flow diverges",
     FlowStatus.RANK_LOSS: "rank loss: J(theta) is no longer of full rank",
@@ -60,6 +70,127 @@ FLOW_MESSAGES = {
 
 _ARRAYS = ("times", "outputs", "losses", "params")
 _COUNTS = ("n_value_evals", "n_jacobian_evals", "n_linear_solves")
+_TEXTS = ("status", "message", "method")
+_EXTRA = "extra__"
+
+
+class TrajectoryFormatError(ValueError):
+    """A trajectory, or a file read as one, does not follow the schema.
+
+    Raised by the :class:`riemgn.flows.Trajectory` constructor and by
+    :meth:`riemgn.flows.Trajectory.load`; the message names the field (and
+    the file). It is a ``ValueError``, so ``except ValueError`` catches it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> try:
+    ...     Trajectory(np.array([0.0, 1.0]), np.zeros((2, 1)), [0.0, np.nan], None, "t_end", "")
+    ... except TrajectoryFormatError as error:
+    ...     print(error)
+    field `losses` holds 1 non-finite value(s) (NaN or inf), the first at sample 1
+    """
+
+
+def _fail(where: str, message: str):
+    raise TrajectoryFormatError(f"{where}{message}")
+
+
+def _real_array(where: str, name: str, value, ndim: int) -> np.ndarray:
+    """``value`` as a finite float64 array of ``ndim`` dimensions, or an error naming it."""
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        _fail(where, f"field `{name}` is not an array: {error}")
+    if raw.dtype.kind not in "fiu":
+        _fail(
+            where,
+            f"field `{name}` must hold real numbers, got dtype {raw.dtype} "
+            "(booleans, text, complex and objects are refused)",
+        )
+    array = np.array(raw, dtype=np.float64)
+    if array.ndim != ndim:
+        _fail(
+            where,
+            f"field `{name}` must have {ndim} dimension(s), got shape {array.shape}",
+        )
+    bad = ~np.isfinite(array)
+    if bad.any():
+        first = int(np.argmax(bad.reshape(array.shape[0], -1).any(axis=1)))
+        _fail(
+            where,
+            f"field `{name}` holds {int(bad.sum())} non-finite value(s) (NaN or inf), "
+            f"the first at sample {first}",
+        )
+    array.flags.writeable = False
+    return array
+
+
+def _validated(fields: dict, where: str = "") -> dict:
+    """Check a trajectory's fields against the schema; return them normalized."""
+    out = dict(fields)
+    times = _real_array(where, "times", fields["times"], 1)
+    k = times.shape[0]
+    if k == 0:
+        _fail(where, "field `times` is empty: a trajectory holds at least its start")
+    if k > 1 and not np.all(np.diff(times) > 0):
+        first = int(np.argmax(~(np.diff(times) > 0))) + 1
+        _fail(
+            where,
+            f"field `times` must be strictly increasing, but sample {first} "
+            f"(t = {times[first]:g}) does not follow t = {times[first - 1]:g}",
+        )
+    out["times"] = times
+    out["outputs"] = _real_array(where, "outputs", fields["outputs"], 2)
+    out["losses"] = _real_array(where, "losses", fields["losses"], 1)
+    if fields["params"] is not None:
+        out["params"] = _real_array(where, "params", fields["params"], 2)
+    extras = fields["extras"]
+    if not isinstance(extras, dict):
+        _fail(where, f"field `extras` must be a dict, got {type(extras).__name__}")
+    checked = {}
+    for key, value in extras.items():
+        if not isinstance(key, str):
+            _fail(where, f"the keys of `extras` must be strings, got {key!r}")
+        checked[key] = _real_array(where, f"extras[{key!r}]", value, 1)
+    out["extras"] = checked
+    lengths = {"outputs": out["outputs"].shape[0], "losses": out["losses"].shape[0]}
+    if out["params"] is not None:
+        lengths["params"] = out["params"].shape[0]
+    lengths.update({f"extras[{key!r}]": v.shape[0] for key, v in checked.items()})
+    for name, length in lengths.items():
+        if length != k:
+            _fail(
+                where,
+                f"field `{name}` has {length} samples but `times` has {k}; every "
+                "array must have one row per sample time",
+            )
+    if out["outputs"].shape[1] == 0:
+        _fail(where, "field `outputs` has no columns (n_outputs = 0)")
+    try:
+        out["status"] = FlowStatus(fields["status"])
+    except ValueError:
+        _fail(
+            where,
+            f"field `status` must be one of {[s.value for s in FlowStatus]}, got "
+            f"{fields['status']!r}",
+        )
+    for name in ("message", "method"):
+        if not isinstance(fields[name], str):
+            _fail(
+                where,
+                f"field `{name}` must be a str, got {type(fields[name]).__name__}",
+            )
+    for name in _COUNTS:
+        value = fields[name]
+        if (
+            not isinstance(value, numbers.Integral)
+            or isinstance(value, bool | np.bool_)
+            or value < -1
+        ):
+            _fail(where, f"field `{name}` must be an integer >= -1, got {value!r}")
+        out[name] = int(value)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,10 +229,13 @@ class Trajectory:
 
     Raises
     ------
-    ValueError
-        If the arrays' shapes are inconsistent (``outputs``, ``losses``,
-        ``params`` and every extra must have ``k`` rows), or ``status`` is
-        not a :class:`riemgn.flows.FlowStatus` value.
+    TrajectoryFormatError
+        (a ``ValueError``) If there is no sample (``k = 0``), ``times`` is not
+        strictly increasing, an array is not real (booleans, text, complex),
+        not finite, or has the wrong number of dimensions or rows
+        (``outputs``, ``losses``, ``params`` and every extra must have ``k``
+        rows), ``status`` is not a :class:`riemgn.flows.FlowStatus` value,
+        ``message`` or ``method`` is not a str, or a count is not an integer.
 
     Examples
     --------
@@ -128,38 +262,9 @@ class Trajectory:
     extras: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        for name in _ARRAYS:
-            value = getattr(self, name)
-            if value is not None:
-                value = np.array(value, dtype=np.float64)
-                value.flags.writeable = False
-                object.__setattr__(self, name, value)
-        extras = {}
-        for key, value in dict(self.extras).items():
-            value = np.array(value, dtype=np.float64)
-            value.flags.writeable = False
-            extras[str(key)] = value
-        object.__setattr__(self, "extras", extras)
-        object.__setattr__(self, "status", FlowStatus(self.status))
-        k = self.times.shape[0]
-        shapes_ok = (
-            self.times.ndim == 1
-            and self.outputs.ndim == 2
-            and self.outputs.shape[0] == k
-            and self.losses.shape == (k,)
-            and (
-                self.params is None
-                or (self.params.ndim == 2 and self.params.shape[0] == k)
-            )
-            and all(v.shape == (k,) for v in extras.values())
-        )
-        if not shapes_ok:
-            raise ValueError(
-                "inconsistent trajectory arrays: times "
-                f"{self.times.shape}, outputs {self.outputs.shape}, losses "
-                f"{self.losses.shape}, params "
-                f"{None if self.params is None else self.params.shape}"
-            )
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        for name, value in _validated(fields).items():
+            object.__setattr__(self, name, value)
 
     @property
     def success(self) -> bool:
@@ -237,10 +342,17 @@ class Trajectory:
 
         Raises
         ------
-        ValueError
-            If the file is not a saved trajectory.
+        TrajectoryFormatError
+            (a ``ValueError``) If the file is not a saved trajectory: not an
+            ``.npz`` archive (a text or ``.npy`` file, an empty or truncated
+            one), a missing or unexpected field, a field of the wrong dtype
+            or shape, non-finite values, arrays of mismatched lengths, no
+            sample, or an unknown status. The message names the file and the
+            field.
         FileNotFoundError
             If neither ``path`` nor ``path + ".npz"`` exists.
+        TypeError
+            If ``path`` is not a str or ``os.PathLike``.
 
         Examples
         --------
@@ -258,32 +370,97 @@ class Trajectory:
         >>> list(loaded.extras), loaded.params is None
         (['damping'], True)
         """
-        path = os.fspath(path)
+        try:
+            path = os.fspath(path)
+        except TypeError:
+            raise TypeError(
+                f"`path` must be a str or os.PathLike, got {path!r} of type "
+                f"{type(path).__name__}"
+            ) from None
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
         if not os.path.exists(path) and os.path.exists(path + ".npz"):
             path += ".npz"  # save() appends the suffix, so load() accepts it
-        with np.load(path, allow_pickle=False) as data:
-            missing = [
-                k for k in ("times", "outputs", "losses", "status") if k not in data
-            ]
-            if missing:
-                raise ValueError(
-                    f"{path!r} is not a saved Trajectory: it lacks {missing}"
-                )
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"`path` {path!r} does not exist")
+        # The file is opened here, not by numpy: np.load leaks its handle
+        # when the archive turns out to be corrupt.
+        try:
+            with open(path, "rb") as handle:
+                data = np.load(handle, allow_pickle=False)
+                if not isinstance(data, np.lib.npyio.NpzFile):
+                    raise TypeError(
+                        f"it holds a single {type(data).__name__} (a .npy file?)"
+                    )
+                with data:
+                    files = {name: data[name] for name in data.files}
+        except (
+            TypeError,
+            ValueError,
+            EOFError,
+            zipfile.BadZipFile,
+            zlib.error,
+        ) as error:
+            detail = f"{type(error).__name__}: {error}"
+            if "pickle" in str(error):  # neither .npy nor .npz: numpy's fallback
+                detail = "numpy would have to unpickle it, which load() refuses"
+            raise TrajectoryFormatError(
+                f"{path!r} is not a saved Trajectory: it is not a readable .npz "
+                f"archive ({detail})"
+            ) from None
+        return cls._from_files(files, path)
+
+    @classmethod
+    def _from_files(cls, files: dict, path: str) -> Trajectory:
+        missing = [
+            k for k in ("times", "outputs", "losses", "status") if k not in files
+        ]
+        if missing:
+            _fail(f"{path!r} is not a saved Trajectory: ", f"it lacks {missing}")
+        where = f"{path!r} is not a valid saved Trajectory: "
+        known = {*_ARRAYS, *_COUNTS, *_TEXTS}
+        unknown = [k for k in files if k not in known and not k.startswith(_EXTRA)]
+        if unknown:
+            _fail(where, f"unexpected field(s) {unknown}")
+        fields = {}
+        for name in _TEXTS:
+            if name in files:
+                value = files[name]
+                if value.dtype.kind != "U" or value.ndim != 0:
+                    _fail(
+                        where,
+                        f"field `{name}` must be a 0-d text array, got dtype "
+                        f"{value.dtype} and shape {value.shape}",
+                    )
+                fields[name] = str(value)
+        for name in _COUNTS:
+            if name in files:
+                value = files[name]
+                if value.dtype.kind not in "iu" or value.ndim != 0:
+                    _fail(
+                        where,
+                        f"field `{name}` must be a 0-d integer array, got dtype "
+                        f"{value.dtype} and shape {value.shape}",
+                    )
+                fields[name] = int(value)
+        try:
             return cls(
-                times=data["times"],
-                outputs=data["outputs"],
-                losses=data["losses"],
-                params=data["params"] if "params" in data else None,
-                status=FlowStatus(str(data["status"])),
-                message=str(data["message"]) if "message" in data else "",
-                method=str(data["method"]) if "method" in data else "",
+                times=files["times"],
+                outputs=files["outputs"],
+                losses=files["losses"],
+                params=files.get("params"),
+                status=fields["status"],
+                message=fields.get("message", ""),
+                method=fields.get("method", ""),
                 extras={
-                    key[len("extra__") :]: data[key]
-                    for key in data.files
-                    if key.startswith("extra__")
+                    key[len(_EXTRA) :]: value
+                    for key, value in files.items()
+                    if key.startswith(_EXTRA)
                 },
-                **{name: int(data[name]) for name in _COUNTS if name in data},
+                **{name: fields[name] for name in _COUNTS if name in fields},
             )
+        except TrajectoryFormatError as error:
+            raise TrajectoryFormatError(f"{where}{error}") from None
 
     def __repr__(self) -> str:
         return (

@@ -114,7 +114,8 @@ def _lm_rate(problem, y, damping, t_end, **options):
         atol=1e-14,
         **options,
     )
-    assert trajectory.status is FlowStatus.T_END, trajectory.message
+    # A run may come to rest (ftol) after the fit window, before t_end.
+    assert trajectory.success, trajectory.message
     residual = np.linalg.norm(trajectory.outputs - y, axis=1)
     return fit_exponential_rate(
         trajectory.times, residual, window=(1e-1, 1e-6)

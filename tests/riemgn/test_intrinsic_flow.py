@@ -326,5 +326,6 @@ def test_adaptive_event_retries_are_counted_per_step():
         rtol=1e-2,
         atol=1e-5,
     )
-    assert trajectory.status is FlowStatus.T_END, trajectory.message
+    # It ends at t1 or, at rest to its loose tolerances, before (ftol = 0).
+    assert trajectory.success, trajectory.message
     assert np.linalg.norm(trajectory.params, axis=1).max() < 1.0
