@@ -1,8 +1,6 @@
 """``python -m riemgn``: see :mod:`riemgn.cli`."""
 
-import sys
-
-from riemgn.cli import main
+from riemgn.cli import main_entry
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main_entry()

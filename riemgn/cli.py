@@ -8,7 +8,16 @@
 
 ``python -m riemgn`` is the same command. Exit codes: 0 success (every claim
 passed), 1 a claim failed or was inconclusive (or the report could not be
-written), 2 a usage error, 130 an interrupted ``verify`` (nothing written).
+written), 2 a usage error (including an ``--out`` that another ``riemgn
+verify`` is using), 130 and 143 a ``verify`` interrupted by SIGINT (Ctrl-C)
+and SIGTERM, 141 when standard output is closed early (``riemgn verify |
+head -1``; as for a tool killed by SIGPIPE, the report is written).
+
+``riemgn verify`` locks ``--out`` for its whole run, assembles the new
+report in a temporary directory beside it and swaps it in as a whole
+(:mod:`riemgn.verify.report`), then prints the table: an interrupt at any
+point leaves either the old report or the new one, never a mix, and no
+temporary file or worker process behind.
 
 :func:`riemgn.cli.main` is the command as a function of its arguments, for
 scripts and tests; :func:`riemgn.cli.main_entry` is the console script.
@@ -34,10 +43,15 @@ outputs (in --out):
   C1.png ...    one figure per claim (unless --no-plots)
 
 exit codes:
-  0  every requested claim passed
-  1  a claim failed or was inconclusive (the reasons are in the report)
-  2  a usage error (unknown claim, bad option, unwritable or occupied --out,
-     --data diabetes without scikit-learn)
+  0    every requested claim passed
+  1    a claim failed or was inconclusive (the reasons are in the report), or
+       the report could not be written (--out is then unchanged)
+  2    a usage error (unknown claim, bad option, unwritable or occupied --out,
+       --out in use by another riemgn verify, --data diabetes without
+       scikit-learn)
+  130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM: --out is unchanged
+       unless the message says the report was written
+  141  standard output was closed early (as by `| head`); the report is written
 """
 
 
@@ -177,7 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         default="riemgn-report",
         metavar="DIR",
-        help="directory for the report and figures (./riemgn-report)",
+        help=(
+            "directory for the report and figures (./riemgn-report); locked "
+            "for the run (a second riemgn verify on it refuses) and replaced "
+            "as a whole once the report is complete; files of yours in it "
+            "are kept"
+        ),
     )
     verify.add_argument(
         "--jobs",
@@ -200,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=(
             "replace a report already in --out (without it, an existing "
-            "report is never touched)"
+            "report is never touched); the old report stays whole until the "
+            "new one is swapped in, and an interrupted run leaves it as it was"
         ),
     )
 
@@ -223,7 +243,13 @@ def _manifold_options(parser: argparse.ArgumentParser) -> None:
     from riemgn.networks import ACTIVATIONS
     from riemgn.networks.two_layer import INIT_SCHEMES
 
-    parser.add_argument("--width", type=_positive_int, default=4, help="neurons m (4)")
+    parser.add_argument(
+        "--width",
+        type=_positive_int,
+        default=4,
+        help="neurons m (4); --n, --d and --width are refused if the run cannot fit "
+        "in the available memory",
+    )
     parser.add_argument(
         "--alpha", type=_positive_float, default=1.0, help="scaling (1)"
     )
@@ -270,16 +296,21 @@ def main(argv: list[str] | None = None) -> int:
     int
         0 if every claim passed (``verify``) or the summary was printed
         (``manifold``); 1 if a claim failed or was inconclusive, or the
-        report could not be written; 2 without a command; 130 if ``verify``
-        was interrupted (with ``Ctrl-C``; nothing is written).
+        report could not be written (``--out`` is then unchanged); 2
+        without a command; 130 or 143 if ``verify`` was interrupted by
+        SIGINT (``Ctrl-C``) or SIGTERM (``--out`` is unchanged unless the
+        report was already written, as the message says); 141 if standard
+        output was closed before the table was printed (the report is
+        written).
 
     Raises
     ------
     SystemExit
         With code 2 for a usage error (an unknown claim or option, an
-        unwritable or occupied ``--out``, ``--data diabetes`` without
-        scikit-learn), the message on standard error; with code 0 after
-        ``--help`` or ``--version``.
+        empty, unwritable or occupied ``--out``, an ``--out`` that another
+        ``riemgn verify`` holds, ``--data diabetes`` without scikit-learn),
+        the message on standard error; with code 0 after ``--help`` or
+        ``--version``.
 
     Examples
     --------
@@ -321,13 +352,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _verify(args, parser) -> int:
     from riemgn.data import MissingExtraError, diabetes
-    from riemgn.verify import (
-        CLAIMS,
-        OutputDirectoryError,
-        prepare_output,
-        run,
-        write_report,
-    )
+    from riemgn.verify import CLAIMS, OutputDirectoryError, prepare_output, run
+    from riemgn.verify._outdir import OutputLock
+    from riemgn.verify._signals import Terminated, sigterm_raises
+    from riemgn.verify.report import _publish
 
     if args.claims is None:
         ids = [c.id for c in CLAIMS.values() if args.data in c.data]
@@ -345,61 +373,137 @@ def _verify(args, parser) -> int:
             diabetes()
         except MissingExtraError as error:
             parser.error(f"--data diabetes: {error}")
-    try:
-        out = prepare_output(args.out, overwrite=args.overwrite)
-    except OutputDirectoryError as error:
-        parser.error(str(error))
     claims = [CLAIMS[i] for i in ids]
-    print(
-        f"riemgn {__version__} verify: {', '.join(ids)}; preset {args.preset}, "
-        f"data {args.data}, seed {args.seed}, {args.jobs} job(s)",
-        file=sys.stderr,
-    )
+    lock = OutputLock(args.out)
+    written: dict = {}
+    # The lock is held from before the claims run until the report is in
+    # place; the report is written before the table is printed, so that
+    # neither a closed pipe nor an interrupt after the table loses the run.
+    with sigterm_raises():
+        try:
+            try:
+                lock.acquire()
+                out = prepare_output(args.out, overwrite=args.overwrite)
+            except OutputDirectoryError as error:
+                lock.release()
+                parser.error(str(error))
+            print(
+                f"riemgn {__version__} verify: {', '.join(ids)}; preset "
+                f"{args.preset}, data {args.data}, seed {args.seed}, "
+                f"{args.jobs} job(s)",
+                file=sys.stderr,
+            )
+            report = run(
+                claims,
+                preset=args.preset,
+                data=args.data,
+                seed=args.seed,
+                jobs=args.jobs,
+                plots=args.plots,
+            )
+            try:
+                paths = _publish(report, out, on_done=lambda: written.update(out=out))
+            except OSError as error:
+                where = f" ({error.filename})" if error.filename else ""
+                print(
+                    f"riemgn verify: error: could not write the report to "
+                    f"{args.out!r}: {error.strerror or error}{where}; it is "
+                    "unchanged",
+                    file=sys.stderr,
+                )
+                return 1
+            lock.release()
+            return _print_result(report, paths)
+        except (KeyboardInterrupt, Terminated) as interrupt:
+            terminated = isinstance(interrupt, Terminated)
+            name, code = ("SIGTERM", 143) if terminated else ("SIGINT", 130)
+            if written:
+                what = f"the report in {args.out!r} is complete"
+            else:
+                what = (
+                    f"nothing was written to {args.out!r} (a report already "
+                    "there is unchanged)"
+                )
+            # on a terminal, end the progress bar's line first
+            start = "\n" if getattr(sys.stderr, "isatty", lambda: False)() else ""
+            print(
+                f"{start}riemgn verify: interrupted by {name}: {what}", file=sys.stderr
+            )
+            return code
+        finally:
+            lock.release()
+
+
+def _print_result(report, paths) -> int:
+    """Print the table and where the report is; 141 if stdout is closed."""
     try:
-        report = run(
-            claims,
-            preset=args.preset,
-            data=args.data,
-            seed=args.seed,
-            jobs=args.jobs,
-            plots=args.plots,
-        )
-    except KeyboardInterrupt:
+        print(report.table())
         print(
-            f"\ninterrupted: nothing was written to {str(out)!r} (a report already "
-            "there is unchanged)",
-            file=sys.stderr,
+            f"\n{report.status.value} in {report.wall_time:.1f} s; report: "
+            f"{paths['markdown']} and {paths['json']}"
         )
-        return 130
-    print(report.table())
-    try:
-        written = write_report(report, out)
-    except OSError as error:
-        print(
-            f"riemgn verify: error: could not write the report to {str(out)!r}: "
-            f"{error.strerror or error}",
-            file=sys.stderr,
-        )
-        return 1
-    print(
-        f"\n{report.status.value} in {report.wall_time:.1f} s; report: "
-        f"{written['markdown']} and {written['json']}"
-    )
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
     return report.exit_code
 
 
+def _silence_stdout() -> None:
+    """Send what is left of standard output nowhere: its reader is gone.
+
+    Otherwise the interpreter's final flush fails again and prints an
+    "Exception ignored" message (the recipe of the Python documentation
+    for SIGPIPE).
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):  # not a file descriptor
+        sys.stdout = open(os.devnull, "w")  # lives until the process exits
+
+
 def _manifold(args, parser) -> int:
+    import math
+    import os
+
     from manifolds import (
+        ManifoldError,
         NotAnImmersionError,
         OutputManifold,
         check_manifold,
         jacobian_rank,
     )
+    from manifolds._validation import norm
     from riemgn.data import teacher_student
     from riemgn.theory import second_fundamental_form_norm
 
     if args.d > args.n:
         parser.error(f"--d must be <= --n, got d = {args.d} > n = {args.n}")
+    # Refuse sizes that cannot fit before allocating anything: the n x p
+    # Jacobian (and its copies) and, for p < n, the p x p x n tensor of the
+    # second fundamental form, in float64.
+    n, p = args.n, args.width * args.d
+    needed = 8 * (n * args.d + 4 * n * p + p * p + (p * p * n if p < n else 0))
+    try:  # MemAvailable counts the reclaimable page cache; free pages do not
+        with open("/proc/meminfo") as meminfo:
+            fields = dict(line.split(":", 1) for line in meminfo if ":" in line)
+        available = int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, OSError, ValueError):  # not a POSIX system
+            available = 2**33
+    if needed > available:
+        parser.error(
+            f"--n {n} --d {args.d} --width {args.width} is too large: p = width x d "
+            f"= {p}, and the n x p Jacobian and the p x p x n curvature tensor need "
+            f"about {needed:.2e} bytes, more than the {available:.2e} bytes of "
+            "memory available; reduce --width, --n or --d"
+        )
     rng = np.random.default_rng(args.seed)
     try:
         problem = teacher_student(
@@ -413,12 +517,42 @@ def _manifold(args, parser) -> int:
             activation=args.activation,
             init=args.init,
         )
-    except ValueError as error:  # for example an odd width with --init symmetric
-        parser.error(str(error))
+    except (ValueError, OverflowError) as error:  # an odd width with --init symmetric
+        text = str(error)
+        if isinstance(error, OverflowError):  # the model or the targets overflow
+            option, value = (
+                ("--noise", args.noise)
+                if "`noise`" in text
+                else ("--alpha", args.alpha)
+            )
+            text = f"{option} {value:g} is out of range: {text}"
+        parser.error(text)
     output_map = problem.output_map
-    p, n = problem.network.n_params, args.n
-    rank = jacobian_rank(output_map, problem.params0)
-    u0 = output_map.value(problem.params0)
+
+    def refuse(error) -> int:
+        print(
+            f"riemgn manifold: error: no finite summary at --alpha {args.alpha:g} "
+            f"(--cond {args.cond:g}, --noise {args.noise:g}): {error}",
+            file=sys.stderr,
+        )
+        return 1
+
+    # Every number is computed before anything is printed, with norms that
+    # neither overflow nor underflow; a value that float64 cannot hold is an
+    # error, never a printed inf.
+    try:
+        rank = jacobian_rank(output_map, problem.params0)
+        u0 = output_map.value(problem.params0)
+        size = norm(u0)
+        with np.errstate(over="ignore"):
+            residual = norm(u0 - problem.y)
+        if not (math.isfinite(size) and math.isfinite(residual)):
+            raise OverflowError(
+                f"|F(theta0)| = {size:.3e} or |F(theta0) - y| = {residual:.3e} "
+                "exceeds the largest float"
+            )
+    except (ManifoldError, ValueError, OverflowError) as error:
+        return refuse(error)
     print(f"riemgn {__version__}: output manifold of {problem.network!r}")
     print(f"  samples n = {n}, parameters p = {p}, initialization {args.init!r}")
     print(
@@ -430,8 +564,8 @@ def _manifold(args, parser) -> int:
         print(f"  {gram} = inf (J is rank-deficient)")
     else:
         print(f"  {gram} = {rank.condition_number**2:.3e}")
-    print(f"  |F(theta0)| = {np.linalg.norm(u0):.4g}")
-    print(f"  |F(theta0) - y| = {np.linalg.norm(u0 - problem.y):.4g}")
+    print(f"  |F(theta0)| = {size:.4g}")
+    print(f"  |F(theta0) - y| = {residual:.4g}")
     if p >= n:
         print(
             f"  immersion: no (p = {p} >= n = {n}: overparameterized, F is at "
@@ -444,12 +578,20 @@ def _manifold(args, parser) -> int:
     except NotAnImmersionError as error:
         print(f"  immersion: no: {error}")
         return 0
+    except (ManifoldError, ValueError, OverflowError) as error:
+        return refuse(error)
     print(f"  immersion: yes, dim M = {manifold.dim} in R^{manifold.ambient_dim}")
-    curvature = second_fundamental_form_norm(manifold, u0, rng=rng)
+    try:
+        curvature = second_fundamental_form_norm(manifold, u0, rng=rng)
+    except (ManifoldError, ValueError, OverflowError) as error:
+        return refuse(error)
     print(f"  |II| at F(theta0) = {curvature.value:.4g}")
     if not args.check:
         return 0
-    result = check_manifold(manifold, u0, rng=rng)
+    try:
+        result = check_manifold(manifold, u0, rng=rng)
+    except (ManifoldError, ValueError, OverflowError) as error:
+        return refuse(error)
     elapsed = time.perf_counter() - start
     rows = [
         ("projection idempotence", result.projection_idempotence, "~1e-16"),
@@ -479,11 +621,16 @@ def main_entry() -> None:  # pragma: no cover - the console script
     Calls :func:`riemgn.cli.main` on ``sys.argv[1:]`` and passes its result
     to ``sys.exit``; ``[project.scripts]`` installs it as ``riemgn``.
 
+    A closed standard output (``riemgn manifold | head -1``) ends the
+    command quietly with exit code 141, as SIGPIPE ends other tools, and
+    ``Ctrl-C`` outside ``verify`` (which handles it itself) with 130.
+
     Raises
     ------
     SystemExit
-        Always, with the exit code of :func:`riemgn.cli.main` (0, 1, 2 or
-        130), or the one a usage error, ``--help`` or ``--version`` gives.
+        Always, with the exit code of :func:`riemgn.cli.main` (0, 1, 2,
+        130, 141 or 143), or the one a usage error, ``--help`` or
+        ``--version`` gives.
 
     Examples
     --------
@@ -499,7 +646,16 @@ def main_entry() -> None:  # pragma: no cover - the console script
     ...         print("exit code", exit.code)
     exit code 2
     """
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        code = 141
+    except KeyboardInterrupt:
+        print("riemgn: interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,7 +25,8 @@ The framework:
   :class:`riemgn.verify.Report`;
 - :func:`riemgn.verify.prepare_output` checks the output directory first;
 - :func:`riemgn.verify.write_report` writes ``report.json`` (schema:
-  :func:`riemgn.verify.schema`), ``report.md`` and one PNG per claim.
+  :func:`riemgn.verify.schema`), ``report.md`` and one PNG per claim,
+  assembled beside the output directory and swapped in as a whole.
 
 The command line is ``riemgn verify``; see ``riemgn verify --help``.
 

@@ -21,11 +21,21 @@ from __future__ import annotations
 
 import enum
 import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Check", "Claim", "Status", "Task", "Verdict"]
+
+
+def _finite_bound(check: str, key: str, value) -> float:
+    """``value`` as a float; a bound that is not a finite real number raises."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"check {check!r}: {key} must be a real number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"check {check!r}: {key} must be finite, got {value!r}")
+    return float(value)
 
 
 class Status(str, enum.Enum):
@@ -133,6 +143,19 @@ class Check:
                 )
         if self.at_least is None and self.at_most is None:
             raise ValueError(f"check {self.name!r} has no bound")
+        if self.tolerance is not None and self.tolerance < 0:
+            raise ValueError(
+                f"check {self.name!r}: tolerance must be >= 0, got {self.tolerance!r}"
+            )
+        if (
+            self.at_least is not None
+            and self.at_most is not None
+            and self.at_least > self.at_most
+        ):
+            raise ValueError(
+                f"check {self.name!r}: at_least = {self.at_least!r} exceeds "
+                f"at_most = {self.at_most!r}, so no value could pass"
+            )
 
     @classmethod
     def within(
@@ -158,8 +181,7 @@ class Check:
         target : float
             The value the theory predicts.
         tolerance : float
-            The allowed distance from ``target``; non-negative (a negative
-            tolerance gives a check that never passes).
+            The allowed distance from ``target``; non-negative.
         description : str, optional
             How the value is measured, in words.
 
@@ -171,7 +193,8 @@ class Check:
         Raises
         ------
         ValueError
-            If ``target`` or ``tolerance`` is not finite.
+            If ``target`` or ``tolerance`` is not finite, or ``tolerance``
+            is negative.
 
         Examples
         --------
@@ -181,13 +204,19 @@ class Check:
         >>> Check.within("rk4 order", 3.5, target=4.0, tolerance=0.3).passed
         False
         """
+        target = _finite_bound(name, "target", target)
+        tolerance = _finite_bound(name, "tolerance", tolerance)
+        if tolerance < 0:
+            raise ValueError(
+                f"check {name!r}: tolerance must be >= 0, got {tolerance!r}"
+            )
         return cls(
             name,
             float(value),
             at_least=target - tolerance,
             at_most=target + tolerance,
-            target=float(target),
-            tolerance=float(tolerance),
+            target=target,
+            tolerance=tolerance,
             description=description,
         )
 
@@ -224,7 +253,8 @@ class Check:
         >>> Check.below("velocity residual", 1e-10, 1e-10).passed  # inclusive
         True
         """
-        return cls(name, float(value), at_most=float(bound), description=description)
+        bound = _finite_bound(name, "bound", bound)
+        return cls(name, float(value), at_most=bound, description=description)
 
     @classmethod
     def above(cls, name: str, value, bound: float, description="") -> Check:
@@ -259,7 +289,8 @@ class Check:
         >>> Check.above("GD/GN iterations", float("inf"), 1000).passed
         False
         """
-        return cls(name, float(value), at_least=float(bound), description=description)
+        bound = _finite_bound(name, "bound", bound)
+        return cls(name, float(value), at_least=bound, description=description)
 
     @property
     def passed(self) -> bool:

@@ -58,11 +58,14 @@ SCHEMA_PATH = pathlib.Path(__file__).with_name("report.schema.json")
 _PACKAGES = ("numpy", "scipy", "pymanopt", "autograd", "matplotlib", "threadpoolctl")
 
 
-class OutputDirectoryError(Exception):
-    """The output directory cannot be used (unwritable, or holds a report).
+class OutputDirectoryError(ValueError):
+    """The output directory cannot be used (unwritable, holds a report, or in use).
 
     Raised by :func:`riemgn.verify.prepare_output` before any experiment
-    runs; ``riemgn verify`` turns it into a usage error (exit code 2).
+    runs, and by :func:`riemgn.verify.write_report` when another process
+    holds the directory's lock; ``riemgn verify`` turns it into a usage
+    error (exit code 2). A :class:`ValueError`: the directory is a bad
+    argument.
 
     Examples
     --------
@@ -577,12 +580,16 @@ def prepare_output(out, *, overwrite: bool = False) -> pathlib.Path:
     Call it before running the claims, so that a bad ``out`` fails at once.
     Nothing is removed: with ``overwrite``, a previous report stays in place
     until :func:`riemgn.verify.write_report` replaces it, so an interrupted
-    run loses nothing.
+    run loses nothing. The report is assembled beside ``out`` and then
+    swapped in, so the directory that contains ``out`` must be writable
+    too.
 
     Parameters
     ----------
     out : str or path-like
-        The output directory; created with its parents if needed.
+        The output directory; created with its parents if needed. Not the
+        empty string, and not the current directory or one containing it
+        (the report directory is replaced as a whole).
     overwrite : bool, optional
         Accept a directory that already holds ``report.json`` or
         ``report.md``.
@@ -595,8 +602,9 @@ def prepare_output(out, *, overwrite: bool = False) -> pathlib.Path:
     Raises
     ------
     OutputDirectoryError
-        If ``out`` is a file, cannot be created or written, or already
-        holds a report and ``overwrite`` is false.
+        If ``out`` is empty, the current directory (or contains it), a
+        file, cannot be created or written (nor a directory beside it), or
+        already holds a report and ``overwrite`` is false.
 
     Examples
     --------
@@ -614,11 +622,19 @@ def prepare_output(out, *, overwrite: bool = False) -> pathlib.Path:
     report True
     True
     True
+    >>> try:
+    ...     prepare_output("")
+    ... except OutputDirectoryError as error:
+    ...     print(error)
+    --out '' is empty: name the report directory, such as riemgn-report
     """
+    from riemgn.verify import _outdir
+
+    target = _outdir.target_of(out)
     path = pathlib.Path(out)
     if path.exists() and not path.is_dir():
         raise OutputDirectoryError(f"--out {str(path)!r} exists and is not a directory")
-    previous = [name for name in ("report.json", "report.md") if (path / name).exists()]
+    previous = [name for name in _outdir.REPORT_FILES if (path / name).exists()]
     if previous and not overwrite:
         raise OutputDirectoryError(
             f"--out {str(path)!r} already holds a report ({', '.join(previous)}); "
@@ -629,6 +645,7 @@ def prepare_output(out, *, overwrite: bool = False) -> pathlib.Path:
         probe = path / ".riemgn-write-test"
         probe.write_text("")
         probe.unlink()
+        _outdir.probe(target)
     except OSError as error:
         raise OutputDirectoryError(
             f"--out {str(path)!r} is not writable: {error.strerror or error}"
@@ -636,22 +653,19 @@ def prepare_output(out, *, overwrite: bool = False) -> pathlib.Path:
     return path
 
 
-def _listed_figures(path: pathlib.Path) -> list[str]:
-    """The figure files the report already in ``path`` lists (none if unreadable)."""
-    try:
-        old = json.loads((path / "report.json").read_text())
-        return [f for claim in old.get("claims", []) for f in claim.get("figures", [])]
-    except (OSError, ValueError, AttributeError, TypeError):
-        return []
-
-
 def write_report(report: Report, out) -> dict[str, pathlib.Path]:
     """Write the figures, ``report.json`` and ``report.md`` into ``out``.
 
-    Every file is written under a temporary name and then moved into place,
-    so a report is replaced whole or not at all; figures a previous report
-    listed and this one does not are removed last. A figure that cannot be
-    rendered is left out, with a note in its claim.
+    The report is replaced whole or not at all: the new one is assembled
+    in a private temporary directory beside ``out`` and swapped in with one
+    atomic rename (Linux; elsewhere ``out`` is briefly absent, but never
+    mixed), so a reader sees the old report or the new one. Any error or
+    interrupt removes the temporary directory and leaves ``out`` as it was.
+    Files in ``out`` that are not part of the previous report (not
+    ``report.json``, ``report.md`` or a figure it lists) are kept. While it
+    writes, it holds the lock that ``riemgn verify`` holds for its whole
+    run, so two writers never mix. A figure that cannot be rendered is left
+    out, with a note in its claim.
 
     The figures are saved as PNG at 150 dpi, as
     :attr:`riemgn.verify.ClaimResult.figure_name`.
@@ -673,7 +687,10 @@ def write_report(report: Report, out) -> dict[str, pathlib.Path]:
     Raises
     ------
     OSError
-        If a file cannot be written.
+        If a file cannot be written (``out`` is then unchanged).
+    OutputDirectoryError
+        If ``out`` is empty or the current directory, or another process
+        (a ``riemgn verify`` run) holds it.
 
     Examples
     --------
@@ -711,53 +728,62 @@ def write_report(report: Report, out) -> dict[str, pathlib.Path]:
     {'C0': 'C0.png', 'json': 'report.json', 'markdown': 'report.md'}
     pass ['C0.png']
     """
+    from riemgn.verify import _outdir
+
+    with _outdir.OutputLock(out):
+        return _publish(report, out)
+
+
+def _publish(report: Report, out, *, on_done=None) -> dict[str, pathlib.Path]:
+    """Stage the report beside ``out`` and swap it in (the caller holds the lock).
+
+    ``on_done`` is called once the new report is in place (see
+    :func:`riemgn.verify._outdir.swap_in`).
+    """
+    from riemgn.verify import _outdir
+
+    target = _outdir.target_of(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _outdir.staging(target) as staging:
+        names = _write_files(report, staging)
+        _outdir.swap_in(staging, target, on_done=on_done)
     path = pathlib.Path(out)
-    path.mkdir(parents=True, exist_ok=True)
-    previous = _listed_figures(path)
-    written: dict[str, pathlib.Path] = {}
+    return {kind: path / name for kind, name in names.items()}
+
+
+def _write_files(report: Report, directory: pathlib.Path) -> dict[str, str]:
+    """Write the figures, ``report.json`` and ``report.md`` into a new directory.
+
+    Returns the file names by kind, as :func:`write_report` returns paths.
+    """
+    names: dict[str, str] = {}
     figures: dict[str, list[str]] = {}
     failed: dict[str, str] = {}
     for r in report.results:
         if r.figure is None:
             continue
-        target = path / r.figure_name
-        temporary = target.with_name(target.name + ".tmp")
+        target = directory / r.figure_name
         try:
-            r.figure.savefig(temporary, dpi=150, format="png")
+            r.figure.savefig(target, dpi=150, format="png")
         except OSError:
-            temporary.unlink(missing_ok=True)
             raise
         except Exception as error:  # a figure that cannot be rendered
-            temporary.unlink(missing_ok=True)
+            target.unlink(missing_ok=True)
             failed[r.claim.id] = f"no figure: rendering it raised {error!r}"
             continue
-        os.replace(temporary, target)
-        written[r.claim.id] = target
+        names[r.claim.id] = r.figure_name
         figures[r.claim.id] = [r.figure_name]
     data = report.as_dict(figures)
     for claim in data["claims"]:
         if claim["id"] in failed:
             claim["notes"].append(failed[claim["id"]])
-    _atomic_write(path / "report.json", json.dumps(data, indent=2, allow_nan=False))
-    _atomic_write(path / "report.md", markdown(data))
-    written["json"] = path / "report.json"
-    written["markdown"] = path / "report.md"
-    kept = {target.name for target in written.values()}
-    for name in previous:
-        stale = (path / name).resolve()
-        if name not in kept and stale.parent == path.resolve() and stale.is_file():
-            stale.unlink()
-    return written
-
-
-def _atomic_write(target: pathlib.Path, text: str) -> None:
-    temporary = target.with_name(target.name + ".tmp")
-    try:
-        temporary.write_text(text + "\n")
-    except OSError:
-        temporary.unlink(missing_ok=True)
-        raise
-    os.replace(temporary, target)
+    (directory / "report.json").write_text(
+        json.dumps(data, indent=2, allow_nan=False) + "\n"
+    )
+    (directory / "report.md").write_text(markdown(data) + "\n")
+    names["json"] = "report.json"
+    names["markdown"] = "report.md"
+    return names
 
 
 def _cell(text: str) -> str:

@@ -8,14 +8,30 @@ Reproducibility: every task receives its seed from the claim's ``tasks``
 function (derived from ``seed``), results are collected in task order, and
 every task runs with one BLAS thread, in this process (``jobs=1``) or in a
 worker process (``jobs > 1``). So the numbers do not depend on ``jobs``.
+
+No process outlives a run. If the run ends with an exception, including
+:class:`KeyboardInterrupt` and ``riemgn.verify._signals.Terminated``
+(SIGTERM, as ``riemgn verify`` installs it), pending runs are cancelled and
+the worker processes are terminated and joined before the exception
+propagates. If the parent is killed outright (SIGKILL), each worker dies
+with it: on Linux the kernel sends it SIGKILL (``prctl(PR_SET_PDEATHSIG)``,
+set in the worker's initializer), and elsewhere a thread in the worker sees
+its parent change and exits. The multiprocessing resource tracker then
+exits by itself, once no process holds its pipe. Workers ignore SIGINT: a
+Ctrl-C at a terminal reaches the whole process group, and the parent alone
+handles it.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
 import dataclasses
 import multiprocessing
+import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -25,6 +41,7 @@ from typing import Any, TextIO
 from threadpoolctl import threadpool_limits
 
 from manifolds._validation import check_positive_int
+from riemgn.verify import _signals
 from riemgn.verify._core import Claim, Task, Verdict
 from riemgn.verify.report import ClaimResult, Report, environment
 
@@ -211,12 +228,59 @@ class _Silent(Progress):
 
 
 def _limit_threads() -> None:
-    """Worker initializer: one BLAS thread per process, for identical results."""
+    """One BLAS thread in this process, for results identical to ``jobs=1``."""
     global _WORKER_LIMITS
     _WORKER_LIMITS = threadpool_limits(1)
 
 
 _WORKER_LIMITS = None
+_PR_SET_PDEATHSIG = 1
+_PARENT_POLL_SECONDS = 0.5
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(_PARENT_POLL_SECONDS)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker when the process ``parent`` dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        try:
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+            prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
+    threading.Thread(
+        target=_watch_parent, args=(parent,), daemon=True, name="riemgn-parent"
+    ).start()
+
+
+def _init_worker(parent: int) -> None:
+    """Worker initializer: ignore SIGINT, die with ``parent``, one BLAS thread."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see _execute
+    _die_with_parent(parent)
+    _limit_threads()
+
+
+def _stop_pool(executor, workers_before) -> None:
+    """Cancel pending runs, terminate and join the workers, then the pool."""
+    workers = [p for p in multiprocessing.active_children() if p not in workers_before]
+    for process in workers:
+        process.terminate()
+    for process in workers:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=10)
+    # The pool's manager thread sees the workers gone, fails what is left and
+    # closes its queues; this joins it.
+    executor.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass
@@ -241,7 +305,15 @@ def _execute(tasks: Sequence[Task], executor, progress: Progress) -> list:
                 results[index] = _call(task)
                 progress.advance(task.label)
         return results
-    futures = {executor.submit(_call, task): i for i, task in enumerate(tasks)}
+    # Workers start as tasks are submitted; with SIGINT blocked here they
+    # inherit the block, so a Ctrl-C before their initializer ignores it
+    # stays pending and is then discarded. This process still gets it: a
+    # blocked signal waits, and one that another thread takes is handled here.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        futures = {executor.submit(_call, task): i for i, task in enumerate(tasks)}
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     for future in concurrent.futures.as_completed(futures):
         index = futures[future]
         results[index] = future.result()
@@ -427,12 +499,15 @@ def run(
     start = time.perf_counter()
     executor = None
     if jobs > 1:
+        workers_before = set(multiprocessing.active_children())
         executor = concurrent.futures.ProcessPoolExecutor(
             max_workers=jobs,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_limit_threads,
+            initializer=_init_worker,
+            initargs=(os.getpid(),),
         )
     results = []
+    completed = False
     try:
         for claim, config in zip(claims, resolved, strict=True):
             result = _run_claim(
@@ -445,9 +520,14 @@ def run(
                 progress=progress,
             )
             results.append(result)
+        completed = True
     finally:
         if executor is not None:
-            executor.shutdown(cancel_futures=True)
+            with _signals.deferred():  # a second Ctrl-C must not cut this short
+                if completed:
+                    executor.shutdown(wait=True)
+                else:
+                    _stop_pool(executor, workers_before)
     return Report(
         results=tuple(results),
         preset=preset,

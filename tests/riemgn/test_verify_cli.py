@@ -214,10 +214,18 @@ def test_a_claim_whose_setup_or_figure_raises_is_reported_not_a_traceback(
 
 
 def test_checks_refuse_non_finite_bounds():
-    with pytest.raises(ValueError, match="check 'x': at_most must be finite, got nan"):
+    with pytest.raises(ValueError, match="check 'x': bound must be finite, got nan"):
         Check.below("x", 5.0, float("nan"))
-    with pytest.raises(ValueError, match="must be finite, got -inf"):
+    with pytest.raises(
+        ValueError, match="check 'x': tolerance must be finite, got inf"
+    ):
         Check.within("x", 1.0, target=1.0, tolerance=float("inf"))
+    with pytest.raises(ValueError, match="check 'x': tolerance must be >= 0, got -0.1"):
+        Check.within("x", 1.0, target=1.0, tolerance=-0.1)
+    with pytest.raises(ValueError, match="at_least = 2.0 exceeds at_most = 1.0"):
+        Check("x", 1.0, at_least=2.0, at_most=1.0)
+    with pytest.raises(TypeError, match="check 'x': bound must be a real number"):
+        Check.above("x", 1.0, "3")
 
 
 @pytest.mark.parametrize(
