@@ -108,7 +108,7 @@ from manifolds._validation import (
     scale_back,
 )
 from manifolds.exceptions import NotAnImmersionError
-from manifolds.output_manifold import OutputManifold
+from manifolds.output_manifold import OutputManifold, _checked_jacobian
 from manifolds.output_map import OutputMap
 
 __all__ = [
@@ -159,18 +159,7 @@ def _check_manifold(manifold) -> OutputManifold:
 def _jacobian(output_map, params) -> np.ndarray:
     n, p = _check_output_map(output_map)
     params = as_finite_vector("params", params, p)
-    with np.errstate(all="ignore"):
-        J = np.asarray(output_map.jacobian(params), dtype=np.float64)
-    if J.shape != (n, p):
-        raise ValueError(
-            f"the output map's jacobian has shape {J.shape}, expected ({n}, {p})"
-        )
-    if not all_finite(J):
-        raise NonFiniteError(
-            "the Jacobian J(params) holds NaN or inf values: the output map is not "
-            "differentiable (or overflows) at these parameters"
-        )
-    return J
+    return _checked_jacobian(output_map, params, n, p)
 
 
 def _check_real(name: str, value) -> float:
