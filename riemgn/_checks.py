@@ -19,6 +19,7 @@ from manifolds.exceptions import ManifoldError
 __all__ = [
     "DOMAIN_ERRORS",
     "MIN_RTOL",
+    "QUIET",
     "check_loss",
     "check_output_map",
     "check_real",
@@ -33,6 +34,10 @@ _EPS = float(np.finfo(np.float64).eps)
 #: The smallest relative tolerance an ODE solver can meet in float64, as in
 #: ``scipy.integrate.solve_ivp`` (which warns and clips below it).
 MIN_RTOL = 100 * _EPS
+
+#: ``numpy.errstate`` settings for code that detects non-finite results itself
+#: and reports them as a status (a warning would be an error under -W error).
+QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ignore"}
 
 #: The exceptions that describe the *dynamics* rather than a bug: the
 #: manifold's own errors (a chart leaving its ball, a rank-deficient J, a point

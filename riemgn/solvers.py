@@ -118,6 +118,7 @@ from manifolds._validation import (
     describe,
 )
 from riemgn._checks import DOMAIN_ERRORS, check_loss, safe_norm
+from riemgn._checks import QUIET as _QUIET
 from riemgn._linalg import (
     RankDeficiencyError,
     gauss_newton_direction,
@@ -160,10 +161,6 @@ TRUST_REGION_THRESHOLDS = (0.25, 0.75)
 MAX_SCHEDULE_RETRIES = 60
 
 _SECULAR_RTOL = 1e-2
-# A trial step may overflow the model: the solvers detect non-finite values
-# and report them (a rejected step or status ``non_finite``), so numpy's
-# floating-point warnings are silenced inside the iterations.
-_QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ignore"}
 DAMPING_RULES = ("nielsen", "trust_region")
 RIEMANNIAN_OPTIMIZERS = ("steepest_descent", "conjugate_gradient", "trust_regions")
 

@@ -128,6 +128,9 @@ from riemgn._checks import (
     first_non_finite,
     safe_norm,
 )
+from riemgn._checks import (
+    QUIET as _QUIET,
+)
 from riemgn.flows.parameter import REST_MOTION, REST_STEPS
 from riemgn.flows.trajectory import FLOW_MESSAGES, FlowStatus, Trajectory
 
@@ -169,7 +172,6 @@ class _NonFinite(Exception):
 # The relative rounding of a loss value: a fixed-step run rests only when the
 # loss changes by less than this (or ftol) over REST_STEPS steps.
 _ROUNDING = 4 * float(np.finfo(np.float64).eps)
-_QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ignore"}
 
 
 def _manifold_call(function, *args):

@@ -87,6 +87,9 @@ from riemgn._checks import (
     first_non_finite,
     safe_norm,
 )
+from riemgn._checks import (
+    QUIET as _QUIET,
+)
 from riemgn._linalg import (
     GN_SOLVERS,
     KERNEL_SOLVERS,
@@ -130,11 +133,6 @@ REST_STEPS = 5
 #: state may move in one step of a flow at rest. At the noise floor of an
 #: explicit Runge-Kutta method it moves about 1.6 of them per step.
 REST_MOTION = 10.0
-
-# numpy's floating-point warnings are silenced where the flows evaluate the
-# model and the loss: a non-finite result is detected and reported as a
-# status instead (a warning would become an error under -W error).
-_QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ignore"}
 
 
 def _status_of(error: BaseException) -> FlowStatus:
