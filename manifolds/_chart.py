@@ -28,12 +28,19 @@ def point_key(point: np.ndarray) -> bytes:
 
 @dataclass
 class Chart:
-    """The preimage of a point and, once computed, the QR factors of its Jacobian."""
+    """The preimage of a point and, once computed, the QR factors of its Jacobian.
+
+    ``condition`` is the condition number of :math:`J`, known once
+    the factors are. ``cut`` records the last step from this point that a
+    safeguarded retraction shortened, as ``(reason, message)``.
+    """
 
     params: np.ndarray
     point: np.ndarray
     Q: np.ndarray | None = None
     R: np.ndarray | None = None
+    condition: float = float("nan")
+    cut: tuple[str, str] | None = None
 
     @property
     def nbytes(self) -> int:

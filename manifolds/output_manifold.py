@@ -53,6 +53,7 @@ J^+\zeta]\rangle = \langle \mathrm{II}(\xi,\zeta), \nu\rangle`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -89,6 +90,8 @@ __all__ = ["OutputManifold", "RankInfo", "jacobian_rank"]
 
 _EPS = np.finfo(np.float64).eps
 RETRACTIONS = ("chart", "second_order")
+# A safeguarded retraction halves a step at most this often (2^-60 ~ 1e-18).
+_MAX_HALVINGS = 60
 # A result below this may have lost its value to an underflow on the way.
 _TINY_RESULT = 1e-280
 
@@ -107,6 +110,13 @@ class RankInfo:
         The absolute threshold, ``rank_rtol * sigma_max``.
     singular_values : ndarray, shape (n_params,)
         The singular values of :math:`J`, in decreasing order.
+    cause : str
+        For a rank-deficient :math:`J` from :func:`~manifolds.jacobian_rank`,
+        what was measured: the smallest singular value against the
+        tolerance, and the model's own account (an output map's optional
+        ``describe_rank_loss``, such as the saturated neurons of
+        :class:`riemgn.networks.TwoLayerNetwork`) or else the vanishing and
+        parallel columns of :math:`J`. Empty at full rank.
 
     Examples
     --------
@@ -128,6 +138,7 @@ class RankInfo:
     n_params: int
     tolerance: float
     singular_values: np.ndarray
+    cause: str = ""
 
     @property
     def condition_number(self) -> float:
@@ -202,7 +213,12 @@ def jacobian_rank(
     rank_rtol = check_rank_rtol(rank_rtol)
     J = _checked_jacobian(output_map, params, n, p)
     R = scipy.linalg.qr(J, mode="r", check_finite=False)[0]
-    return _rank_of_triangular(R[: min(n, p)], rank_rtol)
+    info = _rank_of_triangular(R[: min(n, p)], rank_rtol)
+    if info.rank < p:
+        info = dataclasses.replace(
+            info, cause=_rank_loss_cause(J, info, output_map, params)
+        )
+    return info
 
 
 def _checked_jacobian(output_map, params: np.ndarray, n: int, p: int) -> np.ndarray:
@@ -225,21 +241,43 @@ def _checked_jacobian(output_map, params: np.ndarray, n: int, p: int) -> np.ndar
 _MAX_DIAGNOSED_PARAMS = 2000
 
 
-def _rank_loss_cause(J: np.ndarray, info: RankInfo) -> str:
+def _rank_loss_cause(
+    J: np.ndarray, info: RankInfo, output_map=None, params=None
+) -> str:
     """What a rank-deficient ``J`` shows: measured facts, not guesses.
 
-    Paired parameters that act only together (the symmetric initialization:
-    neurons ``i`` and ``i + m/2`` with equal weights and opposite output
-    weights) give pairs of opposite columns; a dead or saturated neuron gives
-    zero columns. Otherwise only the smallest singular value is reported.
+    An output map that knows its own structure may explain the loss itself,
+    through an optional method ``describe_rank_loss(params, J, tolerance)``
+    returning a sentence or ``None`` (see :class:`~manifolds.OutputMap`):
+    a network names its saturated neurons, paired neurons or duplicate
+    inputs. Otherwise the columns of ``J`` are read: paired parameters that
+    act only together (the symmetric initialization: neurons ``i`` and
+    ``i + m/2`` with equal weights and opposite output weights) give pairs of
+    opposite columns; a dead or saturated neuron gives zero columns. Failing
+    both, only the smallest singular value is reported.
     """
     smallest = (
         f"smallest singular value {info.singular_values[-1]:.3e} <= tolerance "
         f"{info.tolerance:.3e}"
     )
+    describe_model = getattr(output_map, "describe_rank_loss", None)
+    model_note = ""
+    if callable(describe_model):
+        try:
+            account = describe_model(params, J, info.tolerance)
+        except Exception as error:  # a diagnosis must not hide the rank loss
+            model_note = (
+                f" (the output map's describe_rank_loss raised "
+                f"{type(error).__name__}: {error})"
+            )
+        else:
+            if account:
+                return f"{smallest}; {account}"
     scale = max_abs(J)
     if scale == 0.0:
-        return f"{smallest}: J is zero (no parameter moves the outputs here)"
+        return (
+            f"{smallest}: J is zero (no parameter moves the outputs here){model_note}"
+        )
     J = J / scale  # entries in [-1, 1]: the squares below cannot overflow
     with np.errstate(under="ignore"):
         lengths = np.linalg.norm(J, axis=0)
@@ -279,10 +317,11 @@ def _rank_loss_cause(J: np.ndarray, info: RankInfo) -> str:
                 "large cond(X)) or duplicate neurons"
             )
     if found:
-        return f"{smallest}; " + "; ".join(found)
+        return f"{smallest}; " + "; ".join(found) + model_note
     return (
         f"{smallest}, with no vanishing or parallel columns of J: check for "
         "duplicate inputs, nearly saturated neurons, or a too large `rank_rtol`"
+        + model_note
     )
 
 
@@ -336,6 +375,27 @@ class OutputManifold(RiemannianSubmanifold):
         The relative tolerance of the numerical rank: singular values of
         :math:`J` at or below ``rank_rtol * sigma_max`` count as zero. The
         default is ``max(n, p) * eps``, as in ``numpy.linalg.matrix_rank``.
+    safeguard : bool, default False
+        Keep every retraction inside the region where the geometry exists,
+
+        .. math::
+
+            U = \{\theta \in B(\theta_0, \rho) :
+                \kappa(J(\theta)) \le \kappa_{max}\},
+
+        where :math:`\kappa(J) = \sigma_{max}(J)/\sigma_{min}(J)` and
+        :math:`\kappa_{max}` is ``max_condition``: a step whose end leaves
+        :math:`U` is halved until it does not (see :meth:`retract`). Use it
+        when pymanopt's optimizers run toward a target off the manifold,
+        whose nearest point may lie on the manifold's boundary (a saturated
+        neuron, the edge of the ball); without it they stop with
+        :class:`~manifolds.NotAnImmersionError` or
+        :class:`~manifolds.OutsideBallError`.
+    max_condition : float, default 1e8
+        :math:`\kappa_{max}`, the largest :math:`\kappa(J(\theta))` a
+        safeguarded retraction accepts; with ``rank_rtol * max_condition <
+        1`` and :math:`\kappa(J(\theta_0)) \le \kappa_{max}`. Used only
+        with ``safeguard=True``.
     point_rtol : float, default 1e-9
         A vector :math:`v` lifts to :math:`\theta` when :math:`\|F(\theta) - v\|
         \le` ``point_rtol`` :math:`\cdot \max(\|v\|, \sigma_{max}\rho)`, a
@@ -392,6 +452,8 @@ class OutputManifold(RiemannianSubmanifold):
         metric_weight: float = 1.0,
         retraction: str = "chart",
         rank_rtol: float | None = None,
+        safeguard: bool = False,
+        max_condition: float = 1e8,
         point_rtol: float = 1e-9,
         geodesic_rtol: float = 1e-11,
         geodesic_atol: float = 1e-12,
@@ -416,6 +478,16 @@ class OutputManifold(RiemannianSubmanifold):
         if rank_rtol is None:
             rank_rtol = max(n, p) * _EPS
         self._rank_rtol = check_rank_rtol(rank_rtol)
+        if not isinstance(safeguard, (bool, np.bool_)):
+            raise TypeError(f"`safeguard` must be a bool, got {describe(safeguard)}")
+        self._safeguard = bool(safeguard)
+        self._max_condition = check_positive_real("max_condition", max_condition)
+        if not self._max_condition * self._rank_rtol < 1.0:
+            raise ValueError(
+                f"`max_condition` = {self._max_condition:g} must be below 1 / "
+                f"rank_rtol = {1.0 / self._rank_rtol:.3e}: a larger condition "
+                "number already counts as rank loss"
+            )
         self._point_rtol = check_positive_real("point_rtol", point_rtol)
         self._geodesic_rtol = check_positive_real("geodesic_rtol", geodesic_rtol)
         self._geodesic_atol = check_positive_real("geodesic_atol", geodesic_atol)
@@ -444,6 +516,15 @@ class OutputManifold(RiemannianSubmanifold):
                 "use a smaller `radius` or `metric_weight`, or rescale the model"
             )
         self._reference_point = self._reference_chart.point
+        if self._safeguard:
+            self._factors(self._reference_chart)
+            if not self._reference_chart.condition <= self._max_condition:
+                raise ValueError(
+                    "`reference_params` lie outside the safeguarded region: "
+                    f"cond J(theta0) = {self._reference_chart.condition:.3e} > "
+                    f"`max_condition` = {self._max_condition:.3e}; raise "
+                    "`max_condition` or start elsewhere"
+                )
         super().__init__(f"OutputManifold(n_outputs={n}, n_params={p})", p)
 
     # ------------------------------------------------------------------
@@ -478,6 +559,16 @@ class OutputManifold(RiemannianSubmanifold):
     def retraction_kind(self) -> str:
         """The kind of retraction that :meth:`retraction` uses, ``"chart"`` or ``"second_order"``."""
         return self._retraction_kind
+
+    @property
+    def safeguard(self) -> bool:
+        """Whether retractions are kept inside the region :math:`U` (see ``safeguard``)."""
+        return self._safeguard
+
+    @property
+    def max_condition(self) -> float:
+        r"""The largest :math:`\kappa(J(\theta))` a safeguarded retraction accepts."""
+        return self._max_condition
 
     @property
     def ambient_dim(self) -> int:
@@ -603,10 +694,12 @@ class OutputManifold(RiemannianSubmanifold):
                     f"n_params = {self._p} (tolerance {info.tolerance:.3e} = rank_rtol "
                     f"{self._rank_rtol:.3e} x sigma_max {info.singular_values[0]:.3e}). "
                     "F is not an immersion here, so the output manifold does not "
-                    f"exist at this point. Measured: {_rank_loss_cause(J, info)}"
+                    "exist at this point. Measured: "
+                    f"{_rank_loss_cause(J, info, self._map, chart.params)}"
                 )
             old = chart.nbytes
             chart.Q, chart.R = Q, R
+            chart.condition = float(info.singular_values[0] / info.singular_values[-1])
             self._cache.resized(point_key(chart.point), old)
         return chart.Q, chart.R
 
@@ -1608,6 +1701,34 @@ class OutputManifold(RiemannianSubmanifold):
         order. Neither depends on the metric weight :math:`c`. The new chart
         is cached, unfactorized.
 
+        With ``safeguard=True`` the step is shortened to stay in
+        :math:`U = \{\theta \in B(\theta_0,\rho) : \kappa(J(\theta)) \le
+        \kappa_{max}\}`:
+
+        .. math::
+
+            R^U_u(\xi) = R_u(t^*\xi), \qquad
+            t^* = \max\{2^{-k} : k = 0, \dots, K,\ \theta(R_u(2^{-k}\xi))
+            \in U\},
+
+        where :math:`K = 60`, and :math:`R^U_u(\xi) = u` if no such
+        :math:`k` exists. What this guarantees:
+
+        * every point it returns has a chart in :math:`U`, so the geometry
+          there exists (no :class:`~manifolds.NotAnImmersionError` or
+          :class:`~manifolds.OutsideBallError` follows);
+        * at a point whose preimage is interior to :math:`U` (inside the
+          ball, :math:`\kappa(J) < \kappa_{max}`), continuity of
+          :math:`\theta \mapsto (\|\theta - \theta_0\|, \kappa(J(\theta)))`
+          gives :math:`\delta > 0` with :math:`t^* = 1` for
+          :math:`\|\xi\| < \delta`: :math:`R^U_u = R_u` near 0, a
+          retraction in pymanopt's sense, bit for bit the plain one;
+        * on the boundary of :math:`U`, :math:`t^* < 1` for arbitrarily short
+          outward :math:`\xi`, so :math:`DR^U_u(0) \ne \mathrm{id}`: there it
+          is not a retraction, and an optimizer that stops there has stopped
+          against the boundary, not necessarily at a critical point
+          (:meth:`step_cut` tells).
+
         Parameters
         ----------
         point : ndarray, shape (n_outputs,)
@@ -1629,7 +1750,7 @@ class OutputManifold(RiemannianSubmanifold):
             If ``kind`` is unknown, an argument has the wrong shape or is not
             finite, or the new parameters or outputs are not finite.
         ~manifolds.OutsideBallError
-            If the new chart leaves the ball.
+            If the new chart leaves the ball (never with ``safeguard=True``).
         ~manifolds.NotOnManifoldError
             If ``point`` is not on the manifold.
 
@@ -1658,8 +1779,112 @@ class OutputManifold(RiemannianSubmanifold):
             )
         chart = self._chart(point)
         xi = self._vector(tangent_vector, "tangent_vector")
+        if self._safeguard:
+            return self._safeguarded_retraction(chart, xi, kind)
         params = self._retracted_params(chart, xi, kind)
         return self._register(params, f"the {kind} retraction of `tangent_vector`")
+
+    def _region_violation(self, params: np.ndarray) -> tuple[str, str] | None:
+        """Why ``params`` lie outside the safeguarded region :math:`U`, or None."""
+        if self._radius is not None:
+            with np.errstate(over="ignore"):
+                distance = norm(params - self._reference_params)
+            if not distance <= self._radius:
+                return (
+                    "ball",
+                    f"|theta - theta0| = {distance:.6g} > radius = {self._radius:.6g}",
+                )
+        try:
+            chart = self._new_chart(params, "the safeguarded retraction")
+            self._factors(chart)
+        except NotAnImmersionError as error:
+            return ("rank", str(error))
+        except NonFiniteError as error:
+            return ("non_finite", str(error))
+        if not chart.condition <= self._max_condition:
+            return (
+                "rank",
+                f"cond J(theta) = {chart.condition:.6e} > max_condition = "
+                f"{self._max_condition:.6e}",
+            )
+        return None
+
+    def _safeguarded_retraction(self, chart: Chart, xi: np.ndarray, kind: str):
+        # R_u(2^-k xi) for the first k whose preimage lies in U; u itself if
+        # none of _MAX_HALVINGS + 1 does. k = 0 is the plain retraction, bit
+        # for bit, so inside U nothing changes.
+        first = None
+        for halvings in range(_MAX_HALVINGS + 1):
+            scale = 0.5**halvings
+            try:
+                params = self._retracted_params(chart, scale * xi, kind)
+            except NonFiniteError as error:
+                violation = ("non_finite", str(error))
+            else:
+                violation = self._region_violation(params)
+            if violation is None:
+                if halvings:
+                    chart.cut = (
+                        first[0],
+                        f"a step was shortened by 2^-{halvings}: at full length "
+                        f"{first[1]}",
+                    )
+                return self._new_chart(params).point.copy()
+            first = first or violation
+        chart.cut = (
+            first[0],
+            f"no step was taken: even 2^-{_MAX_HALVINGS} of it leaves the "
+            f"safeguarded region; at full length {first[1]}",
+        )
+        return chart.point.copy()
+
+    def step_cut(self, point) -> tuple[str, str] | None:
+        r"""The last step from ``point`` that the safeguarded retraction shortened.
+
+        A safeguarded retraction (``safeguard=True``) halves a step until its
+        end lies in :math:`U = \{\theta \in B(\theta_0, \rho) :
+        \kappa(J(\theta)) \le \kappa_{max}\}`. An optimizer that stops at
+        a point from which steps were cut stopped against the boundary of
+        :math:`U`, not necessarily at a critical point.
+
+        Parameters
+        ----------
+        point : ndarray, shape (n_outputs,)
+            A point of the manifold.
+
+        Returns
+        -------
+        tuple of (str, str) or None
+            ``(reason, message)`` with ``reason`` one of ``"ball"`` (the step
+            left :math:`B(\theta_0, \rho)`), ``"rank"`` (:math:`\kappa(J)`
+            exceeded ``max_condition``, or :math:`J` lost rank) or
+            ``"non_finite"`` (the model overflowed); ``None`` if no step
+            from ``point`` was shortened.
+
+        Raises
+        ------
+        ~manifolds.NotOnManifoldError
+            If ``point`` is not on the manifold.
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold
+        >>> X = np.random.default_rng(0).normal(size=(6, 2))
+        >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+        >>> theta0 = np.array([0.3, -0.2])
+        >>> manifold = OutputManifold(output_map, theta0, radius=1.0, safeguard=True)
+        >>> u = manifold.point(theta0)
+        >>> xi = manifold.chart_to_tangent(u, np.array([5.0, 0.0]))
+        >>> v = manifold.retraction(u, xi)  # |J^+ xi| = 5 > radius: shortened
+        >>> reason, message = manifold.step_cut(u)
+        >>> reason, message.startswith("a step was shortened by 2^-3")
+        ('ball', True)
+        >>> bool(np.linalg.norm(manifold.lift(v) - theta0) <= 1.0)
+        True
+        """
+        return self._chart(point).cut
 
     def retraction(self, point, tangent_vector) -> np.ndarray:
         r"""The retraction chosen at construction (``"chart"`` by default).
@@ -1674,7 +1899,9 @@ class OutputManifold(RiemannianSubmanifold):
         :math:`J^+ = R^{-1}Q^\top` from the thin QR factorization
         :math:`J(\theta) = QR`. Both satisfy :math:`R_u(0) = u` and
         :math:`DR_u(0) = \mathrm{id}_{T_u M}`; neither depends on the metric
-        weight :math:`c`. See :meth:`retract` to choose the kind per call.
+        weight :math:`c`. See :meth:`retract` to choose the kind per call,
+        and for the safeguarded form (``safeguard=True``), which shortens a
+        step that would leave the ball or the well-conditioned region.
 
         Parameters
         ----------

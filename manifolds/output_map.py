@@ -53,6 +53,15 @@ class OutputMap(Protocol):
     have already been validated (shape and finiteness): the geometry layer
     validates once, at its public boundary.
 
+    One optional method is not part of the protocol:
+    ``describe_rank_loss(params, J, tolerance) -> str``. When :math:`J`
+    loses rank, :class:`~manifolds.OutputManifold` and
+    :func:`~manifolds.jacobian_rank` call it, if present, for the model's
+    own account of what was measured (which neurons are saturated or
+    paired, duplicate inputs), and report it instead of reading the
+    columns of :math:`J`; see
+    :meth:`riemgn.networks.TwoLayerOutputMap.describe_rank_loss`.
+
     Examples
     --------
     A linear map :math:`F(\theta) = A\theta` implements the protocol

@@ -111,6 +111,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg
 
+from manifolds import jacobian_rank
 from manifolds._validation import (
     as_finite_vector,
     check_positive_int,
@@ -750,10 +751,21 @@ class _Run:
         return result
 
 
-_RANK_HINT = (
-    "; likely causes: a symmetric initialization (paired neurons with opposite "
-    "output weights), dead or saturated neurons, or duplicated inputs"
-)
+def _rank_cause(output_map, params: np.ndarray, rank_rtol: float) -> str:
+    """What J(params) shows where it lost rank, as "; measured: ...", or "".
+
+    Measured, not guessed (see :attr:`manifolds.RankInfo.cause`): the model's
+    own account (saturated or paired neurons, duplicate inputs) or the
+    vanishing and parallel columns of J.
+    """
+    try:
+        info = jacobian_rank(output_map, params, rank_rtol=rank_rtol)
+    except DOMAIN_ERRORS + (ValueError,):
+        return ""
+    n, p = int(output_map.n_outputs), int(output_map.n_params)
+    if info.rank >= min(n, p) or not info.cause:
+        return ""
+    return f"; measured: {info.cause}"
 
 
 def _default_rank_rtol(n: int, p: int) -> float:
@@ -970,7 +982,10 @@ def _gauss_newton_iterations(
                 J_weighted, gradient_weighted, rank_rtol=rank_rtol
             )
         except RankDeficiencyError as error:
-            return run.finish(SolverStatus.RANK_LOSS, str(error) + _RANK_HINT)
+            return run.finish(
+                SolverStatus.RANK_LOSS,
+                str(error) + _rank_cause(output_map, run.params, rank_rtol),
+            )
         except np.linalg.LinAlgError as error:
             return run.finish(SolverStatus.RANK_LOSS, f"LinAlgError: {error}")
         J_direction = J @ direction
@@ -1129,7 +1144,7 @@ class _Linearization:
             raise _RankLoss(
                 f"a zero damping needs J of full rank min(n, p) = {min(n, p)}, but "
                 f"sigma_min/sigma_max = {ratio:.3e} <= rank_rtol = {self.rank_rtol:.3e} "
-                f"(numerical rank {rank})" + _RANK_HINT
+                f"(numerical rank {rank})"
             )
 
 
@@ -1516,16 +1531,16 @@ def _levenberg_marquardt_iterations(
                 return run.finish(SolverStatus.NON_FINITE, str(error))
             except np.linalg.LinAlgError as error:
                 return run.finish(
-                    SolverStatus.RANK_LOSS, f"LinAlgError: {error}" + _RANK_HINT
+                    SolverStatus.RANK_LOSS,
+                    f"LinAlgError: {error}"
+                    + _rank_cause(output_map, run.params, rank_rtol),
                 )
 
         lam = rule.damping(linearization)
         try:
             step = -linearization.direction(lam)
         except (RankDeficiencyError, _RankLoss) as error:
-            detail = (
-                str(error) if isinstance(error, _RankLoss) else str(error) + _RANK_HINT
-            )
+            detail = str(error) + _rank_cause(output_map, run.params, rank_rtol)
             return run.finish(SolverStatus.RANK_LOSS, f"at lambda = {lam:g}: {detail}")
         except np.linalg.LinAlgError as error:
             return run.finish(
@@ -1610,6 +1625,95 @@ def _pymanopt_history(log, final_point) -> SolverHistory:
     )
 
 
+def _boundary_probe(manifold, problem, point: np.ndarray):
+    """Whether ``point`` lies on the boundary of a safeguarded manifold's region.
+
+    A step of output length sqrt(eps) x the manifold's scale along -grad h
+    is retracted: near the boundary it moves theta by about that length x
+    cond(J) / sigma_max and is cut; inside, it is not. Returns the manifold's
+    record of the cut (or of an earlier cut from ``point``), or None.
+    """
+    try:
+        gradient = np.asarray(problem.riemannian_gradient(point), dtype=np.float64)
+        size = safe_norm(gradient)
+        if size > 0 and math.isfinite(size):
+            length = math.sqrt(_EPS) * max(safe_norm(point), manifold.typical_dist)
+            manifold.retraction(point, -(length / size) * gradient)
+    except DOMAIN_ERRORS + (ValueError,):
+        pass  # a failure here is itself a cut, recorded below if at all
+    return manifold.step_cut(point)
+
+
+class _BestPoints:
+    """The lowest-loss points a pymanopt optimizer evaluated, with valid charts.
+
+    Wraps a problem's cost so that every point the optimizer evaluates is
+    offered; keeps the ``keep`` best. :meth:`best` returns the best one whose
+    chart exists (pymanopt may evaluate the cost at a point where the
+    geometry then fails, e.g. a rank-deficient one).
+    """
+
+    def __init__(self, manifold, loss, start: np.ndarray, keep: int = 8):
+        self._manifold, self._loss, self._keep = manifold, loss, keep
+        self._start = start
+        self._points: list[tuple[float, int, np.ndarray]] = []
+        self.n_values = 0
+        self.n_gradients = 0
+
+    def value(self, point) -> float:
+        try:
+            value = float(self._loss.value(point))
+        except OverflowError:
+            return math.inf
+        return value if math.isfinite(value) else math.inf
+
+    def offer(self, point, value: float) -> None:
+        self.n_values += 1
+        if not math.isfinite(value):
+            return
+        entry = (value, self.n_values, np.array(point, dtype=np.float64))
+        self._points.append(entry)
+        self._points.sort(key=lambda item: item[:2])
+        del self._points[self._keep :]
+
+    def best(self) -> tuple[np.ndarray, float]:
+        for value, _, point in self._points:
+            try:
+                self._manifold.projection(point, np.zeros_like(point))
+            except DOMAIN_ERRORS + (ValueError,):
+                continue  # the geometry fails there: not a usable iterate
+            return point, value
+        return self._start, self.value(self._start)
+
+    def problem(self, problem) -> _TrackedProblem:
+        return _TrackedProblem(problem, self)
+
+
+class _TrackedProblem:
+    """A pymanopt problem whose cost and gradient calls are counted and offered.
+
+    pymanopt's optimizers use a problem only through ``manifold``, ``cost``,
+    ``riemannian_gradient``, ``riemannian_hessian`` and ``preconditioner``;
+    everything but the first two calls is passed through.
+    """
+
+    def __init__(self, problem, tracker: _BestPoints):
+        self._problem, self._tracker = problem, tracker
+        self.manifold = problem.manifold
+
+    def cost(self, point):
+        value = self._problem.cost(point)
+        self._tracker.offer(point, float(value))
+        return value
+
+    def riemannian_gradient(self, point):
+        self._tracker.n_gradients += 1
+        return self._problem.riemannian_gradient(point)
+
+    def __getattr__(self, name):
+        return getattr(self._problem, name)
+
+
 def riemannian_gradient_descent(
     manifold,
     loss,
@@ -1666,22 +1770,44 @@ def riemannian_gradient_descent(
     Returns
     -------
     SolverResult
-        ``params = manifold.lift(u)``, ``outputs = u``. The status maps
-        pymanopt's ``stopping_criterion``: the gradient test to
-        ``converged_gtol``, the step-size test to ``converged_xtol``, the
-        iteration, time and cost-evaluation budgets to ``max_iter``. A chart
-        that leaves the manifold's ball ends with ``left_region``, a
-        rank-deficient one (or a singular system) with ``rank_loss``, a model
-        or loss that is no longer finite with ``non_finite``; the result then
-        holds the last logged iterate (the start if none). Any other error
-        propagates. The history comes from
-        pymanopt's iteration log, one row per logged iterate (steepest
-        descent and conjugate gradient log; trust regions does not, and its
-        history is empty; a configured optimizer logs only if built with
-        ``log_verbosity=1``).
-        ``n_value_evals`` is pymanopt's ``cost_evaluations`` (-1 when not
-        reported) and ``n_jacobian_evals`` is -1 (the manifold's charts
-        evaluate :math:`J`).
+        ``params = manifold.lift(u)``, ``outputs = u``, where :math:`u` is the
+        best point the optimizer reached: its final iterate, or a point at
+        which it evaluated a lower loss (the message says so). Progress is
+        never lost to an exception: every point pymanopt evaluates the cost
+        at is offered to a record of the best ones, and when a domain error
+        stops the optimizer (even trust regions, which keeps no log) the
+        best of them whose geometry exists is returned.
+
+        The status says why it stopped:
+
+        * ``converged_gtol``: the gradient test; ``converged_xtol``: the
+          step-size test; ``max_iter``: the iteration, time or
+          cost-evaluation budget;
+        * ``rank_loss``: :math:`J` lost rank (``NotAnImmersionError`` or a
+          singular system), or, on a manifold built with
+          ``safeguard=True``, the optimizer stopped against the boundary
+          :math:`\kappa(J) = \kappa_{max}` of the safeguarded region;
+        * ``left_region``: a chart left the ball :math:`B(\theta_0, \rho)`,
+          or the optimizer stopped against the ball with ``safeguard=True``;
+        * ``non_finite``: the model or the loss overflowed.
+
+        On a safeguarded manifold, a run that ends other than by the
+        gradient test is probed: a step of output length
+        :math:`\sqrt{\varepsilon}` times the manifold's scale along
+        :math:`-\operatorname{grad} h` is retracted from the returned point,
+        and if it (or an earlier step from that point) is cut, the run
+        stopped against the boundary, not at a critical point
+        (:meth:`manifolds.OutputManifold.step_cut` holds the cut). Any other
+        error propagates. The history comes from pymanopt's iteration log,
+        one row per logged iterate (steepest descent and conjugate gradient
+        log; trust regions does not, and its history is empty; a configured
+        optimizer logs only if built with ``log_verbosity=1``).
+        ``n_iter`` is pymanopt's iteration count, or after an exception the
+        logged iterations (the gradient evaluations for an optimizer without
+        a log). ``n_value_evals`` is pymanopt's ``cost_evaluations`` (-1 when
+        not reported; the cost evaluations counted here after an exception)
+        and ``n_jacobian_evals`` is -1 (the manifold's charts evaluate
+        :math:`J`).
 
     Raises
     ------
@@ -1775,14 +1901,13 @@ def riemannian_gradient_descent(
         raise ValueError(f"the loss is not finite at `u0`: {error}") from None
     if not math.isfinite(value0):
         raise ValueError(f"the loss is not finite at `u0`, h(u0) = {value0}")
-    problem = loss.problem(manifold)
     method = f"riemannian_gradient_descent/{name}"
+    tracker = _BestPoints(manifold, loss, u0)
+    problem = tracker.problem(loss.problem(manifold))
 
-    def finish(point, params, status, detail, *, iterations, evaluations, history):
-        try:
-            value = float(loss.value(point))
-        except OverflowError:
-            value = math.inf
+    def finish(point, status, detail, *, iterations, evaluations, history):
+        params = manifold.lift(point)
+        value = tracker.value(point)
         if not (math.isfinite(value) and np.all(np.isfinite(params))):
             status, detail = (
                 SolverStatus.NON_FINITE,
@@ -1814,8 +1939,9 @@ def riemannian_gradient_descent(
             outcome = optimizer.run(problem, initial_point=u0)
     except (*DOMAIN_ERRORS, ValueError) as error:
         # Only domain errors become a status: the manifold's own, a singular
-        # system, an overflow, or OutputManifold's ValueError for a model that
-        # is not finite at a new chart. Any other error is a bug: re-raised.
+        # system, an overflow, or a model that is not finite at a new chart
+        # (NonFiniteError, a ValueError and an OverflowError). Any other
+        # error is a bug: re-raised.
         if isinstance(error, OutsideBallError):
             status = SolverStatus.LEFT_REGION
         elif isinstance(error, (NotAnImmersionError, np.linalg.LinAlgError)):
@@ -1825,31 +1951,49 @@ def riemannian_gradient_descent(
         else:
             raise
         log = getattr(optimizer, "_log", None)
-        iterations = ((log or {}).get("iterations") or {}).get("point") or []
-        if iterations:
-            point = np.asarray(iterations[-1], dtype=np.float64)
-            history = _pymanopt_history(log, point)
-            params = manifold.lift(point)
-        else:
-            point, params, history = u0, params0, SolverHistory.empty()
+        logged = ((log or {}).get("iterations") or {}).get("point") or []
+        point, value = tracker.best()
         return finish(
             point,
-            params,
             status,
-            f"{error}; returning the last logged iterate",
-            iterations=len(iterations),
-            evaluations=-1,
-            history=history,
+            f"{error}; returning the best point evaluated (loss {value:.6g}, "
+            f"start {value0:.6g})",
+            iterations=len(logged) if logged else tracker.n_gradients,
+            evaluations=tracker.n_values,
+            history=_pymanopt_history(log, point) if logged else SolverHistory.empty(),
         )
     point = np.asarray(outcome.point, dtype=np.float64)
+    status = _pymanopt_status(outcome.stopping_criterion)
+    detail = f"pymanopt {name}: {outcome.stopping_criterion}"
+    final = point
+    best, best_value = tracker.best()
+    if best_value < tracker.value(point):
+        detail += (
+            f"; returning a point it evaluated with a lower loss ({best_value:.6g} "
+            f"< {tracker.value(point):.6g} at its final iterate)"
+        )
+        point = best
+    cut = None
+    if manifold.safeguard and status is not SolverStatus.CONVERGED_GTOL:
+        cut = _boundary_probe(manifold, problem, point) or _boundary_probe(
+            manifold, problem, final
+        )
+    if cut is not None:
+        reason, what = cut
+        status = {
+            "ball": SolverStatus.LEFT_REGION,
+            "rank": SolverStatus.RANK_LOSS,
+        }.get(reason, SolverStatus.NON_FINITE)
+        detail = (
+            f"stopped against the boundary of the safeguarded region ({what}); {detail}"
+        )
     return finish(
         point,
-        manifold.lift(point),
-        _pymanopt_status(outcome.stopping_criterion),
-        f"pymanopt {name}: {outcome.stopping_criterion}",
+        status,
+        detail,
         iterations=int(outcome.iterations),
         evaluations=-1
         if outcome.cost_evaluations is None
         else int(outcome.cost_evaluations),
-        history=_pymanopt_history(outcome.log, point),
+        history=_pymanopt_history(outcome.log, np.asarray(outcome.point)),
     )

@@ -239,6 +239,8 @@ ENTRIES = [
             "radius": 10.0,
             "metric_weight": 1.0,
             "rank_rtol": 1e-10,
+            "safeguard": True,
+            "max_condition": 1e8,
             "rng": np.random.default_rng(0),
         },
         {
@@ -247,8 +249,18 @@ ENTRIES = [
             "radius": positive(),
             "metric_weight": positive(),
             "rank_rtol": positive(2.0),
+            "safeguard": {**OBJECT, "array": lambda good: np.ones(2, dtype=bool)},
+            # 1e10 x rank_rtol 1e-10 = 1: at the rank tolerance; 1.5 is below
+            # cond J(theta0).
+            "max_condition": positive(1e10, 1.5),
             "rng": RNG,
         },
+    ),
+    Entry(
+        "manifolds.OutputManifold.step_cut",
+        lambda ctx, **kw: ctx.M.step_cut(**kw),
+        lambda ctx: {"point": ctx.u0},
+        {"point": SHAPED},
     ),
     Entry(
         "manifolds.OutputManifold.point",
@@ -444,6 +456,16 @@ ENTRIES = [
         _map_args,
         {"params": SHAPED},
         covers=("riemgn.networks.TwoLayerOutputMap.jacobian",),
+    ),
+    Entry(
+        "riemgn.networks.TwoLayerOutputMap.describe_rank_loss",
+        lambda ctx, **kw: ctx.F.describe_rank_loss(**kw),
+        lambda ctx: {
+            "params": ctx.params0,
+            "J": ctx.F.jacobian(ctx.params0),
+            "tolerance": 1e-14,
+        },
+        {"params": SHAPED, "J": SHAPED, "tolerance": positive()},
     ),
     Entry(
         "riemgn.networks.TwoLayerOutputMap.jvp",

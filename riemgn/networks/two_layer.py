@@ -102,6 +102,11 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _listed(items, limit: int = 3) -> str:
+    items = list(items)
+    return ", ".join(items[:limit]) + (", ..." if len(items) > limit else "")
+
+
 class TwoLayerOutputMap:
     r"""The output map :math:`F(\theta) = (f(x_j; W))_{j=1}^n` of a two-layer network.
 
@@ -381,6 +386,164 @@ class TwoLayerOutputMap:
         if not (all_finite(coef) and np.isfinite(max_abs(coef) * max_abs(self._X))):
             self._checked(J, "J(params)", {"params": W})
         return J
+
+    def describe_rank_loss(
+        self, params: ArrayLike, J: ArrayLike, tolerance: float
+    ) -> str:
+        r"""Which neurons or inputs make :math:`J(\theta)` rank-deficient, as measured.
+
+        Called by :class:`manifolds.OutputManifold` and
+        :func:`manifolds.jacobian_rank` when :math:`J` loses rank. Neuron
+        :math:`i` (0-based) owns the columns :math:`id, \dots, id + d - 1`,
+
+        .. math::
+
+            J_{:,(i,\cdot)} = \frac{\alpha}{\sqrt m}\, c_i\,
+                \operatorname{diag}(\sigma'(X w_i))\, X,
+
+        so it reports, in this order, what it finds:
+
+        * pairs of neurons with equal input weights and opposite output
+          weights (the symmetric initialization: their columns cancel);
+        * duplicate neurons (equal weights, equal output weights);
+        * saturated or dead neurons: those active on fewer than :math:`d`
+          inputs, where input :math:`j` is active when its row of the block,
+          :math:`\frac{\alpha}{\sqrt m}|\sigma'(\langle w_i, x_j\rangle)|
+          \|x_j\|`, exceeds :math:`\tau` (the block then has rank below
+          :math:`d`), with their weight norm :math:`\|w_i\|`, the largest
+          :math:`|\sigma'(\langle w_i, x_j\rangle)|` and the smallest
+          :math:`|\langle w_i, x_j\rangle|`;
+        * inputs that span fewer than :math:`d` dimensions (collinear);
+        * fewer distinct inputs than parameters;
+        * otherwise, the neurons that carry the right singular vector of the
+          smallest singular value (its weight on each neuron's block).
+
+        Parameters
+        ----------
+        params : array_like, shape (n_params,)
+            :math:`\theta`.
+        J : array_like, shape (n_outputs, n_params)
+            :math:`J(\theta)`.
+        tolerance : float
+            :math:`\tau`, the absolute threshold of the numerical rank.
+
+        Returns
+        -------
+        str
+            One sentence per finding, joined by "; ".
+
+        Raises
+        ------
+        ValueError
+            If ``params`` or ``J`` has the wrong shape or is not finite, or
+            ``tolerance`` is not finite and ``> 0``.
+        TypeError
+            If ``tolerance`` is not a real number.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> network = TwoLayerNetwork(2, 3)
+        >>> theta = network.init_params(rng)
+        >>> F = network.output_map(rng.standard_normal((8, 2)))
+        >>> theta[2:4] = [900.0, -40.0]  # neuron 1 saturates on every input
+        >>> print(F.describe_rank_loss(theta, F.jacobian(theta), 1e-14)[:40])
+        neuron 1 is saturated (or dead) on every
+        """
+        W = self._weights(params)
+        m, d, n = self._width, self._input_dim, self.n_outputs
+        J = as_finite_array("J", J, ndim=2)
+        if J.shape != (n, self.n_params):
+            raise ValueError(
+                f"`J` must have shape ({n}, {self.n_params}), got {J.shape}"
+            )
+        tolerance = check_positive_real("tolerance", tolerance)
+        found = []
+        if m <= 2000:
+            sizes = np.maximum(np.linalg.norm(W, axis=1), 1.0)
+            gaps = np.linalg.norm(W[:, None, :] - W[None, :, :], axis=2)
+            same = gaps <= 1e-12 * np.maximum(sizes[:, None], sizes[None, :])
+            pairs = list(zip(*np.nonzero(np.triu(same, 1)), strict=True))
+            opposite = [(i, k) for i, k in pairs if self._c[i] == -self._c[k]]
+            twins = [(i, k) for i, k in pairs if self._c[i] == self._c[k]]
+            if opposite:
+                found.append(
+                    f"{len(opposite)} pair(s) of neurons with equal input weights "
+                    "and opposite output weights ("
+                    + _listed(f"{i} and {k}" for i, k in opposite)
+                    + "): the symmetric initialization, whose Jacobian columns "
+                    "cancel pairwise (rank J <= p/2); use the 'standard' or "
+                    "'centered' initialization, or Levenberg-Marquardt"
+                )
+            if twins:
+                found.append(
+                    f"{len(twins)} pair(s) of duplicate neurons with equal input "
+                    "and output weights ("
+                    + _listed(f"{i} and {k}" for i, k in twins)
+                    + "): they move the outputs only together"
+                )
+        with np.errstate(all="ignore"):
+            Z = self._X @ W.T  # (n, m) pre-activations
+            slopes = np.abs(self._activation.derivative(Z))
+            # Input j contributes to neuron i's block when its row there,
+            # (alpha/sqrt m) sigma'(z_ij) x_j, exceeds the rank tolerance.
+            rows = self._scale * slopes * np.linalg.norm(self._X, axis=1)[:, None]
+        active = np.sum(rows > tolerance, axis=0)
+        idle = np.flatnonzero(active < d)
+        for i in idle[:5]:
+            largest = float(np.max(slopes[:, i]))
+            if largest == 0:
+                kind = (
+                    "saturated (or dead) on every input, sigma' = 0 in float64 (its "
+                    f"{d} Jacobian columns vanish)"
+                )
+            elif active[i] == 0:
+                kind = f"saturated on every input (its {d} Jacobian columns vanish)"
+            else:
+                kind = (
+                    f"saturated on {n - active[i]} of the {n} inputs (active on "
+                    f"{active[i]} < d = {d}, so its {d} weights move the outputs "
+                    f"in at most {active[i]} direction(s))"
+                )
+            found.append(
+                f"neuron {i} is {kind}: |w_{i}| = {np.linalg.norm(W[i]):.4g}, "
+                f"max |sigma'(<w_{i}, x_j>)| = {largest:.3e}, "
+                f"min |<w_{i}, x_j>| = {float(np.min(np.abs(Z[:, i]))):.4g}"
+            )
+        if idle.size > 5:
+            found.append(f"and {idle.size - 5} more saturated or dead neuron(s)")
+        spanned = int(np.linalg.matrix_rank(self._X))
+        if spanned < d:
+            found.append(
+                f"the inputs span only {spanned} of the d = {d} input dimensions "
+                "(collinear inputs, cond(X) infinite): each neuron's weights move "
+                f"the outputs in at most {spanned} direction(s)"
+            )
+        distinct = np.unique(self._X, axis=0).shape[0]
+        if distinct < self.n_params:
+            found.append(
+                f"only {distinct} distinct inputs among the {n} for "
+                f"{self.n_params} parameters (duplicate inputs): rank J <= "
+                f"{distinct}"
+            )
+        if not found and self.n_params <= 2000:
+            with np.errstate(all="ignore"):
+                null = np.linalg.svd(J, full_matrices=False)[2][-1]
+            share = np.sum(null.reshape(m, d) ** 2, axis=1)
+            order = np.argsort(share)[::-1]
+            top = [i for i in order[:3] if share[i] >= 0.05]
+            found.append(
+                "no saturated, dead, paired or duplicate neurons and no duplicate "
+                "inputs; the smallest singular direction lies on "
+                + ", ".join(
+                    f"neuron {i} ({100 * share[i]:.0f}%, |w_{i}| = "
+                    f"{np.linalg.norm(W[i]):.4g}, max |sigma'| = "
+                    f"{float(np.max(slopes[:, i])):.3e})"
+                    for i in top
+                )
+            )
+        return "; ".join(found)
 
     def jvp(self, params: ArrayLike, vector: ArrayLike) -> np.ndarray:
         r"""The Jacobian-vector product :math:`J(\theta) v`.
