@@ -92,6 +92,9 @@ _EPS = np.finfo(np.float64).eps
 RETRACTIONS = ("chart", "second_order")
 # A safeguarded retraction halves a step at most this often (2^-60 ~ 1e-18).
 _MAX_HALVINGS = 60
+# The default largest cond J(theta) a safeguarded retraction accepts, capped
+# at 0.5 / rank_rtol so that the region stays inside the immersion.
+_DEFAULT_MAX_CONDITION = 1e8
 # A result below this may have lost its value to an underflow on the way.
 _TINY_RESULT = 1e-280
 
@@ -391,11 +394,13 @@ class OutputManifold(RiemannianSubmanifold):
         neuron, the edge of the ball); without it they stop with
         :class:`~manifolds.NotAnImmersionError` or
         :class:`~manifolds.OutsideBallError`.
-    max_condition : float, default 1e8
+    max_condition : float, optional
         :math:`\kappa_{max}`, the largest :math:`\kappa(J(\theta))` a
-        safeguarded retraction accepts; with ``rank_rtol * max_condition <
-        1`` and :math:`\kappa(J(\theta_0)) \le \kappa_{max}`. Used only
-        with ``safeguard=True``.
+        safeguarded retraction accepts; it must satisfy ``rank_rtol *
+        max_condition < 1``, and with ``safeguard=True``
+        :math:`\kappa(J(\theta_0)) \le \kappa_{max}`. Default: the smaller
+        of :math:`10^8` and ``0.5 / rank_rtol``. Used only with
+        ``safeguard=True``.
     point_rtol : float, default 1e-9
         A vector :math:`v` lifts to :math:`\theta` when :math:`\|F(\theta) - v\|
         \le` ``point_rtol`` :math:`\cdot \max(\|v\|, \sigma_{max}\rho)`, a
@@ -453,7 +458,7 @@ class OutputManifold(RiemannianSubmanifold):
         retraction: str = "chart",
         rank_rtol: float | None = None,
         safeguard: bool = False,
-        max_condition: float = 1e8,
+        max_condition: float | None = None,
         point_rtol: float = 1e-9,
         geodesic_rtol: float = 1e-11,
         geodesic_atol: float = 1e-12,
@@ -481,6 +486,8 @@ class OutputManifold(RiemannianSubmanifold):
         if not isinstance(safeguard, (bool, np.bool_)):
             raise TypeError(f"`safeguard` must be a bool, got {describe(safeguard)}")
         self._safeguard = bool(safeguard)
+        if max_condition is None:
+            max_condition = min(_DEFAULT_MAX_CONDITION, 0.5 / self._rank_rtol)
         self._max_condition = check_positive_real("max_condition", max_condition)
         if not self._max_condition * self._rank_rtol < 1.0:
             raise ValueError(

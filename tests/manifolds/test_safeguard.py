@@ -127,3 +127,12 @@ def test_arguments_are_checked():
     with pytest.raises(ValueError, match="cond J\\(theta0\\) = .* > `max_condition`"):
         OutputManifold(tanh_map(), THETA0, safeguard=True, max_condition=1.01)
     assert OutputManifold(tanh_map(), THETA0).safeguard is False
+
+
+def test_default_max_condition_follows_a_coarse_rank_rtol():
+    # The default 1e8 is capped at 0.5 / rank_rtol, so a coarse rank
+    # tolerance alone is accepted, with or without the safeguard.
+    assert OutputManifold(tanh_map(), THETA0).max_condition == 1e8
+    for safeguard in (False, True):
+        coarse = OutputManifold(tanh_map(), THETA0, rank_rtol=0.1, safeguard=safeguard)
+        assert coarse.max_condition == 5.0
