@@ -94,12 +94,11 @@ def _text(value: str) -> str:
     )
 
 
-def _number(value) -> str:
-    if value is None:
-        return "not finite"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+def _number(check) -> str:
+    """A check's value as the report prints it (more digits near a bound)."""
+    from riemgn.verify.report import _check_value
+
+    return _check_value(check)
 
 
 class ClaimResult(SphinxDirective):
@@ -157,7 +156,7 @@ class ClaimResult(SphinxDirective):
             )
             lines += [
                 f"   * - ``{check['name']}``{description}",
-                f"     - {_number(check['value'])}",
+                f"     - {_number(check)}",
                 f"     - ``{check['criterion']}``",
                 f"     - {'yes' if check['passed'] else '**no**'}",
             ]

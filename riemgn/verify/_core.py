@@ -64,11 +64,117 @@ class Status(str, enum.Enum):
     INCONCLUSIVE = "inconclusive"
 
 
-def _format(value: float, digits: int = 4) -> str:
-    """``value`` with ``digits`` significant digits (plain or scientific)."""
-    if value is None or not math.isfinite(value):
+#: No float needs more significant digits than this to be printed exactly.
+_MAX_DIGITS = 17
+
+
+def _with_digits(value: float, digits: int) -> str:
+    """``value`` rounded to ``digits`` significant digits, keeping trailing zeros.
+
+    The zeros say how many digits are shown: ``1.000`` is 1 to four digits,
+    ``1`` is exactly 1. A value that ``digits`` digits hold exactly prints
+    without them.
+    """
+    shortest, count = _shortest(value)
+    if count <= digits:
+        return shortest
+    mantissa, e, exponent = f"{value:#.{digits}g}".partition("e")
+    return mantissa.rstrip(".") + e + exponent
+
+
+def _shortest(value: float) -> tuple[str, int]:
+    """The fewest significant digits that read back as ``value``, and their count."""
+    for digits in range(1, _MAX_DIGITS):
+        text = f"{value:.{digits}g}"
+        if float(text) == value:
+            return text, digits
+    return f"{value:.{_MAX_DIGITS}g}", _MAX_DIGITS
+
+
+def _exact(value: float) -> str:
+    """``value`` exactly, with the fewest digits that read back as ``value``."""
+    if value.is_integer() and abs(value) < 1e6:
+        return str(int(value))
+    return _shortest(value)[0]
+
+
+def _format(value, *, near=(), digits: int = 4) -> str:
+    r"""``value`` as text, with enough digits to show its distance from ``near``.
+
+    The one number format of the report, the terminal table and the check
+    texts. At least ``digits`` significant digits are shown, and more where a
+    reference value :math:`r` in ``near`` (a check's bounds and target) is
+    close: enough to resolve :math:`|v - r|` to two significant digits,
+
+    .. math::
+
+        k = \max\Big(k_0,\; \max_r\; e(v) - e(|v - r|) + 2\Big),
+        \qquad e(x) = \lfloor \log_{10} |x| \rfloor,
+
+    capped at 17 (which prints any float exactly), where :math:`v` is
+    ``value`` and :math:`k_0` is ``digits``. The printed number then lies on
+    the same side of every reference as the value itself, and equals one only
+    when the value equals it exactly: a value just outside a bound never
+    prints as the bound. A rounded value keeps its trailing zeros (``1.000``);
+    a value that its digits hold exactly prints without them (``1``, ``0.05``),
+    and so does an integer below :math:`10^6` (``30000``).
+
+    Parameters
+    ----------
+    value : float or None
+        The number; ``None`` (a missing or non-finite value in
+        ``report.json``) prints as ``n/a``, NaN and infinities as ``nan``,
+        ``inf`` and ``-inf``.
+    near : iterable of float or None, optional
+        The reference values (``None`` entries are ignored).
+    digits : int, optional
+        The least number of significant digits (3 for wall times).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> _format(2.0), _format(0.05), _format(30000.0), _format(1.0000031)
+    ('2', '0.05', '30000', '1.000')
+    >>> _format(1.0000031, near=[1.1]), _format(2.0000004, near=[1.8, 2.0, 2.2])
+    ('1.000', '2.0000004')
+    >>> _format(0.10000001, near=[0.1])  # just above the bound: never "0.1000"
+    '0.10000001'
+    >>> _format(0.922385104, digits=3), _format(None), _format(float("nan"))
+    ('0.922', 'n/a', 'nan')
+    """
+    if value is None:
+        return "n/a"
+    value = float(value)
+    if not math.isfinite(value):
         return str(value)
-    return f"{value:.{digits}g}"
+    if value == 0.0:
+        return "0"
+    references = [float(r) for r in near if r is not None and math.isfinite(r)]
+    if value.is_integer() and abs(value) < 1e6:
+        return str(int(value))  # exact, and on the right side of every bound
+    needed = digits
+    for reference in references:
+        if reference != value:
+            gap = abs(value - reference)
+            needed = max(needed, _exponent(value) - _exponent(gap) + 2)
+    for count in range(min(needed, _MAX_DIGITS), _MAX_DIGITS + 1):
+        text = _with_digits(value, count)
+        shown = float(text)
+        if all(_side(shown, r) == _side(value, r) for r in references):
+            return text
+    return _exact(value)
+
+
+def _exponent(x: float) -> int:
+    """The decimal exponent of ``x``: ``floor(log10 |x|)``."""
+    return math.floor(math.log10(abs(x)))
+
+
+def _side(x: float, reference: float) -> int:
+    return (x > reference) - (x < reference)
 
 
 @dataclass(frozen=True)
@@ -101,7 +207,7 @@ class Check:
         The upper bound :math:`b`, inclusive; ``None`` for none.
     target : float or None
         The target of a :meth:`riemgn.verify.Check.within` check (then the
-        bounds are ``target -/+ tolerance``), for the report; else ``None``.
+        bounds are ``target ± tolerance``), for the report; else ``None``.
     tolerance : float or None
         The tolerance around ``target``; else ``None``.
     description : str
@@ -303,21 +409,49 @@ class Check:
 
     @property
     def criterion(self) -> str:
-        """The bound as text, for example ``2 ± 0.25``, ``<= 1e-10`` or ``>= 0.9``."""
+        """The bound as text, for example ``2 ± 0.25``, ``<= 1e-10`` or ``>= 0.9``.
+
+        The bounds print exactly (the fewest digits that read back as the
+        bound), so that :attr:`riemgn.verify.Check.value_text` can be read
+        against them.
+        """
         if self.target is not None:
-            return f"{_format(self.target)} ± {_format(self.tolerance)}"
+            return f"{_exact(self.target)} ± {_exact(self.tolerance)}"
         if self.at_least is not None and self.at_most is not None:
-            return f"in [{_format(self.at_least)}, {_format(self.at_most)}]"
+            return f"in [{_exact(self.at_least)}, {_exact(self.at_most)}]"
         if self.at_most is not None:
-            return f"<= {_format(self.at_most)}"
-        return f">= {_format(self.at_least)}"
+            return f"<= {_exact(self.at_most)}"
+        return f">= {_exact(self.at_least)}"
+
+    @property
+    def references(self) -> tuple[float, ...]:
+        """The numbers the value is read against: its bounds and target."""
+        bounds = (self.at_least, self.at_most, self.target)
+        return tuple(b for b in bounds if b is not None)
+
+    @property
+    def value_text(self) -> str:
+        """The value as text, with enough digits to show its distance from the bounds.
+
+        Formatted by the report's one number rule (see ``_format``): at least
+        4 significant digits, more where the value is close to a bound or the
+        target, so that it never prints as a bound it does not equal.
+
+        Examples
+        --------
+        >>> Check.below("GN rate max/min", 1.0000031, 1.1).value_text
+        '1.000'
+        >>> Check.within("GN rate", 2.0000004, target=2.0, tolerance=0.2).value_text
+        '2.0000004'
+        >>> Check.below("ratio", 1.1000000001, 1.1).value_text
+        '1.1000000001'
+        """
+        return _format(self.value, near=self.references)
 
     @property
     def text(self) -> str:
         """The check in one line, ``name = value, needs criterion``."""
-        # More digits for the value than for the bounds, so that a value just
-        # outside its bounds never prints as one of them.
-        return f"{self.name} = {_format(self.value, 6)}, needs {self.criterion}"
+        return f"{self.name} = {self.value_text}, needs {self.criterion}"
 
     def as_dict(self) -> dict[str, Any]:
         """The check as JSON-ready data (non-finite numbers become ``None``).
@@ -418,7 +552,12 @@ class Verdict:
 
     @classmethod
     def inconclusive(
-        cls, reason: str, metrics: Mapping[str, Any] | None = None, *, checks=()
+        cls,
+        reason: str,
+        metrics: Mapping[str, Any] | None = None,
+        *,
+        checks=(),
+        notes=(),
     ) -> Verdict:
         """A verdict that could not be reached, with the reason.
 
@@ -433,6 +572,8 @@ class Verdict:
             What was measured all the same.
         checks : sequence of Check, optional
             Checks computed before the experiment gave up, for the report.
+        notes : sequence of str, optional
+            Observations worth a line in the report.
 
         Returns
         -------
@@ -451,7 +592,7 @@ class Verdict:
         """
         checks = tuple(checks)
         key = checks[0].name if checks else ""
-        return cls(checks, dict(metrics or {}), key, reason=reason)
+        return cls(checks, dict(metrics or {}), key, reason=reason, notes=notes)
 
     @property
     def status(self) -> Status:
@@ -564,9 +705,9 @@ class Claim:
     ... )
     >>> report = run([claim], plots=False, progress=False)
     >>> print(report.table())
-    claim                status  key number           criterion
-    -------------------  ------  -------------------  ---------
-    C0 Geometric series  pass    error = 1.86265e-09  <= 1e-06
+    claim                status  key number         criterion
+    -------------------  ------  -----------------  ---------
+    C0 Geometric series  pass    error = 1.863e-09  <= 1e-06
     """
 
     id: str

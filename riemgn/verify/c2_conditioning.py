@@ -276,6 +276,7 @@ def run_condition(
             if diabetes
             else "synthetic inputs, teacher targets"
         ),
+        "inputs_shape": [int(k) for k in problem.X.shape],
     }
     # |u'| = |P(u - y)| ~ sqrt(2 excess): stop far below the fit window, but
     # above the round-off in u - y.
@@ -342,6 +343,29 @@ def tasks(config, *, data="synthetic", seed=0):
     return runs
 
 
+def _data_notes(config, results) -> list[str]:
+    """How the runs used the diabetes data (none for synthetic data)."""
+    if "diabetes" not in results[0]["data_kind"]:
+        return []
+    n, d = results[0]["inputs_shape"]
+    noises = sorted({r["noise"] for r in results if r["noise"] > 0})
+    noise = ", ".join(f"{value:g}" for value in noises) or "0"
+    teacher = (
+        f"a teacher network at distance {config['distance']:g} from the "
+        "initialization along G0's flattest direction"
+        if config["teacher"] == "flattest"
+        else "the random teacher network of riemgn.data.teacher_student"
+    )
+    return [
+        f"data: the standardized diabetes features, all {n} samples and {d} "
+        f"features; in each problem the feature columns are multiplied by "
+        f"geomspace(1, 1/c, {d}), with c bisected until cond(G0) is within a "
+        f"factor {CONDITION_TOLERANCE:g} of its target. The targets come from "
+        f"{teacher}, not from the data set's own target; the noisy run adds "
+        f"Gaussian label noise of standard deviation {noise}."
+    ]
+
+
 def evaluate(config, results) -> Verdict:
     """The checks of the module docstring, from the runs' rates."""
     clean = [r for r in results if r["noise"] == 0]
@@ -389,6 +413,7 @@ def evaluate(config, results) -> Verdict:
             f"GN {metrics['gn_status']}, GD {metrics['gd_status']}); a rate's "
             "dependence on cond(G0) needs at least 2",
             metrics,
+            notes=_data_notes(config, results),
         )
     spread = float(np.max(gn_rates) / np.min(gn_rates))
     worst = float(gn_rates[np.argmax(np.abs(gn_rates - GN_RATE_TARGET))])
@@ -435,7 +460,7 @@ def evaluate(config, results) -> Verdict:
             "optimal_in_class_risk agrees with scipy.optimize.least_squares",
         ),
     ]
-    notes = [
+    notes = _data_notes(config, results) + [
         f"noisy run (noise {r['noise']:g}, cond(G0) {r['condition']:.2e}, "
         f"h* = {r['h_star']:.4g}): GN rate {r['gn']['rate']:.4g} "
         f"(reliable: {r['gn']['reliable']})"

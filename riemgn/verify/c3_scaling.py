@@ -428,10 +428,10 @@ CLAIM = Claim(
         "large alpha makes it converge."
     ),
     criterion=(
-        f"log-log slope of |II| at F(theta0) against alpha = -1 +- "
+        f"log-log slope of |II| at F(theta0) against alpha = -1 ± "
         f"{_CURVATURE_TOLERANCE:g} for every problem; log-log slope of "
         f"sup_t |theta_t - theta0| against alpha over the converged runs with "
-        f"alpha >= {_FIT_ALPHA_MIN:g} = -1 +- {_MOVEMENT_TOLERANCE:g} for every "
+        f"alpha >= {_FIT_ALPHA_MIN:g} = -1 ± {_MOVEMENT_TOLERANCE:g} for every "
         "problem; in every problem the smallest alpha does not converge, the "
         "largest does, and no converged run has a larger alpha than a failed one. "
         "Inconclusive if no run converges."

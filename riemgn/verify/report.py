@@ -11,6 +11,10 @@ holds:
     ``"inconclusive"``.
 ``riemgn_version``, ``created``, ``preset``, ``data``, ``seed``, ``jobs``, ``plots``, ``wall_time_seconds``
     How the report was made (``created`` is an ISO 8601 time, in UTC).
+``data_set``
+    What ``data`` names: ``name``, ``source``, ``preprocessing`` (a list of
+    sentences) and, for a real data set, ``n_samples``, ``n_features``,
+    ``features`` and ``target``.
 ``environment``
     Python, platform and the versions of the numerical stack.
 ``claims``
@@ -40,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from riemgn.verify._core import Claim, Status, Verdict
+from riemgn.verify._core import Claim, Status, Verdict, _format
 
 __all__ = [
     "ClaimResult",
@@ -246,10 +250,11 @@ class ClaimResult:
         Returns
         -------
         str
-            ``name = value`` of the key check (value with 6 significant
-            digits), or ``"n/a"`` when the verdict has no key check (an
-            inconclusive verdict without checks; its reason is reported
-            separately).
+            ``name = value`` of the key check (the value as
+            :attr:`riemgn.verify.Check.value_text` prints it: at least 4
+            significant digits, more near a bound), or ``"n/a"`` when the
+            verdict has no key check (an inconclusive verdict without checks;
+            its reason is reported separately).
 
         Examples
         --------
@@ -272,7 +277,7 @@ class ClaimResult:
         ... )
         >>> verdict = Verdict([Check.below("error", 1.862645e-9, 1e-6)], {}, key="error")
         >>> ClaimResult(claim, {"n": 30}, verdict, None, n_runs=1, wall_time=0.0).key_text()
-        'error = 1.86265e-09'
+        'error = 1.863e-09'
         >>> gave_up = Verdict.inconclusive("the series diverged")
         >>> ClaimResult(claim, {"n": 30}, gave_up, None, n_runs=1, wall_time=0.0).key_text()
         'n/a'
@@ -280,7 +285,7 @@ class ClaimResult:
         check = self.verdict.key_check
         if check is None:
             return "n/a"
-        return check.text.split(", needs ")[0]
+        return f"{check.name} = {check.value_text}"
 
 
 @dataclass(frozen=True)
@@ -333,7 +338,7 @@ class Report:
     >>> print(report.status.value, report.exit_code, report.preset, report.seed)
     pass 0 quick 0
     >>> print(report.results[0].key_text())
-    error = 1.86265e-09
+    error = 1.863e-09
     """
 
     results: tuple[ClaimResult, ...]
@@ -407,6 +412,7 @@ class Report:
         ('<= 1e-06', {'n': 30})
         """
         from riemgn import __version__
+        from riemgn.verify._common import data_set_description
 
         figures = figures or {}
         claims = []
@@ -439,6 +445,7 @@ class Report:
             ),
             "preset": self.preset,
             "data": self.data,
+            "data_set": data_set_description(self.data),
             "seed": self.seed,
             "jobs": self.jobs,
             "plots": self.plots,
@@ -478,9 +485,9 @@ class Report:
         ...     figure=lambda config, results, verdict: None,
         ... )
         >>> print(run([claim], plots=False, progress=False).table())
-        claim                status  key number           criterion
-        -------------------  ------  -------------------  ---------
-        C0 Geometric series  pass    error = 1.86265e-09  <= 1e-06
+        claim                status  key number         criterion
+        -------------------  ------  -----------------  ---------
+        C0 Geometric series  pass    error = 1.863e-09  <= 1e-06
         """
         rows = [("claim", "status", "key number", "criterion")]
         for r in self.results:
@@ -787,27 +794,110 @@ def _write_files(report: Report, directory: pathlib.Path) -> dict[str, str]:
 
 
 def _cell(text: str) -> str:
+    """``text`` on one line, safe in a Markdown table cell (``|`` escaped)."""
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _metric_text(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
+#: At most this many values of a list are printed in ``report.md``.
+_LIST_LENGTH = 12
+
+
+def _is_timing(name: str) -> bool:
+    """Whether the metric ``name`` is a wall time (or a ratio of wall times)."""
+    return "seconds" in name or "wall_time" in name
+
+
+def _metric_text(value: Any, *, near=(), digits: int = 4) -> str:
+    """A value of ``report.json`` (metric, configuration entry, check) as text.
+
+    Numbers follow the one number rule of the report (at least ``digits``
+    significant digits, more to resolve the distance from ``near``; see
+    :attr:`riemgn.verify.Check.value_text`); lists print their values (the
+    first 6 if there are more than 12); an object prints as ``key = value``
+    pairs, never as a Python ``dict``; ``None`` (a non-finite number) prints
+    as ``n/a``.
+
+    Examples
+    --------
+    >>> _metric_text([1.0000031, 2.5, None, 7, 12345678])
+    '[1.000, 2.5, n/a, 7, 12345678]'
+    >>> _metric_text({"lm": 0.9223851, "gf": 1.8821553}, digits=3)
+    'lm = 0.922, gf = 1.88'
+    """
+    if isinstance(value, (bool, int)):
+        return str(value)  # counts print exactly, however large
+    if value is None or isinstance(value, float):
+        return _format(value, near=near, digits=digits)
     if isinstance(value, list):
-        if len(value) > 12:
-            return (
-                f"{len(value)} values: "
-                + ", ".join(_metric_text(v) for v in value[:6])
-                + ", …"
-            )
-        return "[" + ", ".join(_metric_text(v) for v in value) + "]"
-    if value is None:
-        return "n/a (not finite)"
+        shown = value if len(value) <= _LIST_LENGTH else value[:6]
+        text = ", ".join(_metric_text(v, digits=digits) for v in shown)
+        if len(value) > _LIST_LENGTH:
+            return f"{len(value)} values: {text}, …"
+        return f"[{text}]"
+    if isinstance(value, Mapping):
+        return ", ".join(
+            f"{key} = {_metric_text(item, digits=digits)}"
+            for key, item in value.items()
+        )
     return str(value)
 
 
+def _flattened(name: str, value: Any):
+    """``(name, value)`` pairs of a metric, an object's entries as ``name.key``."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _flattened(f"{name}.{key}", item)
+    else:
+        yield name, value
+
+
+def _check_references(check: Mapping[str, Any]) -> tuple[float, ...]:
+    """The bounds and target of a check of ``report.json``."""
+    keys = ("at_least", "at_most", "target")
+    return tuple(check[k] for k in keys if check.get(k) is not None)
+
+
+def _check_value(check: Mapping[str, Any]) -> str:
+    """A check's value as :attr:`riemgn.verify.Check.value_text` prints it."""
+    if check["value"] is None:
+        return "n/a (not finite)"
+    return _format(check["value"], near=_check_references(check))
+
+
+def _data_lines(description: Mapping[str, Any] | None) -> list[str]:
+    """The ``## Data`` section of ``report.md``."""
+    if not description:
+        return []
+    text = f"**{description['name']}**: {description['source']}"
+    if "n_samples" in description:
+        text += (
+            f"; n = {description['n_samples']} samples, "
+            f"d = {description['n_features']} features"
+        )
+    if description.get("features"):
+        text += f" ({description['features']})"
+    text += "."
+    if description.get("target"):
+        text += f" Target: {description['target']}."
+    lines = ["", "## Data", "", text]
+    if description.get("preprocessing"):
+        lines += ["", "Preprocessing:", ""]
+        lines += [f"- {step};" for step in description["preprocessing"][:-1]]
+        lines.append(f"- {description['preprocessing'][-1]}.")
+    if description["name"] != "synthetic":
+        lines += ["", "How each claim uses the data is noted under the claim."]
+    return lines
+
+
 def markdown(data: Mapping[str, Any]) -> str:
-    """``report.md`` from the JSON data of a report."""
+    """``report.md`` from the JSON data of a report.
+
+    Every number is printed by the report's one number rule (at least 4
+    significant digits, more to show a check value's distance from its
+    bounds; wall times with 3), the metrics that are objects are flattened to
+    ``name.key`` entries, and each claim's configuration is listed as
+    ``key = value`` pairs.
+    """
     env = data["environment"]
     packages = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v)
     lines = [
@@ -815,20 +905,18 @@ def markdown(data: Mapping[str, Any]) -> str:
         "",
         f"**Overall: {data['status']}.** Preset `{data['preset']}`, data "
         f"`{data['data']}`, seed {data['seed']}, {data['jobs']} job(s), "
-        f"{data['wall_time_seconds']:.1f} s wall time, created {data['created']}.",
+        f"{_format(data['wall_time_seconds'], digits=3)} s wall time, created "
+        f"{data['created']}.",
         "",
         f"Python {env['python']} on {env['platform']}; {packages}.",
+        *_data_lines(data.get("data_set")),
         "",
         "| claim | title | status | key number | criterion |",
         "|---|---|---|---|---|",
     ]
     for claim in data["claims"]:
         key = next((c for c in claim["checks"] if c["name"] == claim["key"]), None)
-        key_text = (
-            f"{key['name']} = {_metric_text(key['value'])}"
-            if key is not None
-            else "n/a"
-        )
+        key_text = f"{key['name']} = {_check_value(key)}" if key is not None else "n/a"
         criterion = key["criterion"] if key is not None else ""
         lines.append(
             f"| [{claim['id']}](#{claim['id'].lower()}) | {_cell(claim['title'])} | "
@@ -848,26 +936,48 @@ def markdown(data: Mapping[str, Any]) -> str:
         ]
         if claim["reason"]:
             lines += [f"**Inconclusive:** {claim['reason']}", ""]
+        # A metric that is a check's value prints as the check does.
+        references: dict[float, tuple[float, ...]] = {}
         if claim["checks"]:
             lines += ["| check | value | needs | passed |", "|---|---|---|---|"]
             for check in claim["checks"]:
+                if check["value"] is not None:
+                    references[check["value"]] = references.get(
+                        check["value"], ()
+                    ) + _check_references(check)
                 lines.append(
-                    f"| {_cell(check['name'])} | {_metric_text(check['value'])} | "
+                    f"| {_cell(check['name'])} | {_check_value(check)} | "
                     f"{_cell(check['criterion'])} | {'yes' if check['passed'] else 'no'} |"
                 )
             lines.append("")
         if claim["metrics"]:
             lines.append("Measured:")
             lines.append("")
-            for name, value in claim["metrics"].items():
-                lines.append(f"- `{name}`: {_cell(_metric_text(value))}")
+            for metric, value in claim["metrics"].items():
+                for name, item in _flattened(metric, value):
+                    if item is None:
+                        text = "n/a (not finite)"
+                    else:
+                        near = references.get(item, ()) if _is_number(item) else ()
+                        digits = 3 if _is_timing(name) else 4
+                        text = _metric_text(item, near=near, digits=digits)
+                    lines.append(f"- `{name}`: {_cell(text)}")
             lines.append("")
         for note in claim["notes"]:
             lines += [f"> {note}", ""]
         for figure in claim["figures"]:
             lines += [f"![{claim['id']}: {claim['title']}]({figure})", ""]
+        config = "; ".join(
+            f"`{name}` = {'none' if value is None else _metric_text(value)}"
+            for name, value in claim["config"].items()
+        )
         lines.append(
-            f"{claim['n_runs']} runs in {claim['wall_time_seconds']:.1f} s; "
-            f"configuration: `{json.dumps(claim['config'])}`"
+            f"{claim['n_runs']} runs in "
+            f"{_format(claim['wall_time_seconds'], digits=3)} s. "
+            f"Configuration: {config or 'none'}."
         )
     return "\n".join(lines)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -462,10 +462,10 @@ def run(
     ... )
     >>> report = run([claim], plots=False, progress=False)
     >>> print(report.status.value, report.results[0].key_text())
-    pass error = 1.86265e-09
+    pass error = 1.863e-09
     >>> report = run([claim], plots=False, progress=False, configs={"C0": {"n": 10}})
     >>> print(report.status.value, report.results[0].verdict.failed[0].text)
-    fail error = 0.00195312, needs <= 1e-06
+    fail error = 0.001953, needs <= 1e-06
     """
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
