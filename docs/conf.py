@@ -27,6 +27,8 @@ version = release = riemgn.__version__
 
 extensions = [
     "sphinx.ext.autodoc",
+    # Summary tables of each class's methods (docs/_ext/api_pages.py).
+    "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     # MathJax served from the built site, not a CDN: the pages render offline
@@ -49,6 +51,8 @@ napoleon_custom_sections = [("Attributes", "params_style")]
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"
 autodoc_default_options = {"exclude-members": "__init__, __new__"}
+# The tables link to the entries on the class's own page: no stub pages.
+autosummary_generate = False
 
 # A reference that does not resolve is a warning, and ``-W`` makes it an
 # error. numpydoc type fields ("ndarray, shape (n_params,)") are prose, not

@@ -94,6 +94,60 @@ def _private_bases(cls) -> bool:
     )
 
 
+def _documented_members(cls) -> tuple[list[str], list[str]]:
+    """The public methods and properties that ``autoclass :members:`` shows.
+
+    Those of the class body and of its private bases (the ones
+    ``:inherited-members:`` brings in), in the order of definition, each
+    with a docstring: ``(methods, attributes)``.
+    """
+    bodies = [cls] + [
+        base
+        for base in cls.__mro__[1:]
+        if base.__name__.startswith("_") and base.__module__.split(".")[0] in PACKAGES
+    ]
+    items: dict = {}
+    for body in reversed(bodies):
+        items.update(vars(body))
+    methods, attributes = [], []
+    for name, member in items.items():
+        if name.startswith("_"):
+            continue
+        if isinstance(member, (staticmethod, classmethod)):
+            member = member.__func__
+        # A docstring inherited from a base counts, as it does for autodoc.
+        if isinstance(member, property):
+            if inspect.getdoc(member):
+                attributes.append(name)
+        elif inspect.isfunction(member) and inspect.getdoc(member):
+            methods.append(name)
+    return methods, attributes
+
+
+def _summary_tables(name: str, cls) -> list[str]:
+    """Autosummary tables of a class's methods and attributes.
+
+    Placed in the ``autoclass`` body, so they sit between the class
+    description and the members' entries; each row links to its entry.
+    """
+    methods, attributes = _documented_members(cls)
+    lines = []
+    for title, names in (("Methods", methods), ("Attributes", attributes)):
+        if not names:
+            continue
+        lines += [
+            f"   .. rubric:: {title}",
+            "",
+            "   .. autosummary::",
+            "      :nosignatures:",
+            "",
+        ]
+        # Relative to the page's module (autosummary warns on full names).
+        lines += [f"      ~{name}.{member}" for member in names]
+        lines.append("")
+    return lines
+
+
 def _kind(obj) -> str:
     if inspect.isclass(obj):
         return "class"
@@ -141,6 +195,7 @@ def module_page(module_name: str, modules: list[str], canonical: dict) -> str:
                 # each public subclass.
                 lines.append("   :inherited-members:")
             lines.append("")
+            lines += _summary_tables(name, obj)
         elif kind == "function":
             lines += [f".. autofunction:: {module_name}.{name}", ""]
         else:

@@ -105,10 +105,10 @@ print(f"a {manifold.dim}-dimensional manifold in R^{manifold.ambient_dim}")
 #
 # .. math::
 #
-#     \big|h(R_u(t\xi)) - h(u) - t\langle \grad h, \xi\rangle\big| = O(t^2),
-#     \qquad
+#     \big|h(R_u(t\xi)) - h(u) - t\langle \grad h, \xi\rangle\big| &= O(t^2),
+#
 #     \big|h(\exp_u(t\xi)) - h(u) - t\langle \grad h, \xi\rangle
-#       - \tfrac{t^2}{2}\langle \Hess h[\xi], \xi\rangle\big| = O(t^3),
+#       - \tfrac{t^2}{2}\langle \Hess h[\xi], \xi\rangle\big| &= O(t^3),
 #
 # and the retractions against the exponential map,
 # :math:`\|R_u(t\xi) - \exp_u(t\xi)\| = O(t^2)` for the first-order chart

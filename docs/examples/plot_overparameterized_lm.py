@@ -97,11 +97,13 @@ print(f"n = {output_map.n_outputs}, p = {output_map.n_params}")
 #
 # .. math::
 #
-#     r_{LM} = \frac{\lambda_{\min}}{\lambda_{\min} + \lambda_t}
+#     r_{LM} &= \frac{\lambda_{\min}}{\lambda_{\min} + \lambda_t}
 #            = \frac{1}{1+\varepsilon}
-#     \quad (\lambda_t = \varepsilon\lambda_{\min}(K_t)), \qquad
-#     r_{GF} = \lambda_{\min}(K_0), \qquad
-#     r_{const} = \frac{\lambda_{\min}}{\lambda_{\min} + \lambda}
+#     \quad (\lambda_t = \varepsilon\lambda_{\min}(K_t)),
+#
+#     r_{GF} &= \lambda_{\min}(K_0),
+#
+#     r_{const} &= \frac{\lambda_{\min}}{\lambda_{\min} + \lambda}
 #     \quad (\lambda_t = \lambda).
 #
 # :func:`riemgn.flows.levenberg_marquardt_flow` runs with

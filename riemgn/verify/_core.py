@@ -425,7 +425,7 @@ class Check:
 
     @property
     def references(self) -> tuple[float, ...]:
-        """The numbers the value is read against: its bounds and target."""
+        """The check's bounds and target, against which its value is read."""
         bounds = (self.at_least, self.at_most, self.target)
         return tuple(b for b in bounds if b is not None)
 

@@ -88,3 +88,82 @@ def test_each_object_is_documented_in_full_once(built_docs, inventory, qualname)
         prefix = documented[0][1]
         for name in public_methods(obj):
             assert f"{prefix}.{name}" in inventory, f"{prefix}.{name} is not documented"
+
+
+def _class_entry(page: str, anchor: str) -> str:
+    """The HTML of the class entry at ``anchor``, up to the next class."""
+    start = page.find(f'id="{anchor}"')
+    assert start >= 0, f"no entry {anchor}"
+    end = page.find('<dl class="py class">', start)
+    return page[start : end if end > 0 else len(page)]
+
+
+def _summary_links(entry: str) -> dict[str, str]:
+    """``{shown name: href}`` of the rows of the entry's autosummary tables."""
+    links = {}
+    for table in re.findall(r'<table class="autosummary.*?</table>', entry, re.S):
+        for href, shown in re.findall(
+            r'<a class="reference internal" href="([^"]+)"[^>]*>'
+            r'<code[^>]*><span class="pre">([^<]+)</span>',
+            table,
+        ):
+            links[shown] = href
+    return links
+
+
+# pymanopt's names: ``projection`` (``proj``), ``retraction``, ``transport``.
+OUTPUT_MANIFOLD_METHODS = (
+    "projection",
+    "retraction",
+    "exp",
+    "log",
+    "weingarten",
+    "transport",
+    "step_cut",
+)
+
+
+def test_output_manifold_has_a_method_summary(built_docs, inventory):
+    import manifolds
+
+    assert set(OUTPUT_MANIFOLD_METHODS) <= set(public_methods(manifolds.OutputManifold))
+    page, anchor = _page(built_docs, inventory["manifolds.OutputManifold"])
+    entry = _class_entry(page, anchor)
+    assert '<table class="autosummary' in entry, "no summary table"
+    # The table comes before the members' own entries.
+    assert entry.index("autosummary") < entry.index(f'id="{anchor}.projection"')
+    links = _summary_links(entry)
+    for name in OUTPUT_MANIFOLD_METHODS:
+        assert name in links, f"{name} is not in the summary table"
+        assert links[name] == f"#{anchor}.{name}", f"{name} links to {links[name]}"
+        assert f'id="{anchor}.{name}"' in page
+        row = re.search(rf'href="#{re.escape(anchor)}\.{name}".*?</tr>', entry, re.S)
+        assert re.sub(r"<[^>]+>", "", row.group(0)).strip() != name, (
+            f"{name}: the summary row has no description"
+        )
+
+
+@pytest.mark.parametrize("qualname", sorted(public_objects()))
+def test_each_class_summarizes_its_members(built_docs, inventory, qualname):
+    """Every documented public method and property is a row of its class's table."""
+    obj = public_objects()[qualname]
+    if not inspect.isclass(obj):
+        pytest.skip("not a class")
+    members = [m for m, f in public_methods(obj).items() if inspect.getdoc(f)]
+    if not members:
+        pytest.skip("no documented public members")
+    uris = {
+        inventory[f"{module.__name__}.{name}"]
+        for module in public_modules()
+        for name in getattr(module, "__all__", ())
+        if getattr(module, name) is obj and f"{module.__name__}.{name}" in inventory
+    }
+    # The canonical entry is the one whose members have entries of their own.
+    anchors = [
+        uri for uri in uris if f"{uri.partition('#')[2]}.{members[0]}" in inventory
+    ]
+    assert anchors, f"{qualname}: no entry documents its members"
+    page, anchor = _page(built_docs, anchors[0])
+    links = _summary_links(_class_entry(page, anchor))
+    missing = [m for m in members if links.get(m) != f"#{anchor}.{m}"]
+    assert not missing, f"{qualname}: not in the summary table: {missing}"

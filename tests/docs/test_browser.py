@@ -6,6 +6,11 @@ a screenshot of each, and checks that the page loaded: every stylesheet,
 script and image arrived, the math was typeset without error, the page has
 its navigation and content, and the browser logged no error.
 
+At 1280 px, the display formulas of the pages with the widest ones stay in
+the text column: a formula wider than the column scrolls sideways in its
+own box (``docs/_static/riemgn.css``). On the verification pages no TeX
+source shows through as text after typesetting.
+
 Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs
 them). Without them the test is skipped, except in CI (``CI`` set), where it
 fails.
@@ -151,3 +156,114 @@ def test_page_renders(browser, server, name):
     assert not errors, f"browser errors: {errors}"
     # The screenshot is a real rendering, not a blank page.
     assert shot.stat().st_size > 20_000
+
+
+def _open_typeset(browser, url):
+    """Load ``url`` and wait until MathJax has typeset the page."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    WebDriverWait(browser, 60).until(
+        lambda d: d.execute_script(
+            "return document.readyState === 'complete' && !!window.MathJax"
+            " && !!MathJax.startup && !!MathJax.startup.promise"
+        )
+    )
+    browser.execute_async_script(
+        "const done = arguments[0]; MathJax.startup.promise.then(() => done(true));"
+    )
+
+
+# Pages whose formulas are the widest of the site (THEORY's flows, the
+# custom-model tutorial), and those of them whose formulas must fit whole.
+WIDE_MATH_PAGES = {
+    "flows": "api/riemgn.flows.html",
+    "custom-model": "auto_examples/plot_custom_model.html",
+}
+FITTING_PAGES = {"custom-model"}
+
+# Each display formula: MathJax 3's CommonHTML output, <mjx-container
+# display="true">, whose <mjx-math> child is the typeset formula.
+DISPLAY_MATH = """
+const column = document.querySelector('article[role="main"]').getBoundingClientRect();
+const sources = new Map();
+for (const item of MathJax.startup.document.math) {
+  sources.set(item.typesetRoot, item.math);
+}
+const formulas = [];
+for (const box of document.querySelectorAll('mjx-container[jax="CHTML"][display="true"]')) {
+  const rect = box.getBoundingClientRect();
+  const math = box.querySelector(':scope > mjx-math').getBoundingClientRect();
+  formulas.push({
+    tex: (sources.get(box) || '').trim().slice(0, 80),
+    right: rect.right,
+    mathWidth: math.width,
+    mathRight: math.right,
+    overflowX: getComputedStyle(box).overflowX,
+    scrollWidth: box.scrollWidth,
+    clientWidth: box.clientWidth,
+  });
+}
+return {
+  columnRight: column.right,
+  pageWidth: document.documentElement.scrollWidth,
+  viewport: document.documentElement.clientWidth,
+  formulas: formulas,
+};
+"""
+
+
+@pytest.mark.parametrize("name", sorted(WIDE_MATH_PAGES))
+def test_display_math_stays_in_the_column(browser, server, name):
+    base, _ = server
+    browser.set_window_size(1280, 1600)
+    _open_typeset(browser, f"{base}/{WIDE_MATH_PAGES[name]}")
+    state = browser.execute_script(DISPLAY_MATH)
+    right = state["columnRight"] + 1
+    formulas = state["formulas"]
+    assert formulas, "no display math was typeset"
+    assert state["pageWidth"] <= state["viewport"], "the page scrolls sideways"
+    outside = [f["tex"] for f in formulas if f["right"] > right]
+    assert not outside, f"formula boxes past the text column: {outside}"
+    # A formula wider than the column is cut off by its own box, which
+    # scrolls sideways to show all of it.
+    stuck = [
+        f["tex"]
+        for f in formulas
+        if f["mathRight"] > right
+        and not (
+            f["overflowX"] in ("auto", "scroll")
+            and f["scrollWidth"] > f["clientWidth"]
+            and f["scrollWidth"] >= f["mathWidth"] - 1
+        )
+    ]
+    assert not stuck, f"formulas past the text column that do not scroll: {stuck}"
+    if name in FITTING_PAGES:
+        wide = [f["tex"] for f in formulas if f["mathRight"] > right]
+        assert not wide, f"formulas wider than the text column: {wide}"
+
+
+# The words of the main text after typesetting, with the assistive MathML
+# that MathJax adds for screen readers: a TeX escape there was shown as is.
+PAGE_TEXT = """
+const article = document.querySelector('article[role="main"]');
+const mtext = Array.from(article.querySelectorAll('mjx-assistive-mml mtext'))
+  .map(e => e.textContent);
+return {
+  text: article.innerText,
+  mtext: mtext,
+  assistive: article.querySelectorAll('mjx-assistive-mml').length,
+};
+"""
+
+
+def test_verification_page_shows_no_tex(browser, server):
+    base, _ = server
+    _open_typeset(browser, f"{base}/verification.html")
+    state = browser.execute_script(PAGE_TEXT)
+    assert "roundoff_factor" in state["text"]
+    assert state["assistive"], "no assistive MathML: is MathJax's a11y output gone?"
+    literal = [t for t in state["mtext"] if "\\" in t]
+    assert not literal, f"text in formulas shown with its TeX escapes: {literal}"
+    for escape in ("\\_", "\\text{", "\\mathrm{", "\\(", "\\["):
+        assert escape not in state["text"], f"the page shows {escape!r} as text"
