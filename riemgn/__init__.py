@@ -15,27 +15,61 @@ geometry lives in the :mod:`manifolds` package. Here:
 * :mod:`riemgn.equivalence`: the GN flow against the Riemannian gradient flow.
 """
 
-from riemgn import damping, equivalence, flows, losses, networks, solvers, theory
-from riemgn.damping import Constant, KernelTied, ResidualProportional
-from riemgn.equivalence import compare_trajectories, velocity_residual
-from riemgn.flows import (
-    FlowStatus,
-    Trajectory,
-    TrajectoryFormatError,
-    gauss_newton_flow,
-    gradient_flow,
-    levenberg_marquardt_flow,
-    riemannian_gradient_flow,
+import importlib
+
+#: Where each public name lives. They are imported on first use (PEP 562), so
+#: that ``import riemgn`` and ``riemgn --version`` do not load numpy, scipy,
+#: matplotlib and pymanopt.
+_SUBMODULES = (
+    "damping",
+    "equivalence",
+    "flows",
+    "losses",
+    "networks",
+    "solvers",
+    "theory",
 )
-from riemgn.losses import LogisticLoss, PseudoHuberLoss, SquaredLoss
-from riemgn.networks import MLP, TwoLayerNetwork
-from riemgn.solvers import (
-    SolverResult,
-    SolverStatus,
-    gauss_newton,
-    levenberg_marquardt,
-    riemannian_gradient_descent,
-)
+_ORIGINS = {
+    "Constant": "damping",
+    "KernelTied": "damping",
+    "ResidualProportional": "damping",
+    "compare_trajectories": "equivalence",
+    "velocity_residual": "equivalence",
+    "FlowStatus": "flows",
+    "Trajectory": "flows",
+    "TrajectoryFormatError": "flows",
+    "gauss_newton_flow": "flows",
+    "gradient_flow": "flows",
+    "levenberg_marquardt_flow": "flows",
+    "riemannian_gradient_flow": "flows",
+    "LogisticLoss": "losses",
+    "PseudoHuberLoss": "losses",
+    "SquaredLoss": "losses",
+    "MLP": "networks",
+    "TwoLayerNetwork": "networks",
+    "SolverResult": "solvers",
+    "SolverStatus": "solvers",
+    "gauss_newton": "solvers",
+    "levenberg_marquardt": "solvers",
+    "riemannian_gradient_descent": "solvers",
+}
+
+
+def __getattr__(name: str):
+    """Import a public name of riemgn on first use."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"riemgn.{name}")
+    origin = _ORIGINS.get(name)
+    if origin is None:
+        raise AttributeError(f"module 'riemgn' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"riemgn.{origin}"), name)
+    globals()[name] = value  # the next lookup does not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 #: The installed version of riemgn.
 __version__ = "0.1.0"

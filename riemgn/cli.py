@@ -26,10 +26,12 @@ scripts and tests; :func:`riemgn.cli.main_entry` is the console script.
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import shutil
 import sys
+import textwrap
 import time
-
-import numpy as np
 
 from riemgn import __version__
 
@@ -40,7 +42,8 @@ outputs (in --out):
   report.json   machine-readable verdicts, metrics, criteria and environment;
                 its JSON Schema ships as riemgn/verify/report.schema.json
   report.md     a human summary: a table of claims, then numbers and figures
-  C1.png ...    one figure per claim (unless --no-plots)
+  C1.png ...    one figure per claim in each --format (C1.pdf, C1.svg, ...),
+                unless --no-plots
 
 exit codes:
   0    every requested claim passed
@@ -53,6 +56,32 @@ exit codes:
        unless the message says the report was written
   141  standard output was closed early (as by `| head`); the report is written
 """
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs as written (pre-wrapped by :func:`_wrap`), and
+    each option's default at the end of its help."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (
+            not action.option_strings
+            or default is argparse.SUPPRESS
+            or "default" in text
+        ):
+            return text
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            return f"{text} (default: off)"
+        if default is None:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _wrap(*paragraphs: str) -> str:
+    """``paragraphs`` wrapped to the terminal's width, as argparse wraps help."""
+    width = max(min(shutil.get_terminal_size().columns, 100) - 2, 40)
+    return "\n\n".join(textwrap.fill(p, width) for p in paragraphs)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,7 +116,7 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
     return value
 
@@ -97,7 +126,7 @@ def _non_negative_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not np.isfinite(value) or value < 0:
+    if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
     return abs(value)  # -0.0 is 0
 
@@ -118,37 +147,49 @@ def _claim_list(text: str) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def _format_list(text: str) -> tuple[str, ...]:
+    from riemgn.verify.report import _check_formats
+
+    try:
+        return _check_formats(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _claim_help() -> str:
     from riemgn.verify import CLAIMS
 
-    lines = [f"{c.id}: {c.title}" for c in CLAIMS.values()]
-    return "; ".join(lines)
+    return "\n".join(f"  {c.id}  {c.title}" for c in CLAIMS.values())
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``riemgn`` parser with its ``verify`` and ``manifold`` subcommands."""
     parser = _Parser(
         prog="riemgn",
-        description=(
+        description=_wrap(
             "Riemannian geometry of neural-network training: check the "
             "Gauss-Newton / Riemannian theory's claims (verify) or inspect one "
             "output manifold (manifold)."
         ),
+        formatter_class=_HelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"riemgn {__version__}")
+    parser.add_argument(
+        "-V", "--version", action="version", version=f"riemgn {__version__}"
+    )
     commands = parser.add_subparsers(dest="command", metavar="{verify,manifold}")
 
     verify = commands.add_parser(
         "verify",
         help="check the claims C1-C6 numerically and write a report with figures",
-        description=(
+        description=_wrap(
             "Run one experiment per claim of the theory, decide each claim "
             "(pass, fail or inconclusive) by a numeric criterion with a "
             "tolerance, and write report.json, report.md and one figure per "
-            f"claim. Claims: {_claim_help()}."
-        ),
+            "claim."
+        )
+        + f"\n\nclaims:\n{_claim_help()}",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     verify.set_defaults(command_parser=verify)
     verify.add_argument(
@@ -165,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("quick", "full"),
         default="quick",
         help=(
-            "quick: small sweeps, under a minute on two cores (default); full: "
+            "quick: small sweeps, under a minute on two cores; full: "
             "wide sweeps (alpha over >= 4 decades, cond(G0) and lambda_min(K0) "
             "over >= 7, 5 seeds each), about 3 minutes with --jobs 2 on two "
             "cores, 5 with one job"
@@ -176,8 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("synthetic", "diabetes"),
         default="synthetic",
         help=(
-            "synthetic: teacher-student data with controlled conditioning "
-            "(default); diabetes: scikit-learn's bundled diabetes set (needs "
+            "synthetic: teacher-student data with controlled conditioning; "
+            "diabetes: scikit-learn's bundled diabetes set (needs "
             "the 'data' extra), for the claims that support it"
         ),
     )
@@ -185,14 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed",
         type=_seed,
         default=0,
-        help="non-negative seed from which every run's generator is derived (0)",
+        help="non-negative seed from which every run's generator is derived",
     )
     verify.add_argument(
         "--out",
         default="riemgn-report",
         metavar="DIR",
         help=(
-            "directory for the report and figures (./riemgn-report); locked "
+            "directory for the report and figures; locked "
             "for the run (a second riemgn verify on it refuses) and replaced "
             "as a whole once the report is complete; files of yours in it "
             "are kept"
@@ -204,8 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help=(
-            "worker processes for independent runs (1); every measured number "
+            "worker processes for independent runs; every measured number "
             "except wall-clock times is identical for every N"
+        ),
+    )
+    verify.add_argument(
+        "--format",
+        dest="formats",
+        type=_format_list,
+        default="png",
+        metavar="FMT[,FMT]",
+        help=(
+            "figure formats, comma-separated, from png, pdf and svg: PNG for "
+            "screens, PDF and SVG (vector) for papers"
         ),
     )
     verify.add_argument(
@@ -227,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     manifold = commands.add_parser(
         "manifold",
         help="summarize one output manifold at initialization",
-        description=(
+        formatter_class=_HelpFormatter,
+        description=_wrap(
             "Build a two-layer network f(x; W) = (alpha/sqrt(m)) sum_i c_i "
             "sigma(<w_i, x>) on teacher-student data and print its output "
             "manifold's dimension, rank, cond(G0), curvature |II|, the initial "
@@ -247,29 +300,27 @@ def _manifold_options(parser: argparse.ArgumentParser) -> None:
         "--width",
         type=_positive_int,
         default=4,
-        help="neurons m (4); --n, --d and --width are refused if the run cannot fit "
+        help="neurons m; --n, --d and --width are refused if the run cannot fit "
         "in the available memory",
     )
     parser.add_argument(
-        "--alpha", type=_positive_float, default=1.0, help="scaling (1)"
+        "--alpha", type=_positive_float, default=1.0, help="scaling factor alpha"
     )
-    parser.add_argument("--n", type=_positive_int, default=40, help="samples (40)")
-    parser.add_argument(
-        "--d", type=_positive_int, default=3, help="input dimension (3)"
-    )
+    parser.add_argument("--n", type=_positive_int, default=40, help="samples n")
+    parser.add_argument("--d", type=_positive_int, default=3, help="input dimension d")
     parser.add_argument(
         "--init", choices=INIT_SCHEMES, default="standard", help="initialization"
     )
     parser.add_argument(
-        "--activation", choices=ACTIVATIONS, default="tanh", help="activation (tanh)"
+        "--activation", choices=ACTIVATIONS, default="tanh", help="activation"
     )
     parser.add_argument(
-        "--cond", type=_positive_float, default=1.0, help="cond(X) of the inputs (1)"
+        "--cond", type=_positive_float, default=1.0, help="cond(X) of the inputs"
     )
     parser.add_argument(
-        "--noise", type=_non_negative_float, default=0.0, help="label noise std (0)"
+        "--noise", type=_non_negative_float, default=0.0, help="label noise std"
     )
-    parser.add_argument("--seed", type=_seed, default=0, help="random seed (0)")
+    parser.add_argument("--seed", type=_seed, default=0, help="random seed")
     parser.add_argument(
         "--check",
         action="store_true",
@@ -340,6 +391,12 @@ def main(argv: list[str] | None = None) -> int:
     ...     print("exit code", exit.code)
     exit code 2
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] in (["--version"], ["-V"]) and len(argv) == 1:
+        # Answered before the parser is built: building it imports the claims
+        # (numpy, scipy, matplotlib), which --version does not need.
+        print(f"riemgn {__version__}")
+        raise SystemExit(0)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "verify":
@@ -376,6 +433,8 @@ def _verify(args, parser) -> int:
     claims = [CLAIMS[i] for i in ids]
     lock = OutputLock(args.out)
     written: dict = {}
+    # A directory this run creates goes again if no report reaches it.
+    created = not os.path.lexists(args.out)
     # The lock is held from before the claims run until the report is in
     # place; the report is written before the table is printed, so that
     # neither a closed pipe nor an interrupt after the table loses the run.
@@ -402,7 +461,12 @@ def _verify(args, parser) -> int:
                 plots=args.plots,
             )
             try:
-                paths = _publish(report, out, on_done=lambda: written.update(out=out))
+                paths = _publish(
+                    report,
+                    out,
+                    on_done=lambda: written.update(out=out),
+                    formats=args.formats,
+                )
             except OSError as error:
                 where = f" ({error.filename})" if error.filename else ""
                 print(
@@ -431,7 +495,17 @@ def _verify(args, parser) -> int:
             )
             return code
         finally:
+            if created and not written:
+                _remove_if_empty(args.out)
             lock.release()
+
+
+def _remove_if_empty(path) -> None:
+    """Remove the directory ``path`` if it is empty (it was made for nothing)."""
+    try:
+        os.rmdir(path)
+    except OSError:  # not empty (files of someone else), or already gone
+        pass
 
 
 def _print_result(report, paths) -> int:
@@ -456,8 +530,6 @@ def _silence_stdout() -> None:
     "Exception ignored" message (the recipe of the Python documentation
     for SIGPIPE).
     """
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -467,8 +539,7 @@ def _silence_stdout() -> None:
 
 
 def _manifold(args, parser) -> int:
-    import math
-    import os
+    import numpy as np
 
     from manifolds import (
         ManifoldError,

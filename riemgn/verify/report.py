@@ -660,7 +660,71 @@ def prepare_output(out, *, overwrite: bool = False) -> pathlib.Path:
     return path
 
 
-def write_report(report: Report, out) -> dict[str, pathlib.Path]:
+#: The figure formats :func:`riemgn.verify.write_report` can write.
+_FIGURE_FORMATS = ("png", "pdf", "svg")
+
+
+def _check_formats(formats) -> tuple[str, ...]:
+    """``formats`` as a tuple of distinct figure formats, in the given order.
+
+    Parameters
+    ----------
+    formats : str or sequence of str
+        Names from ``"png"``, ``"pdf"`` and ``"svg"``, as a
+        sequence or as one comma-separated string (``"png,pdf"``).
+
+    Returns
+    -------
+    tuple of str
+
+    Raises
+    ------
+    ValueError
+        If ``formats`` is empty or names an unknown format.
+    TypeError
+        If ``formats`` is not a string or a sequence of strings.
+
+    Examples
+    --------
+    >>> _check_formats("pdf, svg,pdf")
+    ('pdf', 'svg')
+    >>> _check_formats(["png"])
+    ('png',)
+    """
+    if isinstance(formats, str):
+        items = [part.strip() for part in formats.split(",")]
+    elif isinstance(formats, (list, tuple)):
+        items = list(formats)
+    else:
+        raise TypeError(
+            "`formats` must be a string or a sequence of strings such as "
+            f"('png', 'pdf'), got {type(formats).__name__}"
+        )
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(
+                f"`formats` must hold strings, got {type(item).__name__} {item!r}"
+            )
+    items = [item.strip().lower() for item in items if item.strip()]
+    if not items:
+        raise ValueError(
+            f"`formats` is empty; choose from {', '.join(_FIGURE_FORMATS)}"
+        )
+    unknown = [item for item in items if item not in _FIGURE_FORMATS]
+    if unknown:
+        raise ValueError(
+            f"`formats` = {formats!r} names unknown figure formats "
+            f"{', '.join(map(repr, unknown))}; choose from {', '.join(_FIGURE_FORMATS)}"
+        )
+    return tuple(dict.fromkeys(items))
+
+
+#: What each vector format's metadata leaves out: no creation date, so that
+#: the same run writes the same bytes.
+_SAVE_METADATA = {"png": None, "pdf": {"CreationDate": None}, "svg": {"Date": None}}
+
+
+def write_report(report: Report, out, *, formats=("png",)) -> dict[str, pathlib.Path]:
     """Write the figures, ``report.json`` and ``report.md`` into ``out``.
 
     The report is replaced whole or not at all: the new one is assembled
@@ -674,8 +738,10 @@ def write_report(report: Report, out) -> dict[str, pathlib.Path]:
     run, so two writers never mix. A figure that cannot be rendered is left
     out, with a note in its claim.
 
-    The figures are saved as PNG at 150 dpi, as
-    :attr:`riemgn.verify.ClaimResult.figure_name`.
+    Each figure is saved once per format of ``formats``: PNG at 150 dpi,
+    PDF and SVG as vector graphics (without a creation date), named
+    :attr:`riemgn.verify.ClaimResult.figure_name` with the format's suffix
+    (``C1.png``, ``C1.pdf``, ``C1.svg``).
 
     Parameters
     ----------
@@ -684,17 +750,23 @@ def write_report(report: Report, out) -> dict[str, pathlib.Path]:
     out : str or path-like
         The output directory, created if needed (check it first with
         :func:`riemgn.verify.prepare_output`).
+    formats : str or sequence of str, default ("png",)
+        The figure formats, from ``"png"``, ``"pdf"`` and ``"svg"``, as a
+        sequence or a comma-separated string.
 
     Returns
     -------
     dict
         The paths written (``pathlib.Path``), by kind: ``"json"``,
-        ``"markdown"`` and each claim id for its figure.
+        ``"markdown"``, each claim id for its figure in the first format,
+        and ``"<id>.<format>"`` for every figure file.
 
     Raises
     ------
     OSError
         If a file cannot be written (``out`` is then unchanged).
+    ValueError, TypeError
+        If ``formats`` is empty or names an unknown format.
     OutputDirectoryError
         If ``out`` is empty or the current directory, or another process
         (a ``riemgn verify`` run) holds it.
@@ -732,16 +804,26 @@ def write_report(report: Report, out) -> dict[str, pathlib.Path]:
     ...     print({kind: path.name for kind, path in written.items()})
     ...     data = json.loads(written["json"].read_text())
     ...     print(data["status"], data["claims"][0]["figures"])
-    {'C0': 'C0.png', 'json': 'report.json', 'markdown': 'report.md'}
+    {'C0': 'C0.png', 'C0.png': 'C0.png', 'json': 'report.json', 'markdown': 'report.md'}
     pass ['C0.png']
+
+    Vector figures for a paper:
+
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     written = write_report(report, out, formats="pdf,svg")
+    ...     print(json.loads(written["json"].read_text())["claims"][0]["figures"])
+    ['C0.pdf', 'C0.svg']
     """
     from riemgn.verify import _outdir
 
+    formats = _check_formats(formats)
     with _outdir.OutputLock(out):
-        return _publish(report, out)
+        return _publish(report, out, formats=formats)
 
 
-def _publish(report: Report, out, *, on_done=None) -> dict[str, pathlib.Path]:
+def _publish(
+    report: Report, out, *, on_done=None, formats=("png",)
+) -> dict[str, pathlib.Path]:
     """Stage the report beside ``out`` and swap it in (the caller holds the lock).
 
     ``on_done`` is called once the new report is in place (see
@@ -749,37 +831,56 @@ def _publish(report: Report, out, *, on_done=None) -> dict[str, pathlib.Path]:
     """
     from riemgn.verify import _outdir
 
+    formats = _check_formats(formats)
     target = _outdir.target_of(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     with _outdir.staging(target) as staging:
-        names = _write_files(report, staging)
+        names = _write_files(report, staging, formats)
         _outdir.swap_in(staging, target, on_done=on_done)
     path = pathlib.Path(out)
     return {kind: path / name for kind, name in names.items()}
 
 
-def _write_files(report: Report, directory: pathlib.Path) -> dict[str, str]:
+def _write_files(
+    report: Report, directory: pathlib.Path, formats=("png",)
+) -> dict[str, str]:
     """Write the figures, ``report.json`` and ``report.md`` into a new directory.
 
     Returns the file names by kind, as :func:`write_report` returns paths.
     """
+    import matplotlib
+
     names: dict[str, str] = {}
     figures: dict[str, list[str]] = {}
     failed: dict[str, str] = {}
     for r in report.results:
         if r.figure is None:
             continue
-        target = directory / r.figure_name
+        stem = pathlib.PurePath(r.figure_name).stem
+        written = []
         try:
-            r.figure.savefig(target, dpi=150, format="png")
+            for kind in formats:
+                name = f"{stem}.{kind}"
+                written.append(directory / name)
+                # a fixed salt: the same figure gets the same SVG element ids
+                with matplotlib.rc_context({"svg.hashsalt": "riemgn"}):
+                    r.figure.savefig(
+                        written[-1],
+                        dpi=150,
+                        format=kind,
+                        metadata=_SAVE_METADATA[kind],
+                    )
         except OSError:
             raise
         except Exception as error:  # a figure that cannot be rendered
-            target.unlink(missing_ok=True)
+            for path in written:
+                path.unlink(missing_ok=True)
             failed[r.claim.id] = f"no figure: rendering it raised {error!r}"
             continue
-        names[r.claim.id] = r.figure_name
-        figures[r.claim.id] = [r.figure_name]
+        files = [path.name for path in written]
+        names[r.claim.id] = files[0]
+        names.update({f"{r.claim.id}.{path.suffix[1:]}": path.name for path in written})
+        figures[r.claim.id] = files
     data = report.as_dict(figures)
     for claim in data["claims"]:
         if claim["id"] in failed:
@@ -965,8 +1066,13 @@ def markdown(data: Mapping[str, Any]) -> str:
             lines.append("")
         for note in claim["notes"]:
             lines += [f"> {note}", ""]
-        for figure in claim["figures"]:
+        shown = [f for f in claim["figures"] if not f.endswith(".pdf")]
+        for figure in shown[:1]:  # one picture; the other formats are linked
             lines += [f"![{claim['id']}: {claim['title']}]({figure})", ""]
+        others = [f for f in claim["figures"] if f not in shown[:1]]
+        if others:
+            links = ", ".join(f"[{f}]({f})" for f in others)
+            lines += [f"Figure files: {links}.", ""]
         config = "; ".join(
             f"`{name}` = {'none' if value is None else _metric_text(value)}"
             for name, value in claim["config"].items()

@@ -401,7 +401,7 @@ def run(
 
     Parameters
     ----------
-    claims : sequence of Claim
+    claims : iterable of Claim
         The claims to check, in order (see :data:`riemgn.verify.CLAIMS`).
     preset : {"quick", "full"}
         Which configuration of each claim to run.
@@ -436,7 +436,9 @@ def run(
         negative ``seed``, no claims, ``configs`` naming unknown claims or
         keys, or a claim that does not support ``data``.
     TypeError
-        If ``jobs`` is not an integer.
+        If ``jobs`` is not an integer, or ``claims`` is not a sequence of
+        :class:`riemgn.verify.Claim` (claim ids such as ``["C3"]`` are
+        looked up with :data:`riemgn.verify.CLAIMS` first).
 
     Examples
     --------
@@ -472,9 +474,28 @@ def run(
     if data not in DATA:
         raise ValueError(f"data must be one of {DATA}, got {data!r}")
     jobs = check_positive_int("jobs", jobs)
+    if isinstance(claims, (str, bytes, Claim, Mapping)) or not hasattr(
+        claims, "__iter__"
+    ):
+        raise TypeError(
+            "`claims` must be an iterable of riemgn.verify.Claim objects, such "
+            "as riemgn.verify.CLAIMS.values() or [riemgn.verify.CLAIMS['C3']], "
+            f"got {type(claims).__name__} {claims!r:.80}"
+        )
     claims = list(claims)
     if not claims:
         raise ValueError("claims is empty: nothing to verify")
+    for index, claim in enumerate(claims):
+        if not isinstance(claim, Claim):
+            hint = (
+                f" (the claim itself is riemgn.verify.CLAIMS[{claim!r}])"
+                if isinstance(claim, str)
+                else ""
+            )
+            raise TypeError(
+                f"`claims` must hold riemgn.verify.Claim objects, got "
+                f"{type(claim).__name__} {claim!r:.80} at index {index}{hint}"
+            )
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     configs = dict(configs or {})

@@ -499,3 +499,38 @@ def test_write_report_refuses_an_out_another_process_holds(
     assert not out.exists()
     assert write_report(report, out)["json"] == out / "report.json"
     _assert_clean(out)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_leaves_no_empty_out_behind(tmp_path, signum):
+    """Seen: Ctrl-C said "nothing was written" and left an empty ``--out``."""
+    out = tmp_path / "new" / "out"
+    (tmp_path / "new").mkdir()
+    child, marker = _start(tmp_path, ["--out", str(out)], "run")
+    try:
+        _wait_for(marker, child)
+        assert out.is_dir()  # made by the run before the claims ran
+        child.send_signal(signum)
+        _, err = child.communicate(timeout=DEADLINE)
+    finally:
+        _kill_group(child)
+    assert child.returncode == 128 + signum, err
+    assert "nothing was written" in err and "Traceback" not in err, err
+    assert not out.exists()
+    _assert_clean(out)
+
+
+def test_an_interrupt_keeps_an_out_that_existed(tmp_path):
+    """An ``--out`` the user made, even an empty one, is theirs to keep."""
+    out = tmp_path / "out"
+    out.mkdir()
+    child, marker = _start(tmp_path, ["--out", str(out)], "run")
+    try:
+        _wait_for(marker, child)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=DEADLINE)
+    finally:
+        _kill_group(child)
+    assert child.returncode == 130, err
+    assert out.is_dir() and not list(out.iterdir())
+    _assert_clean(out)
