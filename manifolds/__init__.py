@@ -13,6 +13,7 @@ imported lazily by :class:`AutogradOutputMap`), and never imports
 
 from manifolds.autograd_map import AutogradOutputMap
 from manifolds.checks import (
+    CheckVerdict,
     ManifoldCheckResult,
     TaylorCheck,
     check_manifold,
@@ -31,6 +32,7 @@ from manifolds.output_map import OutputMap
 __all__ = [
     "AutogradOutputMap",
     "GeodesicError",
+    "CheckVerdict",
     "ManifoldCheckResult",
     "ManifoldError",
     "NotAnImmersionError",

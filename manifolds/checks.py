@@ -42,7 +42,30 @@ from manifolds._validation import (
 from manifolds.exceptions import ManifoldError
 from manifolds.output_manifold import OutputManifold
 
-__all__ = ["ManifoldCheckResult", "TaylorCheck", "check_manifold", "fit_loglog_slope"]
+__all__ = [
+    "CheckVerdict",
+    "ManifoldCheckResult",
+    "TaylorCheck",
+    "check_manifold",
+    "fit_loglog_slope",
+]
+
+_EPS = float(np.finfo(np.float64).eps)
+#: A Taylor error counts as measured only where it exceeds this many times
+#: its round-off floor (the rounding of the terms that cancel in it).
+RESOLUTION = 100.0
+#: The fewest resolved steps a Taylor slope is fitted on.
+_MIN_RESOLVED = 5
+#: How far a fitted Taylor slope may fall short of its order.
+SLOPE_TOLERANCE = 0.25
+#: The projector identities hold to ``IDENTITY_FACTOR * eps`` (the orthogonal
+#: factor of a QR factorization of J), the Weingarten identity to
+#: ``IDENTITY_FACTOR * eps * max(1, cond J)`` (backward-stable solves with J,
+#: whose errors grow at most like the condition number).
+IDENTITY_FACTOR = 1e3
+#: exp/log and dist are computed to the manifold's geodesic tolerances
+#: (default 1e-11); they must agree to this, or IDENTITY_FACTOR * eps * cond J.
+GEODESIC_TOLERANCE = 1e-8
 
 
 @dataclass(frozen=True)
@@ -68,6 +91,11 @@ class TaylorCheck:
         within ``max_residual``. When it is False, the slope is the best
         available but the errors do not follow a power law (noise, or a
         broken model).
+    floor : ndarray, shape (k,) or None
+        Where :func:`check_manifold` made it: 100 times the
+        round-off floor of each error (``eps`` times the size of the terms
+        that cancel in it). Errors at or below it are not measurements and
+        are left out of the fit; ``None`` when no floor was given.
 
     Examples
     --------
@@ -85,6 +113,25 @@ class TaylorCheck:
     window: tuple[int, int]
     residual: float
     reliable: bool = True
+    floor: np.ndarray | None = None
+
+    @property
+    def n_resolved(self) -> int:
+        """How many errors exceed their :attr:`floor` (all, without one)."""
+        if self.floor is None:
+            return int(self.errors.size)
+        return int(np.count_nonzero(self.errors > self.floor))
+
+    @property
+    def resolved(self) -> bool:
+        """Whether the slope was fitted on at least 5 steps above the floor,
+        on a line (:attr:`reliable`)."""
+        start, stop = self.window
+        return bool(
+            stop - start >= _MIN_RESOLVED
+            and self.reliable
+            and math.isfinite(self.slope)
+        )
 
 
 def fit_loglog_slope(
@@ -191,6 +238,32 @@ def fit_loglog_slope(
 
 
 @dataclass(frozen=True)
+class CheckVerdict:
+    """One row of :meth:`ManifoldCheckResult.verdicts`: a number and its verdict.
+
+    Attributes
+    ----------
+    name : str
+        What was measured, e.g. ``"Hessian Taylor slope (exp)"``.
+    value : float
+        The measured number (``nan`` for an unresolved slope).
+    expected : str
+        The criterion, e.g. ``"3 ± 0.25"`` or ``"<= 1.4e-13"``.
+    status : {"pass", "fail", "unresolved"}
+        ``"unresolved"`` when the measurement cannot decide (a Taylor error
+        that stays at its round-off floor).
+    note : str
+        Why, for a row that did not pass; empty otherwise.
+    """
+
+    name: str
+    value: float
+    expected: str
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class ManifoldCheckResult:
     """The numbers measured by :func:`check_manifold`.
 
@@ -222,6 +295,9 @@ class ManifoldCheckResult:
         ``"second_order"`` (expected slope 3).
     point : ndarray, shape (n_outputs,)
         The point the checks ran at.
+    condition : float
+        :math:`\\kappa(J)` at the point, which sets the identities'
+        tolerances in :meth:`verdicts`.
 
     Examples
     --------
@@ -251,6 +327,89 @@ class ManifoldCheckResult:
     hessian: TaylorCheck
     retraction: dict = field(default_factory=dict)
     point: np.ndarray | None = None
+    condition: float = math.nan
+
+    def verdicts(self) -> list[CheckVerdict]:
+        r"""Each measured number against its criterion: pass, fail or unresolved.
+
+        The projector identities and tangency, computed with the orthogonal
+        factor of a QR factorization of :math:`J`, must hold to
+        :math:`10^3\,\varepsilon`; the Weingarten identity, which solves
+        with :math:`J`, to :math:`\tau = 10^3\,\varepsilon \max(1,
+        \kappa(J))`; the exp/log and distance errors to
+        :math:`\max(10^{-8}, \tau)`, with :math:`\kappa(J)` the condition
+        number of :math:`J` at the point (:attr:`condition`). A Taylor slope
+        must be at least its order less 0.25 (2 for the gradient and the
+        chart retraction, 3 for the Hessian and the second-order retraction;
+        a wrong derivative loses a whole order, while a steeper slope only
+        means that the next Taylor coefficient is small), fitted on at least 5 steps whose error
+        exceeds 100 times its round-off floor. With fewer, the slope is
+        ``"unresolved"``: along the sampled steps the model is too accurate
+        for float64 to show its error, or the steps leave the chart first,
+        which says nothing against the geometry.
+
+        Returns
+        -------
+        list of CheckVerdict
+            In the order of the attributes.
+
+        Examples
+        --------
+        >>> import autograd.numpy as anp
+        >>> import numpy as np
+        >>> from manifolds import AutogradOutputMap, OutputManifold, check_manifold
+        >>> X = np.random.default_rng(0).normal(size=(5, 2))
+        >>> manifold = OutputManifold(
+        ...     AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2),
+        ...     np.array([0.5, 0.1]),
+        ... )
+        >>> result = check_manifold(manifold, rng=np.random.default_rng(1))
+        >>> [(v.name, v.status) for v in result.verdicts()][-4:]  # doctest: +NORMALIZE_WHITESPACE
+        [('gradient Taylor slope', 'pass'), ('Hessian Taylor slope (exp)', 'pass'),
+         ('chart retraction vs exp', 'pass'), ('second-order retraction vs exp', 'pass')]
+        >>> result.status
+        'pass'
+        """
+        kappa = self.condition if math.isfinite(self.condition) else 1.0
+        tau = IDENTITY_FACTOR * _EPS * max(1.0, kappa)
+        geodesic = max(GEODESIC_TOLERANCE, tau)
+        exact = IDENTITY_FACTOR * _EPS  # orthogonal factors: no kappa
+        rows = [
+            _bounded("projection idempotence", self.projection_idempotence, exact),
+            _bounded("projection symmetry", self.projection_symmetry, exact),
+            _bounded("tangency", self.tangency, exact),
+            _bounded("Weingarten identity", self.weingarten_identity, tau),
+            _bounded("exp/log inverse error", self.exp_log_error, geodesic),
+            _bounded("dist error", self.dist_error, geodesic),
+            _slope("gradient Taylor slope", self.gradient, 2.0),
+            _slope("Hessian Taylor slope (exp)", self.hessian, 3.0),
+        ]
+        if "chart" in self.retraction:
+            rows.append(
+                _slope(
+                    "chart retraction vs exp",
+                    self.retraction["chart"],
+                    2.0,
+                )
+            )
+        if "second_order" in self.retraction:
+            rows.append(
+                _slope(
+                    "second-order retraction vs exp",
+                    self.retraction["second_order"],
+                    3.0,
+                )
+            )
+        return rows
+
+    @property
+    def status(self) -> str:
+        """``"fail"`` if a check fails, else ``"unresolved"`` if one is, else ``"pass"``."""
+        statuses = {v.status for v in self.verdicts()}
+        for status in ("fail", "unresolved"):
+            if status in statuses:
+                return status
+        return "pass"
 
     @property
     def gradient_slope(self) -> float:
@@ -266,6 +425,60 @@ class ManifoldCheckResult:
     def retraction_slopes(self) -> dict:
         """The fitted slopes of each retraction against ``exp``."""
         return {kind: check.slope for kind, check in self.retraction.items()}
+
+
+def _bounded(name: str, value: float, bound: float) -> CheckVerdict:
+    expected = f"<= {bound:.1e}"
+    if value <= bound:
+        return CheckVerdict(name, value, expected, "pass")
+    return CheckVerdict(
+        name, value, expected, "fail", f"{value:.3e} exceeds {bound:.1e}"
+    )
+
+
+def _slope(name: str, check: TaylorCheck, order: float) -> CheckVerdict:
+    """A Taylor slope against its order: at least ``order - SLOPE_TOLERANCE``.
+
+    Only a lower bound: a steeper slope means that the next coefficient of the
+    Taylor expansion happens to be small along the sampled direction (the
+    model is better than its order promises), never a wrong derivative,
+    which shows as a slope one short of the order.
+    """
+    expected = f">= {order - SLOPE_TOLERANCE:g}"
+    if not check.resolved:
+        above = (
+            check.errors > check.floor
+            if check.floor is not None
+            else np.ones(check.errors.size, bool)
+        )
+        note = (
+            f"unresolved: the error exceeds {RESOLUTION:g}x its round-off floor "
+            f"at only {int(above.sum())} of {check.errors.size} steps"
+        )
+        if above.sum() >= 2:
+            x, y = np.log10(check.steps[above]), np.log10(check.errors[above])
+            tail = float(np.polyfit(x, y, 1)[0])
+            note += (
+                f" (t in [{check.steps[above].min():.2g}, "
+                f"{check.steps[above].max():.2g}], where it rises with slope "
+                f"{tail:.2f})"
+            )
+        if above.sum() >= _MIN_RESOLVED and not check.reliable:
+            note = (
+                "unresolved: the errors above the round-off floor do not follow "
+                f"a power law (RMS residual {check.residual:.2f} decades)"
+            )
+        return CheckVerdict(name, math.nan, expected, "unresolved", note)
+    if check.slope >= order - SLOPE_TOLERANCE:
+        return CheckVerdict(name, check.slope, expected, "pass")
+    return CheckVerdict(
+        name,
+        check.slope,
+        expected,
+        "fail",
+        f"slope {check.slope:.3f} < {order - SLOPE_TOLERANCE:g}: the model "
+        f"error is of order {round(check.slope)}, not {order:g}",
+    )
 
 
 def _default_problem(manifold, point: np.ndarray, rng: np.random.Generator):
@@ -313,7 +526,9 @@ def check_manifold(
     the Weingarten identity :math:`\langle W(\xi,\nu),\zeta\rangle_u =
     \langle \mathrm{II}(\xi,\zeta),\nu\rangle_u`, the inverse pair
     :math:`\exp`/:math:`\log` and the distance, then three Taylor tests
-    along a tangent :math:`\xi` scaled to :math:`\|J^+\xi\| = 1`:
+    along :math:`\xi = J\delta` for a random unit vector :math:`\delta` of
+    parameter space (so :math:`\|J^+\xi\| = 1`, and :math:`\|\xi\|` is a
+    typical length on the manifold, not its smallest):
 
     .. math::
 
@@ -331,9 +546,13 @@ def check_manifold(
     :math:`E_{\mathrm{grad}}` and each kind in turn in :math:`E_R`,
     :math:`\langle a, b\rangle_u = c\, a^\top b` is the manifold's metric
     (weight :math:`c`) and :math:`h` is the cost of ``problem``. Each slope
-    is fitted by :func:`~manifolds.fit_loglog_slope`. A step whose geodesic
-    or retraction leaves the chart ends the sweep; the fits use the steps
-    before it.
+    is fitted by :func:`~manifolds.fit_loglog_slope` on the steps whose error
+    exceeds 100 times its round-off floor, :math:`\varepsilon`
+    times the sum of the magnitudes of the terms that cancel in it; the
+    floors are in each :attr:`TaylorCheck.floor`, and
+    :meth:`ManifoldCheckResult.verdicts` calls a slope fitted on fewer than 5
+    such steps unresolved. A step whose geodesic or retraction leaves the
+    chart ends the sweep; the fits use the steps before it.
 
     Parameters
     ----------
@@ -451,8 +670,13 @@ def check_manifold(
     tangency = max(tangency, off_tangent(gradient))
 
     # Taylor tests along a direction of unit length in parameter space.
-    xi = unit_tangent()
-    xi = xi / norm(manifold.tangent_to_chart(u, xi))
+    # xi = J delta for a random unit delta: unit length in parameter space, as
+    # the steps are measured, and a typical length on M. (A random tangent
+    # vector rescaled to |J^+ xi| = 1 instead lies along the smallest singular
+    # directions: at cond J ~ 1e6 its output length is ~3e-5 and the Hessian
+    # Taylor error stays below round-off for every step up to t = 0.1.)
+    delta = rng.standard_normal(manifold.dim)
+    xi = manifold.chart_to_tangent(u, delta / norm(delta))
     if steps is None:
         top = 1.0 if manifold.radius is None else min(1.0, manifold.radius / 4)
         steps = top * np.logspace(-8, 0, 33)
@@ -467,6 +691,7 @@ def check_manifold(
     # From the shortest step up; a step whose geodesic or retraction leaves the
     # chart (a ManifoldError) ends the sweep, and the fits use the steps before.
     errors = {"gradient": [], "hessian": [], "chart": [], "second_order": []}
+    floors = {kind: [] for kind in errors}
     reached = []
     for t in steps:
         try:
@@ -479,22 +704,25 @@ def check_manifold(
         except ManifoldError:
             break
         reached.append(t)
-        errors["gradient"].append(abs(problem.cost(retracted) - cost0 - t * slope0))
-        errors["hessian"].append(
-            abs(problem.cost(end) - cost0 - t * slope0 - 0.5 * t**2 * curvature0)
+        cost_r, cost_e = problem.cost(retracted), problem.cost(end)
+        linear, quadratic = t * slope0, 0.5 * t**2 * curvature0
+        errors["gradient"].append(abs(cost_r - cost0 - linear))
+        errors["hessian"].append(abs(cost_e - cost0 - linear - quadratic))
+        # The round-off floor of each error: eps times the terms that cancel.
+        floors["gradient"].append(_EPS * (abs(cost_r) + abs(cost0) + abs(linear)))
+        floors["hessian"].append(
+            _EPS * (abs(cost_e) + abs(cost0) + abs(linear) + abs(quadratic))
         )
         for kind, point_t in by_kind.items():
             errors[kind].append(norm(point_t - end))
+            floors[kind].append(_EPS * (norm(point_t) + norm(end)))
     if len(reached) < 5:
         raise ManifoldError(
             f"check_manifold: only {len(reached)} of the Taylor steps stay in the "
             "chart; pass shorter `steps`"
         )
     steps = np.asarray(reached)
-    retraction = {
-        kind: fit_loglog_slope(steps, errors[kind])
-        for kind in ("chart", "second_order")
-    }
+    taylor = {kind: _resolved_fit(steps, errors[kind], floors[kind]) for kind in errors}
 
     # exp/log inverse and distance, at a moderate step.
     t = float(steps[len(steps) * 3 // 4])
@@ -514,8 +742,19 @@ def check_manifold(
         weingarten_identity=weingarten,
         exp_log_error=float(exp_log),
         dist_error=float(dist_error),
-        gradient=fit_loglog_slope(steps, errors["gradient"]),
-        hessian=fit_loglog_slope(steps, errors["hessian"]),
-        retraction=retraction,
+        gradient=taylor["gradient"],
+        hessian=taylor["hessian"],
+        retraction={kind: taylor[kind] for kind in ("chart", "second_order")},
         point=u.copy(),
+        condition=float(manifold.rank_info(manifold.lift(u)).condition_number),
+    )
+
+
+def _resolved_fit(steps, errors, floors) -> TaylorCheck:
+    """:func:`fit_loglog_slope` on the errors above ``RESOLUTION`` x their floor."""
+    errors = np.asarray(errors, dtype=float)
+    floor = RESOLUTION * np.asarray(floors, dtype=float)
+    fit = fit_loglog_slope(steps, np.where(errors > floor, errors, 0.0))
+    return TaylorCheck(
+        fit.steps, errors, fit.slope, fit.window, fit.residual, fit.reliable, floor
     )

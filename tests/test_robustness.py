@@ -833,6 +833,7 @@ EXEMPT = {
     "riemgn.data.TeacherStudent": "result record",
     "riemgn.networks.activations.Activation": "result record",
     "riemgn.verify.report.ClaimResult": "result record",
+    "manifolds.checks.CheckVerdict": "result record",
     "riemgn.verify.report.Report": "result record",
     "riemgn.flows.trajectory.FlowStatus": "enum",
     "riemgn.solvers.SolverStatus": "enum",

@@ -25,17 +25,25 @@ def assert_geometry_is_correct(result):
     assert result.projection_symmetry <= 1e-13
     assert result.tangency <= 1e-12
     assert result.weingarten_identity <= 1e-10
-    assert result.gradient_slope == pytest.approx(2.0, abs=0.1)
-    assert result.hessian_slope == pytest.approx(3.0, abs=0.15)
-    assert result.retraction_slopes["chart"] == pytest.approx(2.0, abs=0.1)
-    assert result.retraction_slopes["second_order"] == pytest.approx(3.0, abs=0.15)
+    # A Taylor slope may exceed its order (a small next coefficient along
+    # the sampled direction); a wrong derivative loses a whole order.
+    assert result.gradient_slope >= 2.0 - 0.1
+    assert result.hessian_slope >= 3.0 - 0.15
+    assert result.retraction_slopes["chart"] >= 2.0 - 0.1
+    assert result.retraction_slopes["second_order"] >= 3.0 - 0.15
+    assert result.status == "pass", [v for v in result.verdicts() if v.status != "pass"]
     assert result.exp_log_error <= 1e-8
     assert result.dist_error <= 1e-8
-    # Each slope was fitted on at least two decades of steps. The steps come
-    # from logspace: a window of exactly two decades can give 99.99999999999997.
+    # Each slope was fitted on at least a decade of steps above the round-off
+    # floor (5 steps of the default sweep). Along xi = J delta the error of a
+    # smooth model mixes t^3 and t^4 terms, so the straight piece can be
+    # short. The steps come from logspace: a window of exactly one decade can
+    # give 9.999999999999998.
     for check in (result.gradient, result.hessian, *result.retraction.values()):
         start, stop = check.window
-        assert check.steps[stop - 1] / check.steps[start] >= 100 * (1 - 1e-9)
+        assert check.resolved
+        assert check.steps[stop - 1] / check.steps[start] >= 10 * (1 - 1e-9)
+        assert np.all(check.errors[start:stop] > check.floor[start:stop])
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -100,6 +108,9 @@ def test_a_missing_weingarten_term_breaks_the_hessian_slope():
     assert result.gradient_slope == pytest.approx(2.0, abs=0.1)
     assert result.hessian_slope == pytest.approx(2.0, abs=0.15)
     assert result.weingarten_identity > 0.1
+    failed = {v.name for v in result.verdicts() if v.status == "fail"}
+    assert failed == {"Weingarten identity", "Hessian Taylor slope (exp)"}
+    assert result.status == "fail"
 
 
 def test_a_gradient_in_the_wrong_metric_breaks_the_gradient_slope():
@@ -107,11 +118,15 @@ def test_a_gradient_in_the_wrong_metric_breaks_the_gradient_slope():
         broken(UnweightedGradient, metric_weight=0.25), rng=np.random.default_rng(4)
     )
     assert result.gradient_slope == pytest.approx(1.0, abs=0.1)
+    failed = {v.name for v in result.verdicts() if v.status == "fail"}
+    assert "gradient Taylor slope" in failed and result.status == "fail"
 
 
 def test_a_first_order_retraction_called_second_order_is_caught():
     result = check_manifold(broken(SloppySecondOrder), rng=np.random.default_rng(5))
     assert result.retraction_slopes["second_order"] == pytest.approx(2.0, abs=0.1)
+    failed = {v.name for v in result.verdicts() if v.status == "fail"}
+    assert failed == {"second-order retraction vs exp"}
 
 
 def test_fit_loglog_slope_finds_the_linear_piece():
