@@ -33,8 +33,8 @@ and the criterion is :math:`\max_u r(u)/s(u) \le` ``roundoff_factor``.
 A fixed bound would not do: at random points of the ball
 :math:`\kappa(J)` reaches :math:`10^7` when :math:`\operatorname{cond}(G_0)`
 is :math:`10^8`, and :math:`r` then reaches :math:`10^{-9}` with an exact
-identity. The experiment is inconclusive if some :math:`\text{roundoff\_factor}
-\cdot s(u)` exceeds ``max_resolution``: the check could not see a relative
+identity. The experiment is inconclusive if ``roundoff_factor`` times some
+:math:`s(u)` exceeds ``max_resolution``: the check could not see a relative
 error that large.
 
 **Along trajectories.** The GN flow, solved in parameter space by DOP853 at
