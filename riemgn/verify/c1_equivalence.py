@@ -124,6 +124,8 @@ from riemgn.verify._common import (
     run_seed,
 )
 from riemgn.verify._core import Check, Claim, Task, Verdict
+from riemgn.verify._style import SCHEMES as SCHEME_NAMES
+from riemgn.verify._style import SYMBOLS, finish, legend
 
 __all__ = ["CLAIM"]
 
@@ -601,7 +603,7 @@ def _evaluate(config, results) -> Verdict:
 def _figure(config, results, verdict):
     pointwise, comparisons = _split(results)
     comparisons = [c for c in comparisons if c["schemes"]]  # skip the empty ones
-    figure, (left, middle, right) = new_figure(3, width=4.6)
+    figure, (left, middle, right) = new_figure(3, width=5.0)
     trajectories = comparisons[0]["schemes"] if comparisons else []
     shown = next(
         (r for r in trajectories if r["scheme"] == config["figure_scheme"]),
@@ -612,10 +614,11 @@ def _figure(config, results, verdict):
             shown["steps"], shown["times"], shown["deviations"], strict=True
         ):
             positive = deviation > 0
-            left.semilogy(times[positive], deviation[positive], label=f"h = {step:g}")
-        left.legend(fontsize=9, loc="lower right")
-        left.set_title(f"deviation along the flow ({shown['scheme']}, problem 0)")
-    left.set_xlabel("time t")
+            left.semilogy(times[positive], deviation[positive], label=f"$h = {step:g}$")
+        legend(left)
+        name = SCHEME_NAMES.get(shown["scheme"], shown["scheme"])
+        left.set_title(f"Deviation along the flow ({name}, first problem)")
+    left.set_xlabel(SYMBOLS["time"])
     left.set_ylabel(r"$\|F(\theta_t) - u_t\|$")
     for index, scheme in enumerate(config["schemes"] if comparisons else []):
         color = f"C{index}"
@@ -632,35 +635,35 @@ def _figure(config, results, verdict):
                     steps, np.exp(intercept) * steps**order, "-", color=color, lw=1
                 )
         text = ", ".join(f"{q:.2f}" for q in orders)
-        middle.plot([], [], "o-", color=color, label=f"{scheme}: order {text}")
+        name = SCHEME_NAMES.get(scheme, scheme)
+        middle.plot([], [], "o-", color=color, label=f"{name}: order {text}")
     if comparisons:
         floor = max(c["floor"] for c in comparisons)
         middle.axhline(floor, color="gray", ls=":", lw=1.5, label="GN reference error")
-        middle.legend(fontsize=9)
-    middle.set_xlabel("step h")
+        legend(middle)
+    middle.set_xlabel(SYMBOLS["step"])
     middle.set_ylabel(r"$\sup_t \|F(\theta_t) - u_t\|$")
-    middle.set_title("global error vs step")
+    middle.set_title("Global error against the step")
     if pointwise:
         conditions = [r["condition"] for r in pointwise]
         for name, marker in zip(LOSSES, ("o", "s"), strict=True):
             values = np.maximum([r[f"{name}_ratio"] for r in pointwise], 1e-6)
             right.loglog(conditions, values, marker, label=f"{name} loss")
         right.axhline(config["roundoff_factor"], color="k", ls="--", label="bound")
-        right.legend(fontsize=9)
-    right.set_xlabel(r"cond$(G_0)$")
-    right.set_ylabel(r"max residual / round-off scale, $r(u)/s(u)$")
-    right.set_title("pointwise velocity residual")
+        legend(right)
+    right.set_xlabel(SYMBOLS["cond_G0"])
+    right.set_ylabel(r"largest $r(u)\,/\,s(u)$ (residual / round-off scale)")
+    right.set_title("Pointwise velocity residual")
     if comparisons:
         steps = list(config["steps"])
         middle.set_xticks(steps, [f"{step:g}" for step in steps])
     middle.xaxis.set_minor_formatter(NullFormatter())
-    for ax in (left, middle, right):
-        ax.tick_params(labelsize=9)
-    figure.suptitle(
-        f"C1: GN flow is the Riemannian gradient flow ({verdict.status.value})",
-        fontsize=11,
+    return finish(
+        figure,
+        CLAIM_ID,
+        r"The GN flow is the Riemannian gradient flow on $\mathcal{M}$",
+        verdict.status.value,
     )
-    return figure
 
 
 #: The claim C1 (GN flow = Riemannian gradient flow on M), for ``riemgn verify``.

@@ -85,6 +85,7 @@ from riemgn.verify._common import (
     run_seed,
 )
 from riemgn.verify._core import Check, Claim, Task, Verdict
+from riemgn.verify._style import SYMBOLS, finish, legend, sci
 
 __all__ = ["CLAIM"]
 
@@ -484,7 +485,7 @@ def figure(config, results, verdict):
         label = None
         if r["target"] not in labelled:
             labelled.add(r["target"])
-            label = f"cond(G0) = {r['condition']:.1e}"
+            label = f"{SYMBOLS['cond_G0']} = {sci(r['condition'])}"
         for arm, style in (("gn", "-"), ("gd", "--")):
             t, e = r[arm]["times"], r[arm]["excess"] / r["initial_excess"]
             keep = (t > 0) & (e > _PLOT_FLOOR)
@@ -511,17 +512,21 @@ def figure(config, results, verdict):
     left.plot([], [], "--", color="black", label="gradient flow")
     left.set_xscale("log")
     left.set_yscale("log")
-    left.set_xlabel("time t")
-    left.set_ylabel("relative excess risk (h(u_t) - h*) / (h(u_0) - h*)")
+    left.set_xlabel(SYMBOLS["time"])
+    left.set_ylabel("relative excess risk " + SYMBOLS["relative_excess"])
     left.set_title("Excess risk along the flows")
-    left.legend(fontsize=9)
+    legend(left)
 
     conditions = [r["condition"] for r in clean]
     right.loglog(
         conditions, [r["gn"]["rate"] for r in clean], "o", label="GN flow rate"
     )
+    slope = verdict.metrics.get("gd_slope", math.nan)
     right.loglog(
-        conditions, [r["gd"]["rate"] for r in clean], "s", label="gradient flow rate"
+        conditions,
+        [r["gd"]["rate"] for r in clean],
+        "s",
+        label=f"gradient flow rate\n(slope {slope:.3f} against {SYMBOLS['lambda_G0']})",
     )
     right.loglog(
         conditions,
@@ -529,7 +534,7 @@ def figure(config, results, verdict):
         "x",
         color="black",
         ms=5,
-        label="2 lambda_min(G0)",
+        label=r"$2\,\lambda_{\min}(G_0)$",
     )
     if noisy:
         right.loglog(
@@ -541,17 +546,16 @@ def figure(config, results, verdict):
             label="GN rate, noisy targets",
         )
     right.axhline(GN_RATE_TARGET, color="black", lw=0.8, ls=":", label="rate 2")
-    right.set_xlabel("cond(G0)")
-    right.set_ylabel("fitted rate of h(u_t) - h*  (1/time)")
-    slope = verdict.metrics.get("gd_slope", math.nan)
-    right.set_title(f"Fitted rates (GD slope vs lambda_min(G0): {slope:.3f})")
-    right.legend(fontsize=9)
-    for ax in (left, right):
-        ax.tick_params(labelsize=9)
-    fig.suptitle(
-        f"C2: GN converges at a rate independent of cond(G0) [{verdict.status.value}]"
+    right.set_xlabel(SYMBOLS["cond_G0"])
+    right.set_ylabel(f"fitted rate of {SYMBOLS['excess']} {SYMBOLS['rate_unit']}")
+    right.set_title(f"Fitted rates against {SYMBOLS['cond_G0']}")
+    legend(right)
+    return finish(
+        fig,
+        CLAIM_ID,
+        f"GN converges at a rate independent of {SYMBOLS['cond_G0']}",
+        verdict.status.value,
     )
-    return fig
 
 
 #: The claim C2 (GN's rate does not depend on cond(G)), for ``riemgn verify``.

@@ -78,6 +78,7 @@ from riemgn.losses import SquaredLoss
 from riemgn.theory import second_fundamental_form_norm
 from riemgn.verify._common import farthest, log_slope, new_figure, run_rng, run_seed
 from riemgn.verify._core import Check, Claim, Task, Verdict
+from riemgn.verify._style import STATUSES, finish, legend
 
 __all__ = ["CLAIM"]
 
@@ -362,12 +363,16 @@ def _figure(config, results, verdict):
         curvature = np.array([r["curvature"] for r in group])
         slope = log_slope(alphas, curvature)
         left.loglog(
-            alphas, curvature, "o-", color=color, label=f"{k}: slope {slope:.9f}"
+            alphas,
+            curvature,
+            "o-",
+            color=color,
+            label=f"problem {k + 1}: slope {slope:.9f}",
         )
     left.set_xlabel(r"scaling factor $\alpha$")
     left.set_ylabel(r"$\|\mathrm{II}\|$ at $F(\theta_0)$")
-    left.set_title(r"curvature $\|\mathrm{II}\|$ vs $\alpha$ (problem: slope)")
-    left.legend(fontsize=9)
+    left.set_title(r"Curvature $\|\mathrm{II}\|$ against $\alpha$")
+    legend(left)
     seen = set()
     for k, (group, color) in enumerate(zip(groups, colors, strict=True)):
         alphas = np.array([r["alpha"] for r in group])
@@ -375,7 +380,7 @@ def _figure(config, results, verdict):
         right.loglog(alphas, movement, "-", color=color, lw=0.8, alpha=0.5)
         for r in group:
             status = r["status"]
-            label = status if status not in seen else None
+            label = STATUSES.get(status, status) if status not in seen else None
             seen.add(status)
             right.loglog(
                 r["alpha"],
@@ -397,20 +402,21 @@ def _figure(config, results, verdict):
                 np.exp(intercept) * x**slope,
                 "--",
                 color=color,
-                label=f"{k}: fitted slope {slope:.3f}",
+                label=f"problem {k + 1}: fitted slope {slope:.3f}",
             )
     right.axhline(config["radius"], color="gray", ls=":", label=r"radius $\rho$")
     right.set_xlabel(r"scaling factor $\alpha$")
     right.set_ylabel(r"$\sup_t \|\theta_t - \theta_0\|$")
-    right.set_title("parameter movement of the GN flow")
-    right.legend(fontsize=9)
+    right.set_title("Parameter movement of the GN flow")
+    legend(right)
     for ax in (left, right):
-        ax.tick_params(labelsize=9)
         ax.xaxis.set_minor_formatter(NullFormatter())
-    figure.suptitle(
-        f"C3: effect of the scaling factor alpha ({verdict.status.value})", fontsize=11
+    return finish(
+        figure,
+        CLAIM_ID,
+        r"Effect of the scaling factor $\alpha$",
+        verdict.status.value,
     )
-    return figure
 
 
 #: The claim C3 (the effect of the scaling factor alpha), for ``riemgn verify``.

@@ -128,6 +128,7 @@ from riemgn.verify._common import (
     run_seed,
 )
 from riemgn.verify._core import Check, Claim, Task, Verdict
+from riemgn.verify._style import SYMBOLS, finish, legend
 
 __all__ = ["CLAIM"]
 
@@ -597,18 +598,17 @@ def _panel(ax, results, key):
             )
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("scaling factor alpha")
-    ax.legend(fontsize=9)
+    ax.set_xlabel(r"scaling factor $\alpha$")
 
 
 def figure(config, results, verdict):
     """Left: |F(theta0) - y|; middle: parameter travel; right: fitted rates."""
-    fig, (left, middle, right) = new_figure(3, width=4.6)
+    fig, (left, middle, right) = new_figure(3, width=5.0)
     _panel(left, results, "initial_residual")
-    left.set_ylabel("initial residual |F(theta0) - y|")
+    left.set_ylabel(r"initial residual $\|F(\theta_0) - y\|$")
     left.set_title("Initial residual")
     _panel(middle, results, "travel")
-    middle.set_ylabel("travel sup_t |theta_t - theta0|")
+    middle.set_ylabel(r"travel $\sup_t \|\theta_t - \theta_0\|$")
     middle.set_title("Parameter travel (GN; LM if symmetric)")
 
     labelled = set()
@@ -644,21 +644,22 @@ def figure(config, results, verdict):
             color=_STYLE["centered"][0],
             lw=6,
             alpha=0.25,
-            label="centered: [2 mu_min, 2 mu_max] of Hess h(u*)",
+            label=r"centered: $[2\mu_{\min}, 2\mu_{\max}]$ of $\mathrm{Hess}\,h(u^*)$",
         )
     right.axhline(CENTERED_RATE_TARGET, color="black", lw=0.8, ls=":", label="rate 2")
     right.set_xscale("log")
-    right.set_xlabel("scaling factor alpha")
-    right.set_ylabel("fitted rate of h(u_t) - h*  (1/time)")
+    right.set_xlabel(r"scaling factor $\alpha$")
+    right.set_ylabel(f"fitted rate of {SYMBOLS['excess']} {SYMBOLS['rate_unit']}")
     right.set_title("Excess-risk rate")
-    right.legend(fontsize=8)
     for ax in (left, middle, right):
-        ax.tick_params(labelsize=9)
-    fig.suptitle(
-        "C4: initialization - symmetric is rank-deficient (GN refuses), "
-        f"centered converges exponentially and lazily [{verdict.status.value}]"
+        legend(ax)
+    return finish(
+        fig,
+        CLAIM_ID,
+        "Initialization: symmetric is rank-deficient (GN refuses), "
+        "centered converges exponentially and lazily",
+        verdict.status.value,
     )
-    return fig
 
 
 #: The claim C4 (the effect of the initialization), for ``riemgn verify``.

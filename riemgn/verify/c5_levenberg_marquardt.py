@@ -81,6 +81,7 @@ from riemgn.networks import TwoLayerNetwork
 from riemgn.theory import fit_exponential_rate
 from riemgn.verify._common import farthest, log_slope, new_figure, run_rng, run_seed
 from riemgn.verify._core import Check, Claim, Task, Verdict
+from riemgn.verify._style import SYMBOLS, finish, legend, sci
 
 __all__ = ["CLAIM"]
 
@@ -385,22 +386,22 @@ def figure(config, results, verdict):
                 style,
                 color=colour,
                 lw=1.5,
-                label=f"lambda_min(K0) = {r['lambda_min']:.1e}"
+                label=f"{SYMBOLS['lambda_K0']} = {sci(r['lambda_min'])}"
                 if flow == "lm"
                 else None,
             )
-    left.plot([], [], "-", color="black", label=f"LM, {config['damping']}")
+    left.plot([], [], "-", color="black", label=f"LM, {_damping(config)}")
     left.plot(
         [], [], ":", color="black", label=f"LM, constant {config['foil_damping']:g}"
     )
     left.plot([], [], "--", color="black", label="gradient flow")
     left.set_xscale("log")
     left.set_yscale("log")
-    left.set_xlabel("time t")
-    left.set_ylabel("relative residual |u_t - y| / |u_0 - y|")
+    left.set_xlabel(SYMBOLS["time"])
+    left.set_ylabel("relative residual " + SYMBOLS["relative_residual"])
     left.set_ylim(1e-17, 3.0)
-    left.set_title("Residual along K0's flattest eigenvector")
-    left.legend(fontsize=8, ncol=2, loc="lower left")
+    left.set_title(r"Residual along the flattest eigenvector of $K_0$")
+    legend(left)
 
     lambda_mins = np.array([r["lambda_min"] for r in results])
     right.loglog(
@@ -408,7 +409,7 @@ def figure(config, results, verdict):
         [r["lm"]["rate"] for r in results],
         "o",
         ms=7,
-        label=f"LM, {config['damping']} (eps = {config['epsilon']:g})",
+        label=f"LM, {_damping(config)} ($\\varepsilon = {config['epsilon']:g}$)",
     )
     right.loglog(
         lambda_mins, [r["gf"]["rate"] for r in results], "s", label="gradient flow"
@@ -425,28 +426,32 @@ def figure(config, results, verdict):
         color="black",
         lw=0.9,
         ls=":",
-        label="predicted 1/(1+eps)",
+        label=r"predicted $1/(1+\varepsilon)$",
     )
-    right.loglog(grid, grid, color="black", lw=0.9, ls="--", label="lambda_min(K0)")
+    right.loglog(grid, grid, color="black", lw=0.9, ls="--", label=SYMBOLS["lambda_K0"])
     right.loglog(
         grid,
         Constant(config["foil_damping"]).predicted_rate(grid),
         color="gray",
         lw=0.9,
         ls="-.",
-        label="lambda_min / (lambda_min + lambda)",
+        label=r"$\lambda_{\min}\,/\,(\lambda_{\min} + \lambda)$",
     )
-    right.set_xlabel("lambda_min(K0)")
-    right.set_ylabel("rate of |u_t - y|  (1/time)")
-    right.set_title("Fitted rates")
-    right.legend(fontsize=8, loc="lower right")
-    for ax in (left, right):
-        ax.tick_params(labelsize=9)
-    fig.suptitle(
-        "C5: kernel-tied LM keeps its rate as lambda_min(K0) falls "
-        f"[{verdict.status.value}]"
+    right.set_xlabel(SYMBOLS["lambda_K0"])
+    right.set_ylabel(r"rate of $\|u_t - y\|$ " + SYMBOLS["rate_unit"])
+    right.set_title(f"Fitted rates against {SYMBOLS['lambda_K0']}")
+    legend(right)
+    return finish(
+        fig,
+        CLAIM_ID,
+        f"Kernel-tied LM keeps its rate as {SYMBOLS['lambda_K0']} falls",
+        verdict.status.value,
     )
-    return fig
+
+
+def _damping(config) -> str:
+    """The damping schedule's name as text (``kernel_tied`` is "kernel-tied")."""
+    return str(config["damping"]).replace("_", "-")
 
 
 #: The claim C5 (LM is robust to an ill-conditioned kernel), for ``riemgn verify``.

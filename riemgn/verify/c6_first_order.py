@@ -75,6 +75,7 @@ from riemgn.verify._common import (
     run_seed,
 )
 from riemgn.verify._core import Check, Claim, Task, Verdict
+from riemgn.verify._style import SYMBOLS, finish, legend, sci
 from riemgn.verify.c2_conditioning import CONDITION_TOLERANCE, MAX_DRAWS
 
 __all__ = ["CLAIM", "gradient_descent"]
@@ -495,11 +496,11 @@ def figure(config, results, verdict):
         left.axhline(
             config["gd_budget"], color="grey", lw=0.8, ls=":", label="GD budget"
         )
-    left.set_xlabel("cond(G0)")
-    left.set_ylabel(f"iterations to relative excess {config['target']:g}")
+    left.set_xlabel(SYMBOLS["cond_G0"])
+    left.set_ylabel(f"iterations to relative excess {sci(config['target'], 0)}")
     slope = verdict.metrics.get("gd_slope", math.nan)
-    left.set_title(f"Iterations to target (GD slope {slope:.2f})")
-    left.legend(fontsize=9)
+    left.set_title(f"Iterations to the target (GD slope {slope:.2f})")
+    legend(left)
 
     hardest = results[int(np.argmax(conditions))]
     for arm, style, label in (
@@ -510,17 +511,18 @@ def figure(config, results, verdict):
         # Round-off (an excess <= 0 once h* is reached) is drawn at the floor.
         right.loglog(at + 1, np.maximum(excess, _PLOT_FLOOR), style, ms=4, label=label)
     right.axhline(config["target"], color="grey", lw=0.8, ls=":", label="target")
-    right.set_xlabel("iteration k + 1")
-    right.set_ylabel("relative excess risk (h_k - h*) / (h_0 - h*)")
-    right.set_title(f"Hardest problem, cond(G0) = {hardest['condition']:.1e}")
-    right.legend(fontsize=9)
-    for ax in (left, right):
-        ax.tick_params(labelsize=9)
-    fig.suptitle(
-        f"C6: Gauss-Newton against gradient descent as cond(G0) grows "
-        f"[{verdict.status.value}]"
+    right.set_xlabel(r"iteration $k + 1$")
+    right.set_ylabel(r"relative excess risk $(h_k - h^*)\,/\,(h_0 - h^*)$")
+    right.set_title(
+        f"Hardest problem, {SYMBOLS['cond_G0']} = {sci(hardest['condition'])}"
     )
-    return fig
+    legend(right)
+    return finish(
+        fig,
+        CLAIM_ID,
+        f"Gauss-Newton against gradient descent as {SYMBOLS['cond_G0']} grows",
+        verdict.status.value,
+    )
 
 
 #: The claim C6 (GN against gradient descent), for ``riemgn verify``.

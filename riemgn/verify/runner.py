@@ -43,6 +43,7 @@ from threadpoolctl import threadpool_limits
 from manifolds._validation import check_positive_int
 from riemgn.verify import _signals
 from riemgn.verify._core import Claim, Task, Verdict
+from riemgn.verify._style import mark_data
 from riemgn.verify.report import ClaimResult, Report, environment
 
 __all__ = ["Progress", "run"]
@@ -368,6 +369,8 @@ def _run_claim(
             try:
                 with threadpool_limits(1):
                     figure = claim.figure(config, results, verdict)
+                if figure is not None:
+                    mark_data(figure, data)
             except Exception as error:
                 notes = (
                     *verdict.notes,
