@@ -117,7 +117,7 @@ class TaylorCheck:
 
     @property
     def n_resolved(self) -> int:
-        """How many errors exceed their :attr:`floor` (all, without one)."""
+        """How many errors exceed their ``floor`` (all, without one)."""
         if self.floor is None:
             return int(self.errors.size)
         return int(np.count_nonzero(self.errors > self.floor))
@@ -125,7 +125,7 @@ class TaylorCheck:
     @property
     def resolved(self) -> bool:
         """Whether the slope was fitted on at least 5 steps above the floor,
-        on a line (:attr:`reliable`)."""
+        on a line (``reliable``)."""
         start, stop = self.window
         return bool(
             stop - start >= _MIN_RESOLVED
@@ -338,7 +338,7 @@ class ManifoldCheckResult:
         with :math:`J`, to :math:`\tau = 10^3\,\varepsilon \max(1,
         \kappa(J))`; the exp/log and distance errors to
         :math:`\max(10^{-8}, \tau)`, with :math:`\kappa(J)` the condition
-        number of :math:`J` at the point (:attr:`condition`). A Taylor slope
+        number of :math:`J` at the point (``condition``). A Taylor slope
         must be at least its order less 0.25 (2 for the gradient and the
         chart retraction, 3 for the Hessian and the second-order retraction;
         a wrong derivative loses a whole order, while a steeper slope only
@@ -549,7 +549,7 @@ def check_manifold(
     is fitted by :func:`~manifolds.fit_loglog_slope` on the steps whose error
     exceeds 100 times its round-off floor, :math:`\varepsilon`
     times the sum of the magnitudes of the terms that cancel in it; the
-    floors are in each :attr:`TaylorCheck.floor`, and
+    floors are in each ``TaylorCheck.floor``, and
     :meth:`ManifoldCheckResult.verdicts` calls a slope fitted on fewer than 5
     such steps unresolved. A step whose geodesic or retraction leaves the
     chart ends the sweep; the fits use the steps before it.
