@@ -7,7 +7,11 @@ the mathtext symbols of :data:`SYMBOLS`, places each legend with
 
     ``C2 · GN converges at a rate independent of cond(G) [pass]``
 
-and sets every font size. The runner marks a figure made on real data with
+and sets every font size. Series drawn by index take their colour from
+:func:`color` (the colour-blind-safe cycle :data:`COLORS`, which is also
+every axes' default) and their marker from :data:`MARKERS`; flow statuses
+and integration schemes are named by :data:`STATUSES` and :data:`SCHEMES`.
+The runner marks a figure made on real data with
 :func:`mark_data`. Nothing here changes matplotlib's global state: the
 figures are plain :class:`matplotlib.figure.Figure` objects, styled artist
 by artist.
@@ -20,6 +24,8 @@ import math
 from matplotlib.figure import Figure
 
 __all__ = [
+    "COLORS",
+    "MARKERS",
     "SCHEMES",
     "STATUSES",
     "SYMBOLS",
@@ -27,8 +33,17 @@ __all__ = [
     "legend",
     "mark_data",
     "new_figure",
+    "color",
     "sci",
 ]
+
+#: The colour cycle of every axes: Okabe and Ito's palette, told apart with
+#: any colour vision and in grey print (blue, vermillion, bluish green,
+#: orange, reddish purple, sky blue).
+COLORS = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9")
+
+#: Markers for series drawn as points, in the order of :data:`COLORS`.
+MARKERS = ("o", "s", "^", "D", "v", "P")
 
 #: The symbols of the axis labels and legends, in mathtext.
 SYMBOLS = {
@@ -70,8 +85,20 @@ def new_figure(ncols: int = 2, *, width: float = 5.6, height: float = 3.9):
     figure = Figure(figsize=(width * ncols, height), layout="constrained")
     axes = [figure.add_subplot(1, ncols, k + 1) for k in range(ncols)]
     for ax in axes:
+        ax.set_prop_cycle(color=COLORS)  # this axes only, not the rcParams
         ax.grid(True, which="major", alpha=0.3)
     return figure, axes
+
+
+def color(k: int) -> str:
+    """The ``k``-th colour of :data:`COLORS` (cyclically), for series drawn by index.
+
+    Examples
+    --------
+    >>> color(0), color(len(COLORS))
+    ('#0072B2', '#0072B2')
+    """
+    return COLORS[k % len(COLORS)]
 
 
 def legend(ax, **options):

@@ -124,8 +124,8 @@ from riemgn.verify._common import (
     run_seed,
 )
 from riemgn.verify._core import Check, Claim, Task, Verdict
+from riemgn.verify._style import MARKERS, SYMBOLS, color, finish, legend
 from riemgn.verify._style import SCHEMES as SCHEME_NAMES
-from riemgn.verify._style import SYMBOLS, finish, legend
 
 __all__ = ["CLAIM"]
 
@@ -621,22 +621,24 @@ def _figure(config, results, verdict):
     left.set_xlabel(SYMBOLS["time"])
     left.set_ylabel(r"$\|F(\theta_t) - u_t\|$")
     for index, scheme in enumerate(config["schemes"] if comparisons else []):
-        color = f"C{index}"
+        colour, marker = color(index), MARKERS[index % len(MARKERS)]
         orders = []
         for comparison in comparisons:
             result = next(r for r in comparison["schemes"] if r["scheme"] == scheme)
             steps, errors = np.asarray(result["steps"]), np.asarray(result["errors"])
-            middle.loglog(steps, errors, "o", color=color)
+            middle.loglog(steps, errors, marker, color=colour)
             order = _fitted_order(steps, errors)
             orders.append(order)
             if np.isfinite(order):
                 intercept = np.mean(np.log(errors) - order * np.log(steps))
                 middle.loglog(
-                    steps, np.exp(intercept) * steps**order, "-", color=color, lw=1
+                    steps, np.exp(intercept) * steps**order, "-", color=colour, lw=1
                 )
         text = ", ".join(f"{q:.2f}" for q in orders)
         name = SCHEME_NAMES.get(scheme, scheme)
-        middle.plot([], [], "o-", color=color, label=f"{name}: order {text}")
+        middle.plot(
+            [], [], "-", marker=marker, color=colour, label=f"{name}: order {text}"
+        )
     if comparisons:
         floor = max(c["floor"] for c in comparisons)
         middle.axhline(floor, color="gray", ls=":", lw=1.5, label="GN reference error")
@@ -646,7 +648,7 @@ def _figure(config, results, verdict):
     middle.set_title("Global error against the step")
     if pointwise:
         conditions = [r["condition"] for r in pointwise]
-        for name, marker in zip(LOSSES, ("o", "s"), strict=True):
+        for name, marker in zip(LOSSES, MARKERS, strict=False):
             values = np.maximum([r[f"{name}_ratio"] for r in pointwise], 1e-6)
             right.loglog(conditions, values, marker, label=f"{name} loss")
         right.axhline(config["roundoff_factor"], color="k", ls="--", label="bound")

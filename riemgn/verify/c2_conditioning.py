@@ -85,7 +85,7 @@ from riemgn.verify._common import (
     run_seed,
 )
 from riemgn.verify._core import Check, Claim, Task, Verdict
-from riemgn.verify._style import SYMBOLS, finish, legend, sci
+from riemgn.verify._style import SYMBOLS, color, finish, legend, sci
 
 __all__ = ["CLAIM"]
 
@@ -504,7 +504,7 @@ def figure(config, results, verdict):
             t[keep],
             e[keep],
             ":",
-            color="tab:red",
+            color=color(4),
             lw=1.6,
             label=f"GN, noise {r['noise']:g}" if k == 0 else None,
         )
@@ -541,7 +541,7 @@ def figure(config, results, verdict):
             [r["condition"] for r in noisy],
             [r["gn"]["rate"] for r in noisy],
             "*",
-            color="tab:red",
+            color=color(4),
             ms=10,
             label="GN rate, noisy targets",
         )

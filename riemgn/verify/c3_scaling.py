@@ -78,7 +78,7 @@ from riemgn.losses import SquaredLoss
 from riemgn.theory import second_fundamental_form_norm
 from riemgn.verify._common import farthest, log_slope, new_figure, run_rng, run_seed
 from riemgn.verify._core import Check, Claim, Task, Verdict
-from riemgn.verify._style import STATUSES, finish, legend
+from riemgn.verify._style import STATUSES, color, finish, legend
 
 __all__ = ["CLAIM"]
 
@@ -357,8 +357,8 @@ _MARKERS = {
 def _figure(config, results, verdict):
     groups = _by_problem(config, results)
     figure, (left, right) = new_figure(2)
-    colors = [f"C{k % 10}" for k in range(len(groups))]
-    for k, (group, color) in enumerate(zip(groups, colors, strict=True)):
+    colors = [color(k) for k in range(len(groups))]
+    for k, (group, colour) in enumerate(zip(groups, colors, strict=True)):
         alphas = np.array([r["alpha"] for r in group])
         curvature = np.array([r["curvature"] for r in group])
         slope = log_slope(alphas, curvature)
@@ -366,7 +366,7 @@ def _figure(config, results, verdict):
             alphas,
             curvature,
             "o-",
-            color=color,
+            color=colour,
             label=f"problem {k + 1}: slope {slope:.9f}",
         )
     left.set_xlabel(r"scaling factor $\alpha$")
@@ -374,10 +374,10 @@ def _figure(config, results, verdict):
     left.set_title(r"Curvature $\|\mathrm{II}\|$ against $\alpha$")
     legend(left)
     seen = set()
-    for k, (group, color) in enumerate(zip(groups, colors, strict=True)):
+    for k, (group, colour) in enumerate(zip(groups, colors, strict=True)):
         alphas = np.array([r["alpha"] for r in group])
         movement = np.array([r["movement"] for r in group])
-        right.loglog(alphas, movement, "-", color=color, lw=0.8, alpha=0.5)
+        right.loglog(alphas, movement, "-", color=colour, lw=0.8, alpha=0.5)
         for r in group:
             status = r["status"]
             label = STATUSES.get(status, status) if status not in seen else None
@@ -386,8 +386,8 @@ def _figure(config, results, verdict):
                 r["alpha"],
                 r["movement"],
                 _MARKERS.get(status, "o"),
-                color=color,
-                mfc="none" if status != "converged" else color,
+                color=colour,
+                mfc="none" if status != "converged" else colour,
                 ms=7,
                 label=label,
             )
@@ -401,7 +401,7 @@ def _figure(config, results, verdict):
                 x,
                 np.exp(intercept) * x**slope,
                 "--",
-                color=color,
+                color=colour,
                 label=f"problem {k + 1}: fitted slope {slope:.3f}",
             )
     right.axhline(config["radius"], color="gray", ls=":", label=r"radius $\rho$")

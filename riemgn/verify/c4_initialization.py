@@ -128,7 +128,7 @@ from riemgn.verify._common import (
     run_seed,
 )
 from riemgn.verify._core import Check, Claim, Task, Verdict
-from riemgn.verify._style import SYMBOLS, finish, legend
+from riemgn.verify._style import MARKERS, SYMBOLS, color, finish, legend
 
 __all__ = ["CLAIM"]
 
@@ -575,9 +575,9 @@ def evaluate(config, results) -> Verdict:
 
 
 _STYLE = {
-    "standard": ("tab:blue", "o"),
-    "symmetric": ("tab:red", "s"),
-    "centered": ("tab:green", "^"),
+    "standard": (color(0), MARKERS[0]),
+    "symmetric": (color(1), MARKERS[1]),
+    "centered": (color(2), MARKERS[2]),
 }
 
 

@@ -75,7 +75,7 @@ from riemgn.verify._common import (
     run_seed,
 )
 from riemgn.verify._core import Check, Claim, Task, Verdict
-from riemgn.verify._style import SYMBOLS, finish, legend, sci
+from riemgn.verify._style import SYMBOLS, color, finish, legend, sci
 from riemgn.verify.c2_conditioning import CONDITION_TOLERANCE, MAX_DRAWS
 
 __all__ = ["CLAIM", "gradient_descent"]
@@ -480,7 +480,7 @@ def figure(config, results, verdict):
         conditions[reached],
         gd[reached],
         "s",
-        color="tab:orange",
+        color=color(1),
         label="gradient descent",
     )
     if np.any(~reached):
@@ -489,7 +489,7 @@ def figure(config, results, verdict):
             gd[~reached],
             "^",
             mfc="none",
-            color="tab:orange",
+            color=color(1),
             ms=9,
             label="GD not reached (≥ budget)",
         )

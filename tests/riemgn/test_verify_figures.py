@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 
+import matplotlib
 import numpy as np
 import pytest
 import verify_dummy
 from matplotlib.figure import Figure
 
 from riemgn.verify import CLAIMS, figure_problems, run
-from riemgn.verify._style import finish, legend, mark_data, new_figure
+from riemgn.verify._style import COLORS, finish, legend, mark_data, new_figure
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +147,17 @@ def test_vertical_line_collections_count():
     assert problems and "covers" in problems[0]
     legend(ax)
     assert figure_problems(figure) == []
+
+
+def test_the_style_is_local_to_its_figures():
+    # The colour cycle and font sizes are set on each figure's own artists;
+    # matplotlib's global rcParams (and so any user's own plots) stay as they were.
+    before = dict(matplotlib.rcParams)
+    figure, (ax,) = new_figure(1)
+    first, second = ax.plot([0, 1], [0, 1], [0, 1], [1, 0])
+    ax.set(title="t", xlabel="x", ylabel="y")
+    legend(ax)
+    finish(figure, "C0", "A test figure", "pass")
+    mark_data(figure, "diabetes")
+    assert (first.get_color(), second.get_color()) == COLORS[:2]
+    assert dict(matplotlib.rcParams) == before
