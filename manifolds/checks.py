@@ -254,6 +254,14 @@ class CheckVerdict:
         that stays at its round-off floor).
     note : str
         Why, for a row that did not pass; empty otherwise.
+
+    Examples
+    --------
+    >>> import math
+    >>> from manifolds import CheckVerdict
+    >>> row = CheckVerdict("Hessian Taylor slope (exp)", math.nan, ">= 2.75", "unresolved")
+    >>> row.status, math.isnan(row.value)
+    ('unresolved', True)
     """
 
     name: str
