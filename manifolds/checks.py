@@ -306,6 +306,9 @@ class ManifoldCheckResult:
     condition : float
         :math:`\\kappa(J)` at the point, which sets the identities'
         tolerances in :meth:`verdicts`.
+    sweep_stop : float
+        The first Taylor step whose geodesic or retraction left the chart,
+        which ended the sweep; ``nan`` when every step stayed in it.
 
     Examples
     --------
@@ -336,6 +339,7 @@ class ManifoldCheckResult:
     retraction: dict = field(default_factory=dict)
     point: np.ndarray | None = None
     condition: float = math.nan
+    sweep_stop: float = math.nan
 
     def verdicts(self) -> list[CheckVerdict]:
         r"""Each measured number against its criterion: pass, fail or unresolved.
@@ -389,8 +393,8 @@ class ManifoldCheckResult:
             _bounded("Weingarten identity", self.weingarten_identity, tau),
             _bounded("exp/log inverse error", self.exp_log_error, geodesic),
             _bounded("dist error", self.dist_error, geodesic),
-            _slope("gradient Taylor slope", self.gradient, 2.0),
-            _slope("Hessian Taylor slope (exp)", self.hessian, 3.0),
+            _slope("gradient Taylor slope", self.gradient, 2.0, self.sweep_stop),
+            _slope("Hessian Taylor slope (exp)", self.hessian, 3.0, self.sweep_stop),
         ]
         if "chart" in self.retraction:
             rows.append(
@@ -398,6 +402,7 @@ class ManifoldCheckResult:
                     "chart retraction vs exp",
                     self.retraction["chart"],
                     2.0,
+                    self.sweep_stop,
                 )
             )
         if "second_order" in self.retraction:
@@ -406,6 +411,7 @@ class ManifoldCheckResult:
                     "second-order retraction vs exp",
                     self.retraction["second_order"],
                     3.0,
+                    self.sweep_stop,
                 )
             )
         return rows
@@ -444,7 +450,9 @@ def _bounded(name: str, value: float, bound: float) -> CheckVerdict:
     )
 
 
-def _slope(name: str, check: TaylorCheck, order: float) -> CheckVerdict:
+def _slope(
+    name: str, check: TaylorCheck, order: float, sweep_stop: float = math.nan
+) -> CheckVerdict:
     """A Taylor slope against its order: at least ``order - SLOPE_TOLERANCE``.
 
     Only a lower bound: a steeper slope means that the next coefficient of the
@@ -475,6 +483,11 @@ def _slope(name: str, check: TaylorCheck, order: float) -> CheckVerdict:
             note = (
                 "unresolved: the errors above the round-off floor do not follow "
                 f"a power law (RMS residual {check.residual:.2f} decades)"
+            )
+        if math.isfinite(sweep_stop):
+            note += (
+                f"; the sweep ended at t = {sweep_stop:.2g}, where the geodesic "
+                "or a retraction left the chart"
             )
         return CheckVerdict(name, math.nan, expected, "unresolved", note)
     if check.slope >= order - SLOPE_TOLERANCE:
@@ -701,6 +714,7 @@ def check_manifold(
     errors = {"gradient": [], "hessian": [], "chart": [], "second_order": []}
     floors = {kind: [] for kind in errors}
     reached = []
+    sweep_stop = math.nan
     for t in steps:
         try:
             end = manifold.exp(u, t * xi)
@@ -710,6 +724,7 @@ def check_manifold(
                 for kind in ("chart", "second_order")
             }
         except ManifoldError:
+            sweep_stop = float(t)
             break
         reached.append(t)
         cost_r, cost_e = problem.cost(retracted), problem.cost(end)
@@ -755,6 +770,7 @@ def check_manifold(
         retraction={kind: taylor[kind] for kind in ("chart", "second_order")},
         point=u.copy(),
         condition=float(manifold.rank_info(manifold.lift(u)).condition_number),
+        sweep_stop=sweep_stop,
     )
 
 

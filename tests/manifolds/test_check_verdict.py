@@ -141,3 +141,21 @@ def test_verdict_rows_are_plain_data(value):
         "status": "pass",
         "note": "",
     }
+
+
+def test_an_unresolved_slope_says_where_the_sweep_left_the_chart():
+    # Decade steps up to t = 10: the geodesic leaves the chart at t = 10, and
+    # only 4 Hessian errors (t = 1e-3 ... 1) exceed 100x their floor.
+    manifold = two_layer(n=20, d=3, width=2, seed=40).manifold
+    result = check_manifold(
+        manifold, rng=np.random.default_rng(0), steps=np.logspace(-8, 1, 10)
+    )
+    assert result.sweep_stop == pytest.approx(10.0) and result.hessian.steps.size == 9
+    hessian = next(v for v in result.verdicts() if v.name.startswith("Hessian"))
+    assert hessian.status == "unresolved" and math.isnan(hessian.value)
+    assert "at only 4 of 9 steps" in hessian.note
+    assert "the sweep ended at t = 10, where the geodesic" in hessian.note
+    assert result.status == "unresolved"
+    # A sweep that stays in the chart says nothing about it.
+    healthy = check_manifold(manifold, rng=np.random.default_rng(0))
+    assert math.isnan(healthy.sweep_stop)
