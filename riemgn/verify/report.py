@@ -850,7 +850,8 @@ def write_report(report: Report, out, *, formats=("png",)) -> dict[str, pathlib.
     Each figure is saved once per format of ``formats``: PNG at 150 dpi,
     PDF and SVG as vector graphics (without a creation date), named
     :attr:`riemgn.verify.ClaimResult.figure_name` with the format's suffix
-    (``C1.png``, ``C1.pdf``, ``C1.svg``).
+    (``C1.png``, ``C1.pdf``, ``C1.svg``). Each claim's ``figures`` in
+    ``report.json`` lists its files, the PNG first when there is one.
 
     Parameters
     ----------
@@ -867,8 +868,9 @@ def write_report(report: Report, out, *, formats=("png",)) -> dict[str, pathlib.
     -------
     dict
         The paths written (``pathlib.Path``), by kind: ``"json"``,
-        ``"markdown"``, each claim id for its figure in the first format,
-        and ``"<id>.<format>"`` for every figure file.
+        ``"markdown"``, each claim id for its first figure (the PNG if
+        written, else the first of ``formats``), and ``"<id>.<format>"`` for
+        every figure file.
 
     Raises
     ------
@@ -956,9 +958,12 @@ def _write_files(
     """Write the figures, ``report.json`` and ``report.md`` into a new directory.
 
     Returns the file names by kind, as :func:`write_report` returns paths.
+    The PNG comes first among a claim's figures when it is written (the one
+    that pages and report.md show), then the others in the order given.
     """
     import matplotlib
 
+    formats = sorted(_check_formats(formats), key=lambda kind: kind != "png")
     names: dict[str, str] = {}
     figures: dict[str, list[str]] = {}
     failed: dict[str, str] = {}

@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -47,16 +48,24 @@ def dummy_claims(monkeypatch):
 # --version and lazy imports
 
 
+@pytest.mark.parametrize("entry", ["main", "main_entry"])
 @pytest.mark.parametrize("flag", ["--version", "-V"])
-def test_version_imports_no_numerical_stack(flag):
-    """Seen: ``riemgn --version`` took 2 s importing everything."""
+def test_version_imports_no_numerical_stack(flag, entry):
+    """Seen: ``riemgn --version`` took 2 s importing everything.
+
+    ``main_entry`` is what the ``riemgn`` console script and ``python -m
+    riemgn`` call, with the arguments in ``sys.argv``."""
+    call = f"main([{flag!r}])" if entry == "main" else "main_entry()"
     code = (
         "import sys\n"
-        "from riemgn.cli import main\n"
+        f"sys.argv = ['riemgn', {flag!r}]\n"
+        f"from riemgn.cli import {entry}\n"
         "try:\n"
-        f"    main([{flag!r}])\n"
+        f"    {call}\n"
         "except SystemExit as exit:\n"
-        "    assert exit.code == 0, exit.code\n"
+        "    assert exit.code in (0, None), exit.code\n"
+        "else:\n"
+        "    raise AssertionError('no SystemExit')\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     result = _python("-c", code)
@@ -208,6 +217,20 @@ def test_png_stays_the_default(dummy_claims, tmp_path, capsys):
     assert (out / "C7.png").read_bytes().startswith(b"\x89PNG")
 
 
+def test_the_png_comes_first_in_any_order_given(dummy_claims, tmp_path):
+    """Pages and report.md show a claim's first figure: the PNG if written."""
+    report = verify.run(dummy_claims.values(), progress=False)
+    written = verify.write_report(report, tmp_path / "out", formats=("svg", "png"))
+    data = json.loads(written["json"].read_text())
+    assert [c["figures"] for c in data["claims"]] == [
+        ["C7.png", "C7.svg"],
+        ["C8.png", "C8.svg"],
+    ]
+    assert written["C7"] == tmp_path / "out" / "C7.png"
+    markdown = written["markdown"].read_text()
+    assert "(C7.png)" in markdown and "[C7.svg](C7.svg)" in markdown
+
+
 @pytest.mark.parametrize("value", ["jpg", "png,eps", ",", ""])
 def test_a_bad_format_is_a_usage_error(dummy_claims, tmp_path, capsys, value):
     with pytest.raises(SystemExit) as exit:
@@ -260,15 +283,77 @@ def test_manifold_into_a_closed_pipe_prints_no_traceback():
 
 
 def test_verify_into_a_closed_pipe_writes_the_whole_report(tmp_path):
-    """``riemgn verify | head -1`` must not lose the run."""
+    """``riemgn verify | head -1`` must not lose the run; a real claim's
+    figure (C3, the quickest with C1) in every format, the PNG listed first."""
     out = tmp_path / "out"
-    code, err = _into_a_closed_pipe("verify", "--claims", "C3", "--out", str(out))
+    code, err = _into_a_closed_pipe(
+        "verify", "--claims", "C3", "--out", str(out), "--format", "svg,pdf,png"
+    )
     assert code == 141, err
     for text in ("Traceback", "BrokenPipeError", "Exception ignored"):
         assert text not in err, err
     data = json.loads((out / "report.json").read_text())
     assert [c["id"] for c in data["claims"]] == ["C3"]
-    assert data["claims"][0]["figures"] == ["C3.png"]
+    assert data["claims"][0]["figures"] == ["C3.png", "C3.svg", "C3.pdf"]
     assert (out / "C3.png").read_bytes().startswith(b"\x89PNG")
+    assert (out / "C3.pdf").read_bytes().startswith(b"%PDF-")
+    root = ElementTree.parse(out / "C3.svg").getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(data, verify.schema())
     assert "| [C3](#c3) |" in (out / "report.md").read_text()
     assert sorted(os.listdir(tmp_path)) == ["out"]  # no lock or temporary left
+
+
+# --------------------------------------------------------------------------
+# Ctrl-C during a real run, through the console entry point
+
+
+def _interrupted_verify(out: pathlib.Path) -> tuple[int, str]:
+    """``python -m riemgn verify --out out``, sent SIGINT once the claims run.
+
+    The first line on standard error comes after ``--out`` is locked and
+    made, just before the claims run (all six, about a minute: far from the
+    report being written)."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "riemgn", "verify", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    ) as child:
+        try:
+            header = child.stderr.readline()
+            assert header.startswith(f"riemgn {riemgn.__version__} verify: C1"), header
+            assert out.is_dir()
+            child.send_signal(signal.SIGINT)
+            _, err = child.communicate(timeout=DEADLINE)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    return child.returncode, header + err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_removes_an_out_the_run_made(tmp_path):
+    """Seen: Ctrl-C said "nothing was written" and left an empty ``--out``."""
+    out = tmp_path / "out"
+    code, err = _interrupted_verify(out)
+    assert code == 130, err
+    assert f"interrupted by SIGINT: nothing was written to {str(out)!r}" in err
+    assert "Traceback" not in err, err
+    assert os.listdir(tmp_path) == []  # no --out, lock file or temporary left
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_keeps_an_out_that_existed_with_its_files(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    code, err = _interrupted_verify(out)
+    assert code == 130, err
+    assert "nothing was written" in err and "Traceback" not in err, err
+    assert os.listdir(tmp_path) == ["out"]
+    assert os.listdir(out) == ["notes.txt"]
+    assert (out / "notes.txt").read_text() == "mine"
