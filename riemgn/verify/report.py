@@ -774,7 +774,7 @@ _FIGURE_FORMATS = ("png", "pdf", "svg")
 
 
 def _check_formats(formats) -> tuple[str, ...]:
-    """``formats`` as a tuple of distinct figure formats, in the given order.
+    """``formats`` as a tuple of distinct figure formats: the PNG first, then the given order.
 
     Parameters
     ----------
@@ -797,8 +797,8 @@ def _check_formats(formats) -> tuple[str, ...]:
     --------
     >>> _check_formats("pdf, svg,pdf")
     ('pdf', 'svg')
-    >>> _check_formats(["png"])
-    ('png',)
+    >>> _check_formats(["svg", "png"])
+    ('png', 'svg')
     """
     if isinstance(formats, str):
         items = [part.strip() for part in formats.split(",")]
@@ -825,7 +825,9 @@ def _check_formats(formats) -> tuple[str, ...]:
             f"`formats` = {formats!r} names unknown figure formats "
             f"{', '.join(map(repr, unknown))}; choose from {', '.join(_FIGURE_FORMATS)}"
         )
-    return tuple(dict.fromkeys(items))
+    # The PNG first (report.md and the docs pages show a claim's first
+    # figure), then the others in the order given.
+    return tuple(sorted(dict.fromkeys(items), key=lambda kind: kind != "png"))
 
 
 #: What each vector format's metadata leaves out: no creation date, so that
@@ -927,7 +929,6 @@ def write_report(report: Report, out, *, formats=("png",)) -> dict[str, pathlib.
     """
     from riemgn.verify import _outdir
 
-    formats = _check_formats(formats)
     with _outdir.OutputLock(out):
         return _publish(report, out, formats=formats)
 
@@ -958,12 +959,10 @@ def _write_files(
     """Write the figures, ``report.json`` and ``report.md`` into a new directory.
 
     Returns the file names by kind, as :func:`write_report` returns paths.
-    The PNG comes first among a claim's figures when it is written (the one
-    that pages and report.md show), then the others in the order given.
+    ``formats`` is checked and ordered by ``_check_formats`` (the PNG first).
     """
     import matplotlib
 
-    formats = sorted(_check_formats(formats), key=lambda kind: kind != "png")
     names: dict[str, str] = {}
     figures: dict[str, list[str]] = {}
     failed: dict[str, str] = {}

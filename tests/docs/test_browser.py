@@ -121,20 +121,9 @@ def _serve_log(httpd_requests):
 
 @pytest.mark.parametrize("name", sorted(PAGES))
 def test_page_renders(browser, server, name):
-    from selenium.webdriver.support.ui import WebDriverWait
-
     base, requests = server
     del requests[:]
-    browser.get(f"{base}/{PAGES[name]}")
-    WebDriverWait(browser, 60).until(
-        lambda d: d.execute_script(
-            "return document.readyState === 'complete' && !!window.MathJax"
-            " && !!MathJax.startup && !!MathJax.startup.promise"
-        )
-    )
-    browser.execute_async_script(
-        "const done = arguments[0]; MathJax.startup.promise.then(() => done(true));"
-    )
+    _open_typeset(browser, f"{base}/{PAGES[name]}")
     state = browser.execute_script(PROBE)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shot = SCREENSHOTS / f"{name}.png"

@@ -8,7 +8,6 @@ import argparse
 import json
 import os
 import pathlib
-import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -303,57 +302,3 @@ def test_verify_into_a_closed_pipe_writes_the_whole_report(tmp_path):
     jsonschema.validate(data, verify.schema())
     assert "| [C3](#c3) |" in (out / "report.md").read_text()
     assert sorted(os.listdir(tmp_path)) == ["out"]  # no lock or temporary left
-
-
-# --------------------------------------------------------------------------
-# Ctrl-C during a real run, through the console entry point
-
-
-def _interrupted_verify(out: pathlib.Path) -> tuple[int, str]:
-    """``python -m riemgn verify --out out``, sent SIGINT once the claims run.
-
-    The first line on standard error comes after ``--out`` is locked and
-    made, just before the claims run (all six, about a minute: far from the
-    report being written)."""
-    with subprocess.Popen(
-        [sys.executable, "-m", "riemgn", "verify", "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    ) as child:
-        try:
-            header = child.stderr.readline()
-            assert header.startswith(f"riemgn {riemgn.__version__} verify: C1"), header
-            assert out.is_dir()
-            child.send_signal(signal.SIGINT)
-            _, err = child.communicate(timeout=DEADLINE)
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-    return child.returncode, header + err
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_removes_an_out_the_run_made(tmp_path):
-    """Seen: Ctrl-C said "nothing was written" and left an empty ``--out``."""
-    out = tmp_path / "out"
-    code, err = _interrupted_verify(out)
-    assert code == 130, err
-    assert f"interrupted by SIGINT: nothing was written to {str(out)!r}" in err
-    assert "Traceback" not in err, err
-    assert os.listdir(tmp_path) == []  # no --out, lock file or temporary left
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_keeps_an_out_that_existed_with_its_files(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "notes.txt").write_text("mine")
-    code, err = _interrupted_verify(out)
-    assert code == 130, err
-    assert "nothing was written" in err and "Traceback" not in err, err
-    assert os.listdir(tmp_path) == ["out"]
-    assert os.listdir(out) == ["notes.txt"]
-    assert (out / "notes.txt").read_text() == "mine"

@@ -517,13 +517,15 @@ def test_an_interrupt_leaves_no_empty_out_behind(tmp_path, signum):
     assert child.returncode == 128 + signum, err
     assert "nothing was written" in err and "Traceback" not in err, err
     assert not out.exists()
+    assert os.listdir(out.parent) == []  # no lock file or temporary either
     _assert_clean(out)
 
 
 def test_an_interrupt_keeps_an_out_that_existed(tmp_path):
     """An ``--out`` the user made, even an empty one, is theirs to keep."""
-    out = tmp_path / "out"
-    out.mkdir()
+    out = tmp_path / "mine" / "out"
+    out.mkdir(parents=True)
+    (out / "notes.txt").write_text("mine")
     child, marker = _start(tmp_path, ["--out", str(out)], "run")
     try:
         _wait_for(marker, child)
@@ -532,5 +534,9 @@ def test_an_interrupt_keeps_an_out_that_existed(tmp_path):
     finally:
         _kill_group(child)
     assert child.returncode == 130, err
-    assert out.is_dir() and not list(out.iterdir())
+    assert "nothing was written" in err and "Traceback" not in err, err
+    assert os.listdir(out.parent) == ["out"]
+    assert (
+        os.listdir(out) == ["notes.txt"] and (out / "notes.txt").read_text() == "mine"
+    )
     _assert_clean(out)
