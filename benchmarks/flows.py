@@ -18,9 +18,9 @@ import time
 
 import numpy as np
 
-from riemgn._linalg import kernel_factorization
-from riemgn.equivalence import compare_trajectories
-from riemgn.flows import gauss_newton_flow, riemannian_gradient_flow
+from manifolds.linalg import kernel_factorization
+from riemgn.dynamics.equivalence import compare_trajectories
+from riemgn.dynamics.flows import gauss_newton_flow, riemannian_gradient_flow
 from riemgn.losses import SquaredLoss
 from riemgn.networks import TwoLayerNetwork
 

@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from riemgn.losses import SquaredLoss
 from riemgn.networks import TwoLayerNetwork
-from riemgn.solvers import levenberg_marquardt
+from riemgn.dynamics.solvers import levenberg_marquardt
 
 TOLERANCES = {"ftol": 1e-12, "xtol": 1e-12, "gtol": 1e-10}
 DAMPINGS = ("nielsen", "trust_region")

@@ -68,6 +68,7 @@ nitpick_ignore_regex = [
     ("py:class", r"str|int|float|dict|tuple|object"),
     ("py:class", r"(Exception|ValueError|TypeError|RuntimeError|ArithmeticError)"),
     ("py:exc", r"(numpy|scipy)\..*"),
+    ("py:class", r"numpy\.(linalg|random)\..*"),
 ]
 
 # -- math: the LaTeX macros shared by the theory page and the docstrings ----

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from manifolds._validation import as_finite_vector, check_positive_int
+from manifolds.validation import as_finite_vector, check_positive_int
 
 __all__ = ["AutogradOutputMap"]
 

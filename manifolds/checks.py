@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from manifolds._validation import (
+from manifolds.validation import (
     as_finite_vector,
     check_generator,
     check_positive_int,

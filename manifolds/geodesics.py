@@ -40,7 +40,7 @@ import numpy as np
 import scipy.integrate
 import scipy.linalg
 
-from manifolds._validation import (
+from manifolds.validation import (
     NonFiniteError,
     all_finite,
     as_finite_vector,
@@ -50,7 +50,7 @@ from manifolds._validation import (
     check_rank_rtol,
     max_abs,
 )
-from manifolds._validation import norm as vector_norm
+from manifolds.validation import norm as vector_norm
 from manifolds.exceptions import GeodesicError, NotAnImmersionError, OutsideBallError
 
 __all__ = [

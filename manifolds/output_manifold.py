@@ -63,7 +63,7 @@ import scipy.optimize
 from pymanopt.manifolds.manifold import RiemannianSubmanifold
 
 from manifolds._chart import Chart, ChartCache, point_key
-from manifolds._validation import (
+from manifolds.validation import (
     NonFiniteError,
     all_finite,
     as_finite_vector,

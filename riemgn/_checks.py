@@ -12,8 +12,8 @@ import numbers
 
 import numpy as np
 
-from manifolds._validation import check_output_map, check_positive_real, describe
-from manifolds._validation import norm as safe_norm
+from manifolds.validation import check_output_map, check_positive_real, describe
+from manifolds.validation import norm as safe_norm
 from manifolds.exceptions import ManifoldError
 
 __all__ = [

@@ -552,7 +552,7 @@ def _manifold(args, parser) -> int:
         check_manifold,
         jacobian_rank,
     )
-    from manifolds._validation import norm
+    from manifolds.validation import norm
     from riemgn.data import teacher_student
     from riemgn.theory import second_fundamental_form_norm
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from manifolds._validation import (
+from manifolds.validation import (
     NonFiniteError,
     all_finite,
     as_finite_array,

@@ -30,7 +30,7 @@ import math
 import numpy as np
 from scipy.special import expit
 
-from manifolds._validation import as_finite_vector, check_positive_real
+from manifolds.validation import as_finite_vector, check_positive_real
 
 __all__ = ["LogisticLoss", "PseudoHuberLoss", "SquaredLoss"]
 
@@ -226,7 +226,7 @@ class SquaredLoss(_OutputLoss):
     Its unconstrained minimum is :math:`0`, at :math:`u = y`. On an output
     manifold the minimum is the optimal in-class risk, which only a solver
     can find (:math:`\tfrac{s}{2}` times the squared distance from :math:`y`
-    to :math:`M`; see :func:`riemgn.theory.optimal_in_class_risk`).
+    to :math:`M`; see :func:`riemgn.solvers.optimal_in_class_risk`).
 
     Parameters
     ----------

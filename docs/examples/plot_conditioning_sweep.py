@@ -23,11 +23,8 @@ import numpy as np
 from riemgn.data import teacher_student
 from riemgn.flows import gauss_newton_flow, gradient_flow
 from riemgn.losses import SquaredLoss
-from riemgn.theory import (
-    fit_exponential_rate,
-    optimal_in_class_risk,
-    spectrum_summary,
-)
+from riemgn.solvers import optimal_in_class_risk
+from riemgn.theory import fit_exponential_rate, spectrum_summary
 
 # %%
 # Problems with a controlled condition number
@@ -231,7 +228,7 @@ right.legend(fontsize=8)
 #
 # (:math:`W` the Weingarten map), which are no longer exactly 2 but still do
 # not depend on the parametrization. :math:`h^*` comes from
-# :func:`riemgn.theory.optimal_in_class_risk`, a long Gauss-Newton run
+# :func:`riemgn.solvers.optimal_in_class_risk`, a long Gauss-Newton run
 # cross-checked against ``scipy.optimize.least_squares``.
 
 output_map, params0, loss = make_problem(input_conditions[2], noise=0.03)

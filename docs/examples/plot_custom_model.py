@@ -22,11 +22,8 @@ import pymanopt
 from manifolds import AutogradOutputMap, OutputManifold, check_manifold
 from riemgn.flows import gauss_newton_flow
 from riemgn.losses import SquaredLoss
-from riemgn.theory import (
-    fit_exponential_rate,
-    optimal_in_class_risk,
-    spectrum_summary,
-)
+from riemgn.solvers import optimal_in_class_risk
+from riemgn.theory import fit_exponential_rate, spectrum_summary
 
 # %%
 # The model
@@ -223,7 +220,7 @@ print(f"{len(recorded)} cost evaluations")
 
 # %%
 # The optimal in-class risk :math:`h^* = \min_{u \in M} h(u)` comes from
-# :func:`riemgn.theory.optimal_in_class_risk`, a long Gauss-Newton iteration
+# :func:`riemgn.solvers.optimal_in_class_risk`, a long Gauss-Newton iteration
 # started at the trust-region result, cross-checked against
 # ``scipy.optimize.least_squares``; ``consistent`` says whether they agree.
 

@@ -76,7 +76,7 @@ import numpy as np
 from autograd.extend import defjvp, defvjp, primitive
 from scipy import special
 
-from manifolds._validation import describe
+from manifolds.validation import describe
 
 __all__ = ["ACTIVATIONS", "Activation", "get_activation"]
 

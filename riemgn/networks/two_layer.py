@@ -51,7 +51,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from manifolds._validation import (
+from manifolds.validation import (
     NonFiniteError,
     all_finite,
     as_finite_array,

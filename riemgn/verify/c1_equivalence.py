@@ -111,9 +111,9 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 
 from manifolds import OutputManifold
-from riemgn.equivalence import compare_trajectories, velocity_residual
-from riemgn.flows import gauss_newton_flow, riemannian_gradient_flow
-from riemgn.flows.intrinsic import SCHEMES
+from riemgn.dynamics.equivalence import compare_trajectories, velocity_residual
+from riemgn.dynamics.flows import gauss_newton_flow, riemannian_gradient_flow
+from riemgn.dynamics.flows.intrinsic import SCHEMES
 from riemgn.losses import LogisticLoss, SquaredLoss
 from riemgn.verify._common import (
     gram_condition,

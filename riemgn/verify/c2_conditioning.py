@@ -31,7 +31,7 @@ each of ``seeds`` replicates (``quick``: :math:`\kappa = 10^2, 10^4, 10^6,
    so that the residual starts in gradient flow's slowest mode and its rate is
    :math:`\approx 2\lambda_{\min}` from the start (``teacher="random"`` keeps
    the random teacher of :func:`~riemgn.data.teacher_student`);
-3. :math:`h^*` from :func:`~riemgn.theory.optimal_in_class_risk`, cross-checked
+3. :math:`h^*` from :func:`~riemgn.solvers.optimal_in_class_risk`, cross-checked
    against ``scipy.optimize.least_squares``;
 4. the GN flow on :math:`[0, T_{GN}]` (``gn_horizon`` :math:`= 40`; it stops
    early once :math:`\|u'\|` falls to
@@ -74,9 +74,10 @@ import time
 
 import numpy as np
 
-from riemgn.flows import FlowStatus, gauss_newton_flow, gradient_flow
+from riemgn.dynamics.flows import FlowStatus, gauss_newton_flow, gradient_flow
 from riemgn.losses import SquaredLoss
-from riemgn.theory import fit_exponential_rate, optimal_in_class_risk
+from riemgn.dynamics.solvers import optimal_in_class_risk
+from riemgn.theory import fit_exponential_rate
 from riemgn.verify._common import (
     gram_conditioned_problem,
     largest,

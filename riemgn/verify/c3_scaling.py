@@ -73,7 +73,7 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 
 from manifolds import OutputManifold
-from riemgn.flows import gauss_newton_flow
+from riemgn.dynamics.flows import gauss_newton_flow
 from riemgn.losses import SquaredLoss
 from riemgn.theory import second_fundamental_form_norm
 from riemgn.verify._common import farthest, log_slope, new_figure, run_rng, run_seed

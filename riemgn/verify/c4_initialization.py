@@ -62,7 +62,7 @@ symmetric starts. For each :math:`\alpha` in ``alphas``, with the student
    damping :math:`\varepsilon\lambda_{\min}` would be zero there);
    with ``radius`` set, every flow stops (``left_region``) when
    :math:`\|\theta_t - \theta_0\|` reaches it (no bound by default);
-4. :math:`h^*` from :func:`~riemgn.theory.optimal_in_class_risk` started at
+4. :math:`h^*` from :func:`~riemgn.solvers.optimal_in_class_risk` started at
    the flow's last iterate (cross-checked against
    ``scipy.optimize.least_squares``), the rate of :math:`h(u_t) - h^*`
    fitted by :func:`~riemgn.theory.fit_exponential_rate`, the flow's
@@ -110,7 +110,7 @@ import numpy as np
 
 from manifolds import NotAnImmersionError, OutputManifold, jacobian_rank
 from riemgn.data import teacher_student
-from riemgn.flows import (
+from riemgn.dynamics.flows import (
     Constant,
     FlowStatus,
     gauss_newton_flow,
@@ -118,7 +118,8 @@ from riemgn.flows import (
 )
 from riemgn.losses import SquaredLoss
 from riemgn.networks.two_layer import TwoLayerOutputMap
-from riemgn.theory import fit_exponential_rate, optimal_in_class_risk
+from riemgn.dynamics.solvers import optimal_in_class_risk
+from riemgn.theory import fit_exponential_rate
 from riemgn.verify._common import (
     farthest,
     largest,

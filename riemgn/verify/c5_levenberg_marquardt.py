@@ -73,9 +73,9 @@ import time
 
 import numpy as np
 
-from riemgn.damping import Constant, KernelTied
+from riemgn.dynamics.damping import Constant, KernelTied
 from riemgn.data import near_duplicate_inputs
-from riemgn.flows import FlowStatus, gradient_flow, levenberg_marquardt_flow
+from riemgn.dynamics.flows import FlowStatus, gradient_flow, levenberg_marquardt_flow
 from riemgn.losses import SquaredLoss
 from riemgn.networks import TwoLayerNetwork
 from riemgn.theory import fit_exponential_rate

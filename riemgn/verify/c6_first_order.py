@@ -19,7 +19,7 @@ each of ``seeds`` replicates (``quick``: :math:`\kappa = 10^2, 10^{2.5},
 :mod:`riemgn.verify.c2_conditioning`, with the teacher along :math:`G_0`'s
 flattest direction, the hardest target for GD), the squared loss
 :math:`h(u) = \tfrac12\|u - y\|^2`, and :math:`h^*` from
-:func:`~riemgn.theory.optimal_in_class_risk`. Both methods start at
+:func:`~riemgn.solvers.optimal_in_class_risk`. Both methods start at
 :math:`\theta_0` and stop at the first iterate whose excess risk is at most
 ``target`` :math:`= 10^{-8}` times the initial one:
 
@@ -66,8 +66,8 @@ import time
 import numpy as np
 
 from riemgn.losses import SquaredLoss
-from riemgn.solvers import gauss_newton
-from riemgn.theory import optimal_in_class_risk
+from riemgn.dynamics.solvers import gauss_newton
+from riemgn.dynamics.solvers import optimal_in_class_risk
 from riemgn.verify._common import (
     gram_conditioned_problem,
     log_slope,

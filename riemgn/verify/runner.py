@@ -40,7 +40,7 @@ from typing import Any, TextIO
 
 from threadpoolctl import threadpool_limits
 
-from manifolds._validation import check_positive_int
+from manifolds.validation import check_positive_int
 from riemgn.verify import _signals
 from riemgn.verify._core import Claim, Task, Verdict
 from riemgn.verify._style import mark_data

@@ -28,9 +28,9 @@ from manifolds import (
     check_manifold,
     jacobian_rank,
 )
-from manifolds._validation import norm
+from manifolds.validation import norm
 from manifolds.geodesics import geodesic_acceleration, shoot_geodesic, solve_geodesic
-from riemgn import theory
+from riemgn import solvers, theory
 from riemgn.cli import main
 from riemgn.data import teacher_student
 from riemgn.losses import SquaredLoss
@@ -344,7 +344,7 @@ def test_a_foreign_object_is_a_type_error_naming_the_argument(problem):
             lambda x: theory.gram_matrix(x, theta),
             lambda x: theory.neural_tangent_kernel(x, theta),
             lambda x: theory.spectrum_summary(x, theta),
-            lambda x: theory.optimal_in_class_risk(x, theta, loss),
+            lambda x: solvers.optimal_in_class_risk(x, theta, loss),
         ],
         "manifold": [
             lambda x: check_manifold(x),

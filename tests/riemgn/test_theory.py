@@ -501,7 +501,7 @@ def _noisy_teacher(noise, seed=0):
 def test_optimal_in_class_risk_agrees_with_least_squares_and_the_gn_flow(noise):
     from riemgn.flows import gauss_newton_flow
     from riemgn.losses import SquaredLoss
-    from riemgn.theory import optimal_in_class_risk
+    from riemgn.solvers import optimal_in_class_risk
 
     problem, y = _noisy_teacher(noise)
     loss = SquaredLoss(y)
@@ -521,7 +521,7 @@ def test_optimal_in_class_risk_agrees_with_least_squares_and_the_gn_flow(noise):
 
 def test_optimal_in_class_risk_validates():
     from riemgn.losses import SquaredLoss
-    from riemgn.theory import optimal_in_class_risk
+    from riemgn.solvers import optimal_in_class_risk
 
     problem, y = _noisy_teacher(0.0)
     with pytest.raises(ValueError, match="n_outputs = 3"):

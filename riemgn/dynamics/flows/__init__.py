@@ -28,17 +28,17 @@ is finite. A flow at rest (its loss no longer decreasing, ``ftol = 0`` by
 default) ends with ``converged``, so a long ``t_span`` costs nothing once
 nothing changes. A trajectory that breaks the schema, built or loaded,
 raises :class:`riemgn.flows.TrajectoryFormatError`. The damping schedules of
-:mod:`riemgn.damping` are re-exported here.
+:mod:`riemgn.dynamics.damping` are re-exported here.
 """
 
-from riemgn.damping import Constant, DampingState, KernelTied, ResidualProportional
-from riemgn.flows.intrinsic import SCHEMES, riemannian_gradient_flow
-from riemgn.flows.parameter import (
+from riemgn.dynamics.damping import Constant, DampingState, KernelTied, ResidualProportional
+from riemgn.dynamics.flows.intrinsic import SCHEMES, riemannian_gradient_flow
+from riemgn.dynamics.flows.parameter import (
     gauss_newton_flow,
     gradient_flow,
     levenberg_marquardt_flow,
 )
-from riemgn.flows.trajectory import (
+from riemgn.dynamics.flows.trajectory import (
     FLOW_MESSAGES,
     FlowStatus,
     Trajectory,

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.integrate
 import scipy.optimize
 
-from riemgn.flows.trajectory import FLOW_MESSAGES, FlowStatus
+from riemgn.dynamics.flows.trajectory import FLOW_MESSAGES, FlowStatus
 
 __all__ = ["METHODS", "Event", "FlowBreakdown", "IntegrationResult", "integrate"]
 

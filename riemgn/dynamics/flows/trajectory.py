@@ -1,6 +1,6 @@
 r"""The result of a flow: a :class:`riemgn.flows.Trajectory` and its :class:`riemgn.flows.FlowStatus`.
 
-Every flow of :mod:`riemgn.flows` returns a trajectory instead of raising
+Every flow of :mod:`riemgn.dynamics.flows` returns a trajectory instead of raising
 when it stops early: a flow that blows up, loses rank or leaves its region
 ends with a status and a message (THEORY §5), and the samples before the
 event. The opening of each message is in :data:`riemgn.flows.FLOW_MESSAGES`.

@@ -16,7 +16,7 @@ h(u)`, :math:`u' = -K(K+\lambda_t I)^{-1}\nabla h` and :math:`u' = -K\nabla h`.
 
 Developer notes
 ---------------
-*Linear algebra.* See ``riemgn._linalg``: QR or LAPACK least squares for
+*Linear algebra.* See ``manifolds.linalg``: QR or LAPACK least squares for
 :math:`J^+`, the stacked QR of :math:`[J; \sqrt\lambda I]` for LM when
 :math:`p \le n` and the kernel form through the thin SVD of :math:`J` when
 :math:`p > n`, so that no :math:`p \times p` array exists in the
@@ -70,7 +70,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from manifolds._validation import (
+from manifolds.validation import (
     as_finite_array,
     as_finite_vector,
     check_positive_int,
@@ -90,7 +90,7 @@ from riemgn._checks import (
 from riemgn._checks import (
     QUIET as _QUIET,
 )
-from riemgn._linalg import (
+from manifolds.linalg import (
     GN_SOLVERS,
     KERNEL_SOLVERS,
     RankDeficiencyError,
@@ -98,20 +98,20 @@ from riemgn._linalg import (
     kernel_factorization,
     stacked_lm_direction,
 )
-from riemgn.damping import (
+from riemgn.dynamics.damping import (
     DampingState,
     _NonFiniteDamping,
     as_schedule,
     evaluate_damping,
 )
-from riemgn.flows._integrate import (
+from riemgn.dynamics.flows._integrate import (
     IMPLICIT_METHODS,
     METHODS,
     Event,
     FlowBreakdown,
     integrate,
 )
-from riemgn.flows.trajectory import FLOW_MESSAGES, FlowStatus, Trajectory
+from riemgn.dynamics.flows.trajectory import FLOW_MESSAGES, FlowStatus, Trajectory
 
 __all__ = [
     "gauss_newton_flow",
@@ -975,7 +975,7 @@ def levenberg_marquardt_flow(
     --------
     >>> import numpy as np
     >>> from riemgn import SquaredLoss, TwoLayerNetwork
-    >>> from riemgn.damping import KernelTied
+    >>> from riemgn.dynamics.damping import KernelTied
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(5, 4))
     >>> network = TwoLayerNetwork(4, 8)   # p = 32 > n = 5

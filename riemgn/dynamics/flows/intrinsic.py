@@ -108,7 +108,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from manifolds._validation import (
+from manifolds.validation import (
     as_finite_vector,
     check_positive_int,
     check_positive_real,
@@ -131,8 +131,8 @@ from riemgn._checks import (
 from riemgn._checks import (
     QUIET as _QUIET,
 )
-from riemgn.flows.parameter import REST_MOTION, REST_STEPS
-from riemgn.flows.trajectory import FLOW_MESSAGES, FlowStatus, Trajectory
+from riemgn.dynamics.flows.parameter import REST_MOTION, REST_STEPS
+from riemgn.dynamics.flows.trajectory import FLOW_MESSAGES, FlowStatus, Trajectory
 
 __all__ = ["SCHEMES", "riemannian_gradient_flow"]
 
