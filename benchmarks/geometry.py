@@ -17,9 +17,9 @@ import time
 
 import autograd.numpy as anp
 import numpy as np
-import scipy.linalg
 
 from manifolds import AutogradOutputMap, OutputManifold
+from manifolds.linalg import factorize
 from riemgn.networks import TwoLayerNetwork
 
 
@@ -74,8 +74,7 @@ def main() -> int:
     u, z = manifold.point(tall_params), np.ones(2000)
 
     def refactorized():
-        Q, _ = scipy.linalg.qr(tall.jacobian(tall_params), mode="economic")
-        return Q @ (Q.T @ z)
+        return factorize(tall.jacobian(tall_params)).project(z)
 
     rows.append(
         (

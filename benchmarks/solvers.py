@@ -26,9 +26,9 @@ import scipy.optimize
 from sklearn.datasets import load_diabetes
 from threadpoolctl import threadpool_limits
 
+from riemgn.dynamics.solvers import levenberg_marquardt
 from riemgn.losses import SquaredLoss
 from riemgn.networks import TwoLayerNetwork
-from riemgn.dynamics.solvers import levenberg_marquardt
 
 TOLERANCES = {"ftol": 1e-12, "xtol": 1e-12, "gtol": 1e-10}
 DAMPINGS = ("nielsen", "trust_region")

@@ -6,6 +6,13 @@ embedded submanifold of the output space :math:`\\mathbb{R}^n`.
 :class:`OutputManifold` gives it to pymanopt: projection, retractions,
 metric, Weingarten map, exp/log and transport.
 
+The modules, lowest first: :mod:`manifolds.validation` (argument checks,
+overflow-safe arithmetic), :mod:`manifolds.linalg` (every factorization of
+a Jacobian and the one rank test), :mod:`manifolds.output_map` and
+:mod:`manifolds.autograd_map` (the map :math:`F`),
+:mod:`manifolds.geodesics`, :mod:`manifolds.output_manifold` (the geometry,
+with its derivations) and :mod:`manifolds.checks` (numerical checks of it).
+
 This package depends on numpy, scipy and pymanopt only (``autograd`` is
 imported lazily by :class:`AutogradOutputMap`), and never imports
 :mod:`riemgn`.

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from manifolds.exceptions import ManifoldError
+from manifolds.output_manifold import OutputManifold
 from manifolds.validation import (
     as_finite_vector,
     check_generator,
@@ -39,8 +41,6 @@ from manifolds.validation import (
     describe,
     norm,
 )
-from manifolds.exceptions import ManifoldError
-from manifolds.output_manifold import OutputManifold
 
 __all__ = [
     "CheckVerdict",
@@ -645,50 +645,11 @@ def check_manifold(
     )
     if problem is None:
         problem = _default_problem(manifold, u, rng)
-    n = manifold.ambient_dim
-
-    def unit_tangent():
-        return manifold.random_tangent_vector(u, rng=rng)
-
-    # Identities of the projector.
-    idempotence = symmetry = tangency = 0.0
-    for _ in range(n_samples):
-        a, b = rng.standard_normal(n), rng.standard_normal(n)
-        pa, pb = manifold.projection(u, a), manifold.projection(u, b)
-        idempotence = max(
-            idempotence,
-            norm(manifold.projection(u, pa) - pa) / norm(a),
-        )
-        symmetry = max(
-            symmetry,
-            abs(float(a @ pb - b @ pa)) / (norm(a) * norm(b)),
-        )
-
-    def off_tangent(vector):
-        size = norm(vector)
-        if size == 0.0:
-            return 0.0
-        return norm(vector - manifold.projection(u, vector)) / size
-
-    # Weingarten identity and tangency of what the manifold returns.
-    weingarten = 0.0
-    for _ in range(n_samples):
-        xi, zeta = unit_tangent(), unit_tangent()
-        z = rng.standard_normal(n)
-        nu = z - manifold.projection(u, z)
-        w = manifold.weingarten(u, xi, nu)
-        second = manifold.second_fundamental_form(u, xi, zeta)
-        lhs, rhs = (
-            manifold.inner_product(u, w, zeta),
-            manifold.inner_product(u, second, nu),
-        )
-        scale = manifold.norm(u, w) * manifold.norm(u, zeta) + manifold.norm(
-            u, second
-        ) * manifold.norm(u, nu)
-        weingarten = max(weingarten, abs(lhs - rhs) / scale if scale > 0 else 0.0)
-        tangency = max(tangency, off_tangent(xi), off_tangent(w))
+    idempotence, symmetry, tangency, weingarten = _identities(
+        manifold, u, rng, n_samples
+    )
     gradient = problem.riemannian_gradient(u)
-    tangency = max(tangency, off_tangent(gradient))
+    tangency = max(tangency, _off_tangent(manifold, u, gradient))
 
     # Taylor tests along a direction of unit length in parameter space.
     # xi = J delta for a random unit delta: unit length in parameter space, as
@@ -706,11 +667,78 @@ def check_manifold(
         raise ValueError(
             f"`steps` must hold at least 5 positive step lengths, got {describe(steps)}"
         )
+    steps, taylor, sweep_stop = _taylor_sweep(manifold, u, problem, gradient, xi, steps)
+    exp_log, dist_error = _geodesic_errors(
+        manifold, u, float(steps[len(steps) * 3 // 4]), xi
+    )
+    return ManifoldCheckResult(
+        projection_idempotence=idempotence,
+        projection_symmetry=symmetry,
+        tangency=tangency,
+        weingarten_identity=weingarten,
+        exp_log_error=float(exp_log),
+        dist_error=float(dist_error),
+        gradient=taylor["gradient"],
+        hessian=taylor["hessian"],
+        retraction={kind: taylor[kind] for kind in ("chart", "second_order")},
+        point=u.copy(),
+        condition=float(manifold.rank_info(manifold.lift(u)).condition_number),
+        sweep_stop=sweep_stop,
+    )
+
+
+def _off_tangent(manifold, u, vector) -> float:
+    r""":math:`\|P^\perp v\| / \|v\|` (0 for :math:`v = 0`)."""
+    size = norm(vector)
+    if size == 0.0:
+        return 0.0
+    return norm(vector - manifold.projection(u, vector)) / size
+
+
+def _identities(manifold, u, rng, n_samples: int):
+    """The projector identities, tangency and the Weingarten identity at ``u``."""
+    n = manifold.ambient_dim
+    idempotence = symmetry = tangency = 0.0
+    for _ in range(n_samples):
+        a, b = rng.standard_normal(n), rng.standard_normal(n)
+        pa, pb = manifold.projection(u, a), manifold.projection(u, b)
+        idempotence = max(
+            idempotence,
+            norm(manifold.projection(u, pa) - pa) / norm(a),
+        )
+        symmetry = max(
+            symmetry,
+            abs(float(a @ pb - b @ pa)) / (norm(a) * norm(b)),
+        )
+    weingarten = 0.0
+    for _ in range(n_samples):
+        xi = manifold.random_tangent_vector(u, rng=rng)
+        zeta = manifold.random_tangent_vector(u, rng=rng)
+        z = rng.standard_normal(n)
+        nu = z - manifold.projection(u, z)
+        w = manifold.weingarten(u, xi, nu)
+        second = manifold.second_fundamental_form(u, xi, zeta)
+        lhs, rhs = (
+            manifold.inner_product(u, w, zeta),
+            manifold.inner_product(u, second, nu),
+        )
+        scale = manifold.norm(u, w) * manifold.norm(u, zeta) + manifold.norm(
+            u, second
+        ) * manifold.norm(u, nu)
+        weingarten = max(weingarten, abs(lhs - rhs) / scale if scale > 0 else 0.0)
+        tangency = max(
+            tangency, _off_tangent(manifold, u, xi), _off_tangent(manifold, u, w)
+        )
+    return idempotence, symmetry, tangency, weingarten
+
+
+def _taylor_sweep(manifold, u, problem, gradient, xi, steps):
+    """The Taylor errors from the shortest step up, until a step leaves the chart."""
     cost0 = problem.cost(u)
     slope0 = manifold.inner_product(u, gradient, xi)
     curvature0 = manifold.inner_product(u, problem.riemannian_hessian(u, xi), xi)
-    # From the shortest step up; a step whose geodesic or retraction leaves the
-    # chart (a ManifoldError) ends the sweep, and the fits use the steps before.
+    # A step whose geodesic or retraction leaves the chart (a ManifoldError)
+    # ends the sweep, and the fits use the steps before.
     errors = {"gradient": [], "hessian": [], "chart": [], "second_order": []}
     floors = {kind: [] for kind in errors}
     reached = []
@@ -746,9 +774,11 @@ def check_manifold(
         )
     steps = np.asarray(reached)
     taylor = {kind: _resolved_fit(steps, errors[kind], floors[kind]) for kind in errors}
+    return steps, taylor, sweep_stop
 
-    # exp/log inverse and distance, at a moderate step.
-    t = float(steps[len(steps) * 3 // 4])
+
+def _geodesic_errors(manifold, u, t: float, xi) -> tuple[float, float]:
+    """The exp/log inverse error and the distance error at the step ``t``."""
     v = manifold.exp(u, t * xi)
     recovered = manifold.log(u, v)
     exp_log = max(
@@ -758,20 +788,7 @@ def check_manifold(
     dist_error = abs(manifold.dist(u, v) - t * manifold.norm(u, xi)) / (
         t * manifold.norm(u, xi)
     )
-    return ManifoldCheckResult(
-        projection_idempotence=idempotence,
-        projection_symmetry=symmetry,
-        tangency=tangency,
-        weingarten_identity=weingarten,
-        exp_log_error=float(exp_log),
-        dist_error=float(dist_error),
-        gradient=taylor["gradient"],
-        hessian=taylor["hessian"],
-        retraction={kind: taylor[kind] for kind in ("chart", "second_order")},
-        point=u.copy(),
-        condition=float(manifold.rank_info(manifold.lift(u)).condition_number),
-        sweep_stop=sweep_stop,
-    )
+    return exp_log, dist_error
 
 
 def _resolved_fit(steps, errors, floors) -> TaylorCheck:

@@ -3,6 +3,10 @@
 Each one is raised with a message that names the quantity, its value and
 what to do about it. All derive from :class:`~manifolds.ManifoldError`, and
 those that describe bad input also derive from :class:`ValueError`.
+
+Examples start from ``np``, ``anp``, ``X``, ``output_map``, ``theta0``,
+``manifold`` and ``u``: the model :math:`F(w) = \\tanh(Xw)` and its output
+manifold, built in the example of :class:`~manifolds.OutputManifold`.
 """
 
 from __future__ import annotations
@@ -27,11 +31,7 @@ class ManifoldError(Exception):
     --------
     A step that leaves the chart domain, caught through the base class:
 
-    >>> import autograd.numpy as anp
-    >>> import numpy as np
-    >>> from manifolds import AutogradOutputMap, ManifoldError, OutputManifold
-    >>> X = np.random.default_rng(0).normal(size=(6, 2))
-    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
+    >>> from manifolds import ManifoldError
     >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]), radius=1.0)
     >>> try:
     ...     manifold.point(np.array([2.0, 0.0]))
@@ -80,12 +80,6 @@ class NotOnManifoldError(ManifoldError, ValueError):
     Outputs of ``tanh`` lie in :math:`(-1, 1)^n`, so a vector of 2s is not a
     point:
 
-    >>> import autograd.numpy as anp
-    >>> import numpy as np
-    >>> from manifolds import AutogradOutputMap, OutputManifold
-    >>> X = np.random.default_rng(0).normal(size=(6, 2))
-    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
-    >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]))
     >>> manifold.lift(np.full(6, 2.0))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
@@ -102,11 +96,6 @@ class OutsideBallError(ManifoldError, ValueError):
 
     Examples
     --------
-    >>> import autograd.numpy as anp
-    >>> import numpy as np
-    >>> from manifolds import AutogradOutputMap, OutputManifold
-    >>> X = np.random.default_rng(0).normal(size=(6, 2))
-    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
     >>> manifold = OutputManifold(output_map, np.array([0.3, -0.2]), radius=1.0)
     >>> manifold.point(np.array([2.0, 0.0]))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -127,12 +116,7 @@ class GeodesicError(ManifoldError, RuntimeError):
     A geodesic heading into the saturated region of ``tanh``, where
     :math:`J` loses conditioning, stops with an error rather than grinding on:
 
-    >>> import autograd.numpy as anp
-    >>> import numpy as np
-    >>> from manifolds import AutogradOutputMap
     >>> from manifolds.geodesics import solve_geodesic
-    >>> X = np.random.default_rng(0).normal(size=(6, 2))
-    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
     >>> solve_geodesic(
     ...     output_map, np.array([0.3, -0.2]), np.array([3.0, -2.0]), max_stretch=2.0
     ... )  # doctest: +ELLIPSIS

@@ -30,6 +30,10 @@ square of :math:`J`'s.
   contracting fast. The initial guess is the chord corrected to second
   order, :math:`\theta'(0) = \Delta + \tfrac12 J^+ D^2F[\Delta, \Delta]` with
   :math:`\Delta = \theta_b - \theta_a`.
+
+Examples start from ``np``, ``anp``, ``X``, ``output_map``, ``theta0``,
+``manifold`` and ``u``: the model :math:`F(w) = \tanh(Xw)` and its output
+manifold, built in the example of :class:`~manifolds.OutputManifold`.
 """
 
 from __future__ import annotations
@@ -38,8 +42,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.integrate
-import scipy.linalg
 
+from manifolds.exceptions import GeodesicError, NotAnImmersionError, OutsideBallError
+from manifolds.linalg import factorize, least_squares_solution
 from manifolds.validation import (
     NonFiniteError,
     all_finite,
@@ -51,7 +56,6 @@ from manifolds.validation import (
     max_abs,
 )
 from manifolds.validation import norm as vector_norm
-from manifolds.exceptions import GeodesicError, NotAnImmersionError, OutsideBallError
 
 __all__ = [
     "GeodesicSolution",
@@ -70,24 +74,11 @@ def geodesic_acceleration(
     *,
     rank_rtol: float | None = None,
 ) -> np.ndarray:
-    r"""The chart acceleration of a geodesic, :math:`-J^+ D^2F[\theta', \theta']`.
+    r"""The chart acceleration of a geodesic, :math:`\theta'' = -J^+ D^2F(\theta)[\theta', \theta']`.
 
-    .. math::
-
-        \theta'' = -J^+ D^2F(\theta)[\theta', \theta'],
-        \qquad J^+ = R^{-1} Q^\top,
-
-    where
-
-    * :math:`J(\theta) = QR` is the thin QR factorization of the Jacobian,
-      so :math:`J^+ v` is the least-squares solution of :math:`J x = v`,
-      computed by a triangular solve (never through :math:`J^\top J`);
-    * :math:`D^2F(\theta)[\theta', \theta']` is the second derivative of the
-      output map along the velocity.
-
-    It is the unique :math:`\theta''` that makes the output acceleration
-    :math:`\gamma'' = J\theta'' + D^2F[\theta', \theta']` of
-    :math:`\gamma = F \circ \theta` normal to the manifold.
+    The unique :math:`\theta''` that makes the output acceleration of
+    :math:`F \circ \theta` normal (derived in :mod:`manifolds.geodesics`),
+    with :math:`J^+` from the factorization of :mod:`manifolds.linalg`.
 
     Parameters
     ----------
@@ -98,10 +89,9 @@ def geodesic_acceleration(
     velocity : ndarray, shape (n_params,)
         The velocity :math:`\theta'`.
     rank_rtol : float, optional
-        The guard on :math:`J^+`: a diagonal entry of :math:`R` at or below
-        ``rank_rtol`` times the largest means rank loss. The default is
-        ``max(n, p) * eps``. (A cheap proxy, once per right-hand side, for
-        the singular-value test of :func:`~manifolds.jacobian_rank`.)
+        The guard on :math:`J^+`: the rank test of :mod:`manifolds.linalg`
+        (a singular value at or below ``rank_rtol`` times the largest means
+        rank loss). The default is ``max(n, p) * eps``.
 
     Returns
     -------
@@ -127,11 +117,6 @@ def geodesic_acceleration(
     The output acceleration :math:`J\theta'' + D^2F[\theta', \theta']` is
     normal: :math:`J` transposed annihilates it.
 
-    >>> import autograd.numpy as anp
-    >>> import numpy as np
-    >>> from manifolds import AutogradOutputMap
-    >>> X = np.random.default_rng(0).normal(size=(6, 2))
-    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
     >>> from manifolds.geodesics import geodesic_acceleration
     >>> theta, velocity = np.array([0.3, -0.2]), np.array([1.0, 0.5])
     >>> acceleration = geodesic_acceleration(output_map, theta, velocity)
@@ -151,13 +136,13 @@ def geodesic_acceleration(
 
 def _acceleration(output_map, params, velocity, rank_rtol):
     """The right-hand side of :func:`geodesic_acceleration`, unvalidated."""
-    Q, R = _guarded_qr(output_map, params, rank_rtol)
+    factorization = _guarded_factorization(output_map, params, rank_rtol)
     curvature = output_map.second_derivative(params, velocity, velocity)
-    return -scipy.linalg.solve_triangular(R, Q.T @ curvature, check_finite=False)
+    return -factorization.pinv(curvature)
 
 
-def _guarded_qr(output_map, params: np.ndarray, rank_rtol: float | None):
-    """Thin QR of J(params), raising NotAnImmersionError on a tiny |R_ii|."""
+def _guarded_factorization(output_map, params: np.ndarray, rank_rtol: float | None):
+    """The factorization of J(params); NotAnImmersionError if J lost rank."""
     with np.errstate(all="ignore"):
         J = output_map.jacobian(params)
     if not all_finite(J):
@@ -165,16 +150,15 @@ def _guarded_qr(output_map, params: np.ndarray, rank_rtol: float | None):
             "the Jacobian J(theta) holds NaN or inf values on the geodesic: the output "
             f"map overflows float64 there (max |theta| = {max_abs(params):.3e})"
         )
-    if rank_rtol is None:
-        rank_rtol = max(J.shape) * _EPS
-    Q, R = scipy.linalg.qr(J, mode="economic", overwrite_a=True, check_finite=False)
-    diagonal = np.abs(np.diag(R))
-    if diagonal.min() <= rank_rtol * diagonal.max():
+    factorization = factorize(J, rank_rtol=rank_rtol, overwrite=True)
+    info = factorization.rank_info()
+    if info.rank < info.n_params:
         raise NotAnImmersionError(
-            "the Jacobian lost rank along the geodesic: smallest |R_ii| = "
-            f"{diagonal.min():.3e}, largest {diagonal.max():.3e}"
+            "the Jacobian lost rank along the geodesic: smallest singular value "
+            f"{info.singular_values[-1]:.3e} <= tolerance {info.tolerance:.3e} "
+            f"(largest {info.singular_values[0]:.3e})"
         )
-    return Q, R
+    return factorization
 
 
 def _second_order_start(
@@ -190,12 +174,9 @@ def _second_order_start(
     """
     p = chord.shape[0]
     try:
-        Q, R = _guarded_qr(output_map, params, rank_rtol)
+        pinv = _guarded_factorization(output_map, params, rank_rtol).pinv
     except (NotAnImmersionError, _JacobianNotFinite):
         return chord.copy(), np.eye(p)
-
-    def pinv(vectors):
-        return scipy.linalg.solve_triangular(R, Q.T @ vectors, check_finite=False)
 
     try:
         with np.errstate(all="ignore"):
@@ -240,11 +221,6 @@ class GeodesicSolution:
 
     Examples
     --------
-    >>> import autograd.numpy as anp
-    >>> import numpy as np
-    >>> from manifolds import AutogradOutputMap
-    >>> X = np.random.default_rng(0).normal(size=(6, 2))
-    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
     >>> from manifolds.geodesics import solve_geodesic
     >>> end = solve_geodesic(output_map, np.array([0.3, -0.2]), np.array([0.5, 0.2]))
     >>> end.params.shape, end.velocity.shape
@@ -274,21 +250,12 @@ def solve_geodesic(
 ) -> GeodesicSolution:
     r"""Integrate :math:`\theta'' = -J^+ D^2F[\theta', \theta']` from :math:`t = 0` to ``t_end``.
 
-    The geodesic initial value problem in chart coordinates,
-
-    .. math::
-
-        \theta''(t) = -J(\theta)^+ D^2F(\theta)[\theta', \theta'], \qquad
-        \theta(0) = \theta_0, \quad \theta'(0) = v,
-
-    is integrated as a first-order system in the displacement
-    :math:`\delta = \theta - \theta_0` and the velocity,
+    The initial value problem :math:`\theta(0) = \theta_0` (``params``),
+    :math:`\theta'(0) = v` (``velocity``) for the equation of
+    :mod:`manifolds.geodesics`, integrated as a first-order system in the
+    displacement :math:`\delta = \theta - \theta_0` and the velocity,
     :math:`(\delta, \theta')' = (\theta', -J^+ D^2F[\theta', \theta'])`, by
-    ``scipy.integrate.solve_ivp`` (``DOP853``), where
-
-    * :math:`J^+ = R^{-1}Q^\top` from the thin QR factorization
-      :math:`J(\theta) = QR` (see :func:`geodesic_acceleration`);
-    * :math:`\theta_0` is ``params`` and :math:`v` is ``velocity``.
+    ``scipy.integrate.solve_ivp`` (``DOP853``).
 
     The output curve :math:`F(\theta(t))` is then a geodesic of the output
     manifold, travelled at the constant speed :math:`\|J(\theta_0) v\|`.
@@ -346,11 +313,6 @@ def solve_geodesic(
     --------
     The output speed :math:`\|J(\theta)\theta'\|` of a geodesic is constant:
 
-    >>> import autograd.numpy as anp
-    >>> import numpy as np
-    >>> from manifolds import AutogradOutputMap
-    >>> X = np.random.default_rng(0).normal(size=(6, 2))
-    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
     >>> from manifolds.geodesics import solve_geodesic
     >>> theta0, velocity0 = np.array([0.3, -0.2]), np.array([0.5, 0.2])
     >>> end = solve_geodesic(output_map, theta0, velocity0)
@@ -433,6 +395,17 @@ def solve_geodesic(
             f"{max_evaluations} evaluations before t = {t_end:g}; the geodesic is "
             "too long or too stiff in this chart: take a shorter tangent vector"
         ) from None
+    _check_status(solution, t_end, max_stretch, radius)
+    end = solution.y[:, -1]
+    if not np.all(np.isfinite(end)):
+        raise GeodesicError(
+            "the geodesic initial value problem produced non-finite values"
+        )
+    return GeodesicSolution(params + end[:p], end[p:].copy(), int(solution.t.size - 1))
+
+
+def _check_status(solution, t_end: float, max_stretch: float, radius) -> None:
+    """Raise the error that a stopped or failed ``solve_ivp`` solution means."""
     if solution.status == 1 and solution.t_events[0].size:
         raise GeodesicError(
             f"the chart degenerates along the geodesic: at t = "
@@ -452,12 +425,6 @@ def solve_geodesic(
         raise GeodesicError(
             f"the geodesic initial value problem failed: {solution.message}"
         )
-    end = solution.y[:, -1]
-    if not np.all(np.isfinite(end)):
-        raise GeodesicError(
-            "the geodesic initial value problem produced non-finite values"
-        )
-    return GeodesicSolution(params + end[:p], end[p:].copy(), int(solution.t.size - 1))
 
 
 def shoot_geodesic(
@@ -529,11 +496,6 @@ def shoot_geodesic(
     The geodesic that starts with the returned velocity ends at
     :math:`\theta_b`:
 
-    >>> import autograd.numpy as anp
-    >>> import numpy as np
-    >>> from manifolds import AutogradOutputMap
-    >>> X = np.random.default_rng(0).normal(size=(6, 2))
-    >>> output_map = AutogradOutputMap(lambda w: anp.tanh(X @ w), n_params=2)
     >>> from manifolds.geodesics import shoot_geodesic, solve_geodesic
     >>> theta_a, theta_b = np.array([0.3, -0.2]), np.array([0.6, 0.1])
     >>> velocity = shoot_geodesic(output_map, theta_a, theta_b)
@@ -575,27 +537,6 @@ def shoot_geodesic(
         )
         return end.params - params_b
 
-    def jacobian_of_shot(velocity, residual, tolerance):
-        step = np.sqrt(max(tolerance, _EPS)) * max(1.0, vector_norm(velocity))
-        columns = np.empty((p, p))
-        for k in range(p):
-            trial = velocity.copy()
-            trial[k] += step
-            columns[:, k] = (shoot(trial, tolerance) - residual) / step
-        return columns
-
-    def try_shot(velocity, tolerance):
-        if not all_finite(velocity):
-            return None, np.inf
-        try:
-            residual = shoot(velocity, tolerance)
-        except (OutsideBallError, GeodesicError, NotAnImmersionError):
-            return None, np.inf
-        return residual, vector_norm(residual)
-
-    # d theta(1) / d theta'(0) is the identity on a flat chart: start from it
-    # and refine by Broyden updates; fall back to a finite-difference
-    # Jacobian (p extra integrations) when the iteration stops contracting.
     # The iteration first converges with loose integration tolerances (cheap
     # steps while far from the solution) and then refines with the requested
     # ones, keeping the velocity and the sensitivity matrix.
@@ -603,39 +544,21 @@ def shoot_geodesic(
     iterations = 0
     for tolerance in sorted({max(rtol, 1e-8), rtol}, reverse=True):
         target = 100.0 * (tolerance + tolerance * atol / rtol) * scale
-        residual, norm = try_shot(velocity, tolerance)
+        residual, norm = _try_shot(shoot, velocity, tolerance)
         if residual is None:
             break
-        exact = False
-        while norm > target and iterations < max_iter:
-            iterations += 1
-            step = -np.linalg.lstsq(sensitivity, residual, rcond=None)[0]
-            # A trust region: no trial velocity strays far beyond the chord.
-            limit = max(vector_norm(velocity), scale)
-            step_norm = vector_norm(step)
-            if step_norm > limit:
-                step *= limit / step_norm
-            for _halving in range(8 if exact else 1):
-                trial_residual, trial_norm = try_shot(velocity + step, tolerance)
-                if trial_norm < norm:
-                    break
-                step = 0.5 * step
-            if trial_norm < norm:
-                change = trial_residual - residual
-                sensitivity += np.outer(change - sensitivity @ step, step) / (
-                    step @ step
-                )
-                contraction = trial_norm / norm
-                velocity, residual, norm = velocity + step, trial_residual, trial_norm
-                exact = False
-                if contraction > 0.9 and norm > target:
-                    sensitivity = jacobian_of_shot(velocity, residual, tolerance)
-                    exact = True
-            elif exact:
-                break  # a fresh Jacobian and a damped step make no progress
-            else:
-                sensitivity = jacobian_of_shot(velocity, residual, tolerance)
-                exact = True
+        velocity, sensitivity, norm, iterations = _broyden(
+            shoot,
+            velocity,
+            sensitivity,
+            residual,
+            norm,
+            tolerance=tolerance,
+            target=target,
+            scale=scale,
+            iterations=iterations,
+            max_iter=max_iter,
+        )
         if norm > target:
             break
     else:
@@ -653,3 +576,77 @@ def shoot_geodesic(
         f"{scale:.3e}); the points may be too far apart for a minimizing geodesic "
         "in one chart"
     )
+
+
+def _try_shot(shoot, velocity, tolerance):
+    """The shooting residual and its norm; ``(None, inf)`` if the shot fails."""
+    if not all_finite(velocity):
+        return None, np.inf
+    try:
+        residual = shoot(velocity, tolerance)
+    except (OutsideBallError, GeodesicError, NotAnImmersionError):
+        return None, np.inf
+    return residual, vector_norm(residual)
+
+
+def _jacobian_of_shot(shoot, velocity, residual, tolerance):
+    """The forward-difference Jacobian of the shooting map (p integrations)."""
+    p = velocity.shape[0]
+    step = np.sqrt(max(tolerance, _EPS)) * max(1.0, vector_norm(velocity))
+    columns = np.empty((p, p))
+    for k in range(p):
+        trial = velocity.copy()
+        trial[k] += step
+        columns[:, k] = (shoot(trial, tolerance) - residual) / step
+    return columns
+
+
+def _broyden(
+    shoot,
+    velocity,
+    sensitivity,
+    residual,
+    norm,
+    *,
+    tolerance,
+    target,
+    scale,
+    iterations,
+    max_iter,
+):
+    """Quasi-Newton steps on the shooting map until its residual is below ``target``.
+
+    :math:`d\theta(1)/d\theta'(0)` is the identity on a flat chart: the
+    iteration starts from ``sensitivity`` and refines it by Broyden updates,
+    falling back to a finite-difference Jacobian (``p`` extra integrations)
+    when the iteration stops contracting.
+    """
+    exact = False
+    while norm > target and iterations < max_iter:
+        iterations += 1
+        step = -least_squares_solution(sensitivity, residual)
+        # A trust region: no trial velocity strays far beyond the chord.
+        limit = max(vector_norm(velocity), scale)
+        step_norm = vector_norm(step)
+        if step_norm > limit:
+            step *= limit / step_norm
+        for _halving in range(8 if exact else 1):
+            trial_residual, trial_norm = _try_shot(shoot, velocity + step, tolerance)
+            if trial_norm < norm:
+                break
+            step = 0.5 * step
+        if trial_norm < norm:
+            change = trial_residual - residual
+            sensitivity += np.outer(change - sensitivity @ step, step) / (step @ step)
+            contraction = trial_norm / norm
+            velocity, residual, norm = velocity + step, trial_residual, trial_norm
+            exact = False
+            if contraction > 0.9 and norm > target:
+                sensitivity = _jacobian_of_shot(shoot, velocity, residual, tolerance)
+                exact = True
+        elif exact:
+            break  # a fresh Jacobian and a damped step make no progress
+        else:
+            sensitivity = _jacobian_of_shot(shoot, velocity, residual, tolerance)
+            exact = True
+    return velocity, sensitivity, norm, iterations

@@ -47,11 +47,12 @@ thin SVD :math:`J = U\Sigma V^\top` (``"svd"``: resolves
 
 Dense helpers
 -------------
-:func:`svd`, :func:`singular_values`, :func:`orthonormal_basis` and
-:func:`lstsq` wrap LAPACK for the small dense problems that are not a
-Jacobian (a retraction's differential, a shooting sensitivity, a random
-orthogonal basis) and for diagnostics that need singular vectors of
-:math:`J` with LAPACK's sign convention.
+:func:`singular_value_decomposition`, :func:`singular_values`,
+:func:`orthonormal_basis` and :func:`least_squares_solution` wrap LAPACK for
+the small dense problems that are not a Jacobian (a retraction's
+differential, a shooting sensitivity, a random orthogonal basis) and for
+diagnostics that need singular vectors of :math:`J` with LAPACK's sign
+convention.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from manifolds.validation import as_finite_array, check_rank_rtol
+
 __all__ = [
     "GN_SOLVERS",
     "KERNEL_SOLVERS",
@@ -70,15 +73,17 @@ __all__ = [
     "KernelFactorization",
     "RankDeficiencyError",
     "RankInfo",
+    "SquareSystem",
     "default_rank_rtol",
     "factorize",
     "gauss_newton_direction",
     "kernel_factorization",
-    "lstsq",
+    "least_squares_solution",
     "orthonormal_basis",
+    "rank_info",
     "singular_values",
+    "singular_value_decomposition",
     "stacked_lm_direction",
-    "svd",
 ]
 
 _EPS = float(np.finfo(np.float64).eps)
@@ -95,6 +100,15 @@ def default_rank_rtol(n: int, p: int) -> float:
 
     As in ``numpy.linalg.matrix_rank``: a singular value at or below this
     fraction of :math:`\sigma_{max}` is round-off of a zero one.
+
+    Parameters
+    ----------
+    n, p : int
+        The shape of :math:`J`.
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -150,7 +164,18 @@ class RankInfo:
 
 
 class RankDeficiencyError(np.linalg.LinAlgError):
-    """:math:`J` lost rank: its smallest singular value fell below the tolerance.
+    r""":math:`J` lost rank: its smallest singular value fell below the tolerance.
+
+    Parameters
+    ----------
+    rank : int
+        The numerical rank (-1 when the solver did not measure it).
+    n_params : int
+        The number of columns :math:`p` of :math:`J`.
+    ratio : float
+        :math:`\sigma_{min}/\sigma_{max}`.
+    rank_rtol : float
+        The relative tolerance it fell below.
 
     Examples
     --------
@@ -174,6 +199,49 @@ class RankDeficiencyError(np.linalg.LinAlgError):
         )
 
 
+def _rank_test(s: np.ndarray, n_params: int, rank_rtol: float) -> RankInfo:
+    """The one rank test: the singular values ``s`` above ``rank_rtol * s[0]``."""
+    tolerance = rank_rtol * s[0] if s.size else 0.0
+    rank = int(np.sum(s > tolerance))
+    return RankInfo(rank, n_params, float(tolerance), s)
+
+
+def rank_info(J: np.ndarray, *, rank_rtol: float | None = None) -> RankInfo:
+    r"""The numerical rank of any ``(n, p)`` matrix by the core's one test.
+
+    The singular values come from the triangular factor of :math:`J = QR`
+    (``Q`` is not formed), as in :meth:`JacobianFactorization.rank_info`;
+    unlike it, :math:`p > n` is allowed (then there are ``n`` singular
+    values and the rank is at most ``n``).
+
+    Parameters
+    ----------
+    J : ndarray, shape (n, p)
+        The matrix, finite.
+    rank_rtol : float, optional
+        The relative rank tolerance; :func:`default_rank_rtol` by default.
+
+    Returns
+    -------
+    RankInfo
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from manifolds.linalg import rank_info
+    >>> info = rank_info(np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0]]))
+    >>> info.rank, info.n_params, info.singular_values.shape
+    (1, 3, (2,))
+    """
+    J = as_finite_array("J", J, ndim=2)
+    n, p = J.shape
+    rank_rtol = default_rank_rtol(n, p) if rank_rtol is None else rank_rtol
+    rank_rtol = check_rank_rtol(rank_rtol)
+    R = scipy.linalg.qr(J, mode="r", check_finite=False)[0]
+    s = scipy.linalg.svdvals(R[: min(n, p)], check_finite=False)
+    return _rank_test(s, p, rank_rtol)
+
+
 class JacobianFactorization:
     r"""The thin QR factorization :math:`J = QR` of an ``(n, p)`` Jacobian, ``p <= n``.
 
@@ -188,6 +256,11 @@ class JacobianFactorization:
         The relative rank tolerance; :func:`default_rank_rtol` by default.
     overwrite : bool, optional
         Let LAPACK overwrite ``J``.
+
+    Raises
+    ------
+    ValueError
+        If ``p > n`` (use :func:`kernel_factorization`).
 
     Examples
     --------
@@ -246,14 +319,37 @@ class JacobianFactorization:
         return math.inf if s[-1] == 0 else float(s[0] / s[-1])
 
     def rank_info(self) -> RankInfo:
-        """The numerical rank by the core's one test (see the module docstring)."""
-        s = self.singular_values
-        tolerance = self.rank_rtol * s[0] if s.size else 0.0
-        rank = int(np.sum(s > tolerance))
-        return RankInfo(rank, self.shape[1], float(tolerance), s)
+        r"""The numerical rank by the core's one test (see the module docstring).
+
+        Returns
+        -------
+        RankInfo
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from manifolds.linalg import factorize
+        >>> factorization = factorize(np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))
+        >>> factorization.rank_info().rank
+        2
+        """
+        return _rank_test(self.singular_values, self.shape[1], self.rank_rtol)
 
     def check_rank(self) -> None:
-        """Raise :class:`RankDeficiencyError` unless :math:`J` has full column rank."""
+        r"""Raise :class:`RankDeficiencyError` unless :math:`J` has full column rank.
+
+        Raises
+        ------
+        RankDeficiencyError
+            If a singular value is at or below ``rank_rtol`` :math:`\sigma_{max}`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from manifolds.linalg import factorize
+        >>> factorization = factorize(np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))
+        >>> factorization.check_rank()  # full rank: nothing happens
+        """
         info = self.rank_info()
         if info.rank < self.shape[1]:
             raise RankDeficiencyError(
@@ -261,40 +357,167 @@ class JacobianFactorization:
             )
 
     def reduce(self, g: np.ndarray) -> np.ndarray:
-        r""":math:`Q^\top g`."""
+        r""":math:`Q^\top g`.
+
+        Parameters
+        ----------
+        g : ndarray, shape (n,) or (n, k)
+            A vector (or columns) of the output space.
+
+        Returns
+        -------
+        ndarray, shape (p,) or (p, k)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from manifolds.linalg import factorize
+        >>> factorization = factorize(np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))
+        >>> abs(factorization.reduce(np.array([1.0, 4.0, 5.0])))
+        array([1., 4.])
+        """
         return self.Q.T @ g
 
     def pinv(self, g: np.ndarray) -> np.ndarray:
-        r""":math:`J^+ g = R^{-1}Q^\top g` (``g`` may have columns)."""
+        r""":math:`J^+ g = R^{-1}Q^\top g`, the least-squares solution of :math:`J\eta = g`.
+
+        Parameters
+        ----------
+        g : ndarray, shape (n,) or (n, k)
+            A vector (or columns) of the output space.
+
+        Returns
+        -------
+        ndarray, shape (p,) or (p, k)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from manifolds.linalg import factorize
+        >>> factorization = factorize(np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))
+        >>> factorization.pinv(np.array([1.0, 4.0, 5.0]))
+        array([1., 2.])
+        """
         return scipy.linalg.solve_triangular(self.R, self.Q.T @ g, check_finite=False)
 
     def pinv_transpose(self, v: np.ndarray) -> np.ndarray:
-        r""":math:`(J^+)^\top v = Q R^{-\top} v`."""
+        r""":math:`(J^+)^\top v = Q R^{-\top} v`.
+
+        Parameters
+        ----------
+        v : ndarray, shape (p,) or (p, k)
+            A vector (or columns) of parameter space.
+
+        Returns
+        -------
+        ndarray, shape (n,) or (n, k)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from manifolds.linalg import factorize
+        >>> factorization = factorize(np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))
+        >>> factorization.pinv_transpose(np.array([1.0, 2.0]))
+        array([1., 1., 0.])
+        """
         return self.Q @ scipy.linalg.solve_triangular(
             self.R, v, trans="T", check_finite=False
         )
 
     def project(self, w: np.ndarray) -> np.ndarray:
-        r"""The orthogonal projection :math:`QQ^\top w` onto the range of :math:`J`."""
+        r"""The orthogonal projection :math:`QQ^\top w` onto the range of :math:`J`.
+
+        Parameters
+        ----------
+        w : ndarray, shape (n,) or (n, k)
+            A vector (or columns) of the output space.
+
+        Returns
+        -------
+        ndarray, shape (n,) or (n, k)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from manifolds.linalg import factorize
+        >>> factorization = factorize(np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))
+        >>> factorization.project(np.array([1.0, 4.0, 5.0]))
+        array([1., 4., 0.])
+        """
         return self.Q @ (self.Q.T @ w)
 
     def damped_solve(self, g: np.ndarray, damping: float) -> np.ndarray:
         r""":math:`(J^\top J + \lambda I)^{-1} J^\top g`, by QR of :math:`[R; \sqrt\lambda I]`.
 
         For ``damping == 0`` this is :meth:`pinv` (check the rank first).
+
+        Parameters
+        ----------
+        g : ndarray, shape (n,)
+            A vector of the output space.
+        damping : float
+            :math:`\lambda \ge 0`.
+
+        Returns
+        -------
+        ndarray, shape (p,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from manifolds.linalg import factorize
+        >>> factorization = factorize(np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))
+        >>> factorization.damped_solve(np.array([1.0, 4.0, 5.0]), 1.0)
+        array([0.5, 1.6])
         """
         if damping == 0.0:
             return self.pinv(g)
         return stacked_lm_direction(self.R, self.Q.T @ g, damping)
 
     def triangular_inverse(self, scale: float = 1.0) -> np.ndarray:
-        r""":math:`(R/s)^{-1}` for a scale :math:`s` (which keeps it finite where :math:`R^{-1}` is not)."""
+        r""":math:`(R/s)^{-1}` for a scale :math:`s` (which keeps it finite where :math:`R^{-1}` is not).
+
+        Parameters
+        ----------
+        scale : float, default 1.0
+            The scale :math:`s`.
+
+        Returns
+        -------
+        ndarray, shape (p, p)
+            Upper triangular.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from manifolds.linalg import factorize
+        >>> factorization = factorize(np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))
+        >>> abs(factorization.triangular_inverse(2.0))
+        array([[2., 0.],
+               [0., 1.]])
+        """
         p = self.shape[1]
         R = self.R if scale == 1.0 else self.R / scale
         return scipy.linalg.solve_triangular(R, np.eye(p), check_finite=False)
 
     def svd_of_r(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        r"""The SVD :math:`R = U_R \Sigma V^\top`, so that :math:`J = (QU_R)\Sigma V^\top`."""
+        r"""The SVD :math:`R = U_R \Sigma V^\top`, so that :math:`J = (QU_R)\Sigma V^\top`.
+
+        Returns
+        -------
+        U_R : ndarray, shape (p, p)
+        s : ndarray, shape (p,)
+            The singular values of :math:`J`, decreasing.
+        Vt : ndarray, shape (p, p)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from manifolds.linalg import factorize
+        >>> factorization = factorize(np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))
+        >>> factorization.svd_of_r()[1]
+        array([2., 1.])
+        """
         return scipy.linalg.svd(self.R, check_finite=False, lapack_driver="gesdd")
 
 
@@ -306,16 +529,22 @@ def factorize(
     Parameters
     ----------
     J : ndarray, shape (n, p)
-        The Jacobian, float64 and finite (not checked: validate at the
-        public boundary).
+        The Jacobian, real and finite, with ``p <= n``.
     rank_rtol : float, optional
-        The relative rank tolerance; :func:`default_rank_rtol` by default.
+        The relative rank tolerance in :math:`(0, 1)`;
+        :func:`default_rank_rtol` by default.
     overwrite : bool, optional
         Let LAPACK overwrite ``J`` (saves a copy of an ``(n, p)`` array).
 
     Returns
     -------
     JacobianFactorization
+
+    Raises
+    ------
+    ValueError
+        If ``J`` is not a finite real matrix with ``p <= n``, or
+        ``rank_rtol`` is not in :math:`(0, 1)`.
 
     Examples
     --------
@@ -326,9 +555,15 @@ def factorize(
     >>> bool(np.allclose(factorize(J).pinv(g), np.linalg.pinv(J) @ g))
     True
     """
-    return JacobianFactorization(
-        np.asarray(J, dtype=np.float64), rank_rtol=rank_rtol, overwrite=overwrite
-    )
+    J = as_finite_array("J", J, ndim=2)
+    if J.shape[1] > J.shape[0]:
+        raise ValueError(
+            f"`J` must have no more columns than rows (p <= n), got shape {J.shape}; "
+            "use kernel_factorization for p > n"
+        )
+    if rank_rtol is not None:
+        rank_rtol = check_rank_rtol(rank_rtol)
+    return JacobianFactorization(J, rank_rtol=rank_rtol, overwrite=overwrite)
 
 
 def gauss_newton_direction(
@@ -345,13 +580,33 @@ def gauss_newton_direction(
     SVD-based least squares; ``"normal_equations"`` the Cholesky solve of
     :math:`J^\top J \eta = J^\top g`, kept only to show its loss of accuracy
     (:math:`\operatorname{cond}(J^\top J) = \operatorname{cond}(J)^2`).
-    With ``return_sigma_ratio``, also :math:`\sigma_{min}/\sigma_{max}`
-    (NaN for ``"normal_equations"``, which does not compute it).
+
+    Parameters
+    ----------
+    J : ndarray, shape (n, p)
+        The Jacobian.
+    g : ndarray, shape (n,)
+        The vector to solve for.
+    solver : {"qr", "lstsq", "normal_equations"}, default "qr"
+        The method.
+    rank_rtol : float
+        The relative rank tolerance.
+    return_sigma_ratio : bool, default False
+        Also return :math:`\sigma_{min}/\sigma_{max}` (NaN for
+        ``"normal_equations"``, which does not compute it).
+
+    Returns
+    -------
+    eta : ndarray, shape (p,)
+    sigma_ratio : float
+        Only with ``return_sigma_ratio``.
 
     Raises
     ------
     RankDeficiencyError
         If :math:`\sigma_{min}(J) \le` ``rank_rtol`` :math:`\sigma_{max}(J)`.
+    ValueError
+        If ``solver`` is unknown.
 
     Examples
     --------
@@ -393,6 +648,19 @@ def stacked_lm_direction(J: np.ndarray, g: np.ndarray, damping: float) -> np.nda
     For ``damping == 0`` this is the Gauss-Newton direction (which needs
     :math:`J` of full column rank).
 
+    Parameters
+    ----------
+    J : ndarray, shape (m, p)
+        The matrix (the :math:`R` factor of a Jacobian, or the Jacobian).
+    g : ndarray, shape (m,)
+        The right-hand side.
+    damping : float
+        :math:`\lambda \ge 0`.
+
+    Returns
+    -------
+    ndarray, shape (p,)
+
     Examples
     --------
     >>> import numpy as np
@@ -413,6 +681,17 @@ class KernelFactorization:
     Applies the kernel form :math:`J^\top(K + \lambda I)^{-1} g` with only
     ``(n, n)`` and ``(n, p)`` arrays, never a ``(p, p)`` one. Create it with
     :func:`kernel_factorization`.
+
+    Attributes
+    ----------
+    U : ndarray, shape (n, n)
+        Orthonormal eigenvectors of :math:`K`.
+    kernel_eigenvalues : ndarray, shape (n,)
+        The eigenvalues :math:`\Lambda`, decreasing, :math:`\ge 0`.
+    J : ndarray, shape (n, p) or None
+        The Jacobian, for the ``"eigh"`` form.
+    Vt : ndarray, shape (n, p) or None
+        The right singular vectors of :math:`J`, for the ``"svd"`` form.
 
     Examples
     --------
@@ -444,14 +723,56 @@ class KernelFactorization:
         )
 
     def direction(self, g: np.ndarray, damping: float) -> np.ndarray:
-        r""":math:`J^\top (K + \lambda I)^{-1} g = J^\top U(\Lambda+\lambda)^{-1}U^\top g`."""
+        r""":math:`J^\top (K + \lambda I)^{-1} g = J^\top U(\Lambda+\lambda)^{-1}U^\top g`.
+
+        With ``damping == 0`` and a zero eigenvalue, the pseudo-inverse.
+
+        Parameters
+        ----------
+        g : ndarray, shape (n,)
+            A vector of the output space.
+        damping : float
+            :math:`\lambda \ge 0`.
+
+        Returns
+        -------
+        ndarray, shape (p,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from manifolds.linalg import kernel_factorization
+        >>> factorization = kernel_factorization(np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]]))
+        >>> factorization.direction(np.array([2.0, 8.0]), 0.0)
+        array([2., 4., 0.])
+        """
         coefficients = self._coefficients(g, damping)
         if self.Vt is not None:
             return self.Vt.T @ (np.sqrt(self.kernel_eigenvalues) * coefficients)
         return self.J.T @ (self.U @ coefficients)
 
     def output_velocity(self, g: np.ndarray, damping: float) -> np.ndarray:
-        r""":math:`K (K + \lambda I)^{-1} g = U \Lambda(\Lambda+\lambda)^{-1}U^\top g`."""
+        r""":math:`K (K + \lambda I)^{-1} g = U \Lambda(\Lambda+\lambda)^{-1}U^\top g`.
+
+        Parameters
+        ----------
+        g : ndarray, shape (n,)
+            A vector of the output space.
+        damping : float
+            :math:`\lambda \ge 0`.
+
+        Returns
+        -------
+        ndarray, shape (n,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from manifolds.linalg import kernel_factorization
+        >>> factorization = kernel_factorization(np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]]))
+        >>> factorization.output_velocity(np.array([2.0, 5.0]), 1.0)
+        array([1., 4.])
+        """
         return self.U @ (self.kernel_eigenvalues * self._coefficients(g, damping))
 
 
@@ -463,6 +784,24 @@ def kernel_factorization(
     ``"eigh"`` diagonalizes :math:`K` (``kernel`` if given, e.g. the closed
     form of a two-layer network, else :math:`JJ^\top`). ``"svd"`` takes the
     thin SVD of :math:`J`. See the module docstring for their accuracy.
+
+    Parameters
+    ----------
+    J : ndarray, shape (n, p)
+        The Jacobian.
+    kernel : ndarray, shape (n, n), optional
+        :math:`K = JJ^\top`, if known in closed form (``"eigh"`` only).
+    solver : {"eigh", "svd"}, default "eigh"
+        The factorization.
+
+    Returns
+    -------
+    KernelFactorization
+
+    Raises
+    ------
+    ValueError
+        If ``solver`` is unknown.
 
     Examples
     --------
@@ -488,24 +827,93 @@ def kernel_factorization(
     return KernelFactorization(U[:, order], eigenvalues, J=J)
 
 
-def svd(A: np.ndarray, *, full_matrices: bool = False):
-    """The SVD ``U, s, Vt`` of a dense matrix, LAPACK ``gesdd`` through numpy.
+class SquareSystem:
+    r"""The SVD :math:`A = U\Sigma V^\top` of a small square matrix, to solve :math:`Ax = b`.
 
-    The signs of the singular vectors are LAPACK's, so results that depend
-    on them (a target placed along ``Vt[-1]``) are reproducible.
+    For a system that is not a Jacobian (the differential of a retraction),
+    solved through its SVD because that also gives its numerical rank:
+    check ``singular_values`` before :meth:`solve`.
+
+    Parameters
+    ----------
+    A : ndarray, shape (k, k)
+        The matrix, finite.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from manifolds.linalg import svd
-    >>> svd(np.diag([1.0, 3.0]))[1]
+    >>> from manifolds.linalg import SquareSystem
+    >>> system = SquareSystem(np.array([[2.0, 0.0], [0.0, 4.0]]))
+    >>> system.singular_values
+    array([4., 2.])
+    """
+
+    def __init__(self, A: np.ndarray):
+        self.U, self.singular_values, self.Vt = scipy.linalg.svd(A, check_finite=False)
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        r""":math:`A^{-1} b = V \Sigma^{-1} U^\top b`.
+
+        Parameters
+        ----------
+        b : ndarray, shape (k,)
+            The right-hand side.
+
+        Returns
+        -------
+        ndarray, shape (k,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from manifolds.linalg import SquareSystem
+        >>> SquareSystem(np.array([[2.0, 0.0], [0.0, 4.0]])).solve(np.array([2.0, 2.0]))
+        array([1. , 0.5])
+        """
+        return self.Vt.T @ ((self.U.T @ b) / self.singular_values)
+
+
+def singular_value_decomposition(A: np.ndarray, *, full_matrices: bool = False):
+    r"""The SVD ``U, s, Vt`` of a dense matrix, LAPACK ``gesdd`` through numpy.
+
+    The signs of the singular vectors are LAPACK's, so results that depend
+    on them (a target placed along ``Vt[-1]``) are reproducible.
+
+    Parameters
+    ----------
+    A : ndarray, shape (m, k)
+        The matrix.
+    full_matrices : bool, default False
+        Square ``U`` and ``Vt`` instead of the thin ones.
+
+    Returns
+    -------
+    U : ndarray, shape (m, r)
+    s : ndarray, shape (r,)
+        Decreasing, :math:`r = \min(m, k)`.
+    Vt : ndarray, shape (r, k)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from manifolds.linalg import singular_value_decomposition
+    >>> singular_value_decomposition(np.diag([1.0, 3.0]))[1]
     array([3., 1.])
     """
     return np.linalg.svd(A, full_matrices=full_matrices)
 
 
 def singular_values(A: np.ndarray) -> np.ndarray:
-    """The singular values of a dense matrix, decreasing.
+    r"""The singular values of a dense matrix, decreasing.
+
+    Parameters
+    ----------
+    A : ndarray, shape (m, k)
+        The matrix.
+
+    Returns
+    -------
+    ndarray, shape (min(m, k),)
 
     Examples
     --------
@@ -517,8 +925,20 @@ def singular_values(A: np.ndarray) -> np.ndarray:
     return np.linalg.svd(A, compute_uv=False)
 
 
-def orthonormal_basis(A: np.ndarray) -> np.ndarray:
-    """An orthonormal basis of the columns of a full-rank ``A``: its thin QR's ``Q``.
+def orthonormal_basis(A: np.ndarray, *, complete: bool = False) -> np.ndarray:
+    r"""An orthonormal basis of the columns of a full-rank ``A``: its QR's ``Q``.
+
+    Parameters
+    ----------
+    A : ndarray, shape (m, k)
+        The matrix, ``k <= m``, of full column rank.
+    complete : bool, default False
+        Return the square ``Q`` of the complete QR, whose last ``m - k``
+        columns are an orthonormal basis of the complement of the range.
+
+    Returns
+    -------
+    ndarray, shape (m, k), or (m, m) if ``complete``
 
     Examples
     --------
@@ -528,17 +948,30 @@ def orthonormal_basis(A: np.ndarray) -> np.ndarray:
     >>> bool(np.allclose(Q.T @ Q, np.eye(2)))
     True
     """
+    if complete:
+        return scipy.linalg.qr(A, mode="full", check_finite=False)[0]
     return np.linalg.qr(A)[0]
 
 
-def lstsq(A: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The minimum-norm least-squares solution of a small dense system.
+def least_squares_solution(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    r"""The minimum-norm least-squares solution of a small dense system.
+
+    Parameters
+    ----------
+    A : ndarray, shape (m, k)
+        The matrix.
+    b : ndarray, shape (m,)
+        The right-hand side.
+
+    Returns
+    -------
+    ndarray, shape (k,)
 
     Examples
     --------
     >>> import numpy as np
-    >>> from manifolds.linalg import lstsq
-    >>> lstsq(np.array([[1.0], [1.0]]), np.array([1.0, 3.0]))
+    >>> from manifolds.linalg import least_squares_solution
+    >>> least_squares_solution(np.array([[1.0], [1.0]]), np.array([1.0, 3.0]))
     array([2.])
     """
     return np.linalg.lstsq(A, b, rcond=None)[0]

@@ -8,10 +8,10 @@ geometry lives in the :mod:`manifolds` package. Here:
 * :mod:`riemgn.losses`: losses on their outputs;
 * :mod:`riemgn.flows`: continuous-time dynamics (GN, LM, gradient flow and
   the intrinsic Riemannian flow), with :mod:`riemgn.damping` schedules;
-* :mod:`riemgn.solvers`: discrete-time Gauss-Newton, Levenberg-Marquardt and
-  Riemannian gradient descent;
-* :mod:`riemgn.theory`: spectra, curvature, PL constants, rates and the
-  optimal in-class risk;
+* :mod:`riemgn.solvers`: discrete-time Gauss-Newton, Levenberg-Marquardt,
+  gradient descent, pymanopt's Riemannian optimizers, and the optimal
+  in-class risk;
+* :mod:`riemgn.theory`: spectra, curvature, PL constants and rates;
 * :mod:`riemgn.equivalence`: the GN flow against the Riemannian gradient flow.
 """
 
@@ -50,8 +50,11 @@ _ORIGINS = {
     "SolverResult": "solvers",
     "SolverStatus": "solvers",
     "gauss_newton": "solvers",
+    "gradient_descent": "solvers",
+    "optimal_in_class_risk": "solvers",
     "levenberg_marquardt": "solvers",
     "riemannian_gradient_descent": "solvers",
+    "riemannian_optimize": "solvers",
 }
 
 
@@ -95,13 +98,16 @@ __all__ = [
     "flows",
     "gauss_newton",
     "gauss_newton_flow",
+    "gradient_descent",
     "gradient_flow",
     "levenberg_marquardt",
     "levenberg_marquardt_flow",
     "losses",
     "networks",
+    "optimal_in_class_risk",
     "riemannian_gradient_descent",
     "riemannian_gradient_flow",
+    "riemannian_optimize",
     "solvers",
     "theory",
     "velocity_residual",

@@ -12,9 +12,9 @@ import numbers
 
 import numpy as np
 
+from manifolds.exceptions import ManifoldError
 from manifolds.validation import check_output_map, check_positive_real, describe
 from manifolds.validation import norm as safe_norm
-from manifolds.exceptions import ManifoldError
 
 __all__ = [
     "DOMAIN_ERRORS",

@@ -192,89 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     verify.set_defaults(command_parser=verify)
-    verify.add_argument(
-        "--claims",
-        type=_claim_list,
-        metavar="C1,C3",
-        help=(
-            "comma-separated claim ids to check (default: every claim that "
-            "supports --data)"
-        ),
-    )
-    verify.add_argument(
-        "--preset",
-        choices=("quick", "full"),
-        default="quick",
-        help=(
-            "quick: small sweeps, under a minute on two cores; full: "
-            "wide sweeps (alpha over >= 4 decades, cond(G0) and lambda_min(K0) "
-            "over >= 7, 5 seeds each), about 3 minutes with --jobs 2 on two "
-            "cores, 5 with one job"
-        ),
-    )
-    verify.add_argument(
-        "--data",
-        choices=("synthetic", "diabetes"),
-        default="synthetic",
-        help=(
-            "synthetic: teacher-student data with controlled conditioning; "
-            "diabetes: scikit-learn's bundled diabetes set (needs "
-            "the 'data' extra), for the claims that support it"
-        ),
-    )
-    verify.add_argument(
-        "--seed",
-        type=_seed,
-        default=0,
-        help="non-negative seed from which every run's generator is derived",
-    )
-    verify.add_argument(
-        "--out",
-        default="riemgn-report",
-        metavar="DIR",
-        help=(
-            "directory for the report and figures; locked "
-            "for the run (a second riemgn verify on it refuses) and replaced "
-            "as a whole once the report is complete; files of yours in it "
-            "are kept"
-        ),
-    )
-    verify.add_argument(
-        "--jobs",
-        type=_positive_int,
-        default=1,
-        metavar="N",
-        help=(
-            "worker processes for independent runs; every measured number "
-            "except wall-clock times is identical for every N"
-        ),
-    )
-    verify.add_argument(
-        "--format",
-        dest="formats",
-        type=_format_list,
-        default="png",
-        metavar="FMT[,FMT]",
-        help=(
-            "figure formats, comma-separated, from png, pdf and svg: PNG for "
-            "screens, PDF and SVG (vector) for papers"
-        ),
-    )
-    verify.add_argument(
-        "--no-plots",
-        dest="plots",
-        action="store_false",
-        help="do not draw the figures (report.json and report.md only)",
-    )
-    verify.add_argument(
-        "--overwrite",
-        action="store_true",
-        help=(
-            "replace a report already in --out (without it, an existing "
-            "report is never touched); the old report stays whole until the "
-            "new one is swapped in, and an interrupted run leaves it as it was"
-        ),
-    )
+    _verify_options(verify)
 
     manifold = commands.add_parser(
         "manifold",
@@ -290,6 +208,92 @@ def build_parser() -> argparse.ArgumentParser:
     manifold.set_defaults(command_parser=manifold)
     _manifold_options(manifold)
     return parser
+
+
+def _verify_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--claims",
+        type=_claim_list,
+        metavar="C1,C3",
+        help=(
+            "comma-separated claim ids to check (default: every claim that "
+            "supports --data)"
+        ),
+    )
+    parser.add_argument(
+        "--preset",
+        choices=("quick", "full"),
+        default="quick",
+        help=(
+            "quick: small sweeps, under a minute on two cores; full: "
+            "wide sweeps (alpha over >= 4 decades, cond(G0) and lambda_min(K0) "
+            "over >= 7, 5 seeds each), about 3 minutes with --jobs 2 on two "
+            "cores, 5 with one job"
+        ),
+    )
+    parser.add_argument(
+        "--data",
+        choices=("synthetic", "diabetes"),
+        default="synthetic",
+        help=(
+            "synthetic: teacher-student data with controlled conditioning; "
+            "diabetes: scikit-learn's bundled diabetes set (needs "
+            "the 'data' extra), for the claims that support it"
+        ),
+    )
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        help="non-negative seed from which every run's generator is derived",
+    )
+    parser.add_argument(
+        "--out",
+        default="riemgn-report",
+        metavar="DIR",
+        help=(
+            "directory for the report and figures; locked "
+            "for the run (a second riemgn verify on it refuses) and replaced "
+            "as a whole once the report is complete; files of yours in it "
+            "are kept"
+        ),
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help=(
+            "worker processes for independent runs; every measured number "
+            "except wall-clock times is identical for every N"
+        ),
+    )
+    parser.add_argument(
+        "--format",
+        dest="formats",
+        type=_format_list,
+        default="png",
+        metavar="FMT[,FMT]",
+        help=(
+            "figure formats, comma-separated, from png, pdf and svg: PNG for "
+            "screens, PDF and SVG (vector) for papers"
+        ),
+    )
+    parser.add_argument(
+        "--no-plots",
+        dest="plots",
+        action="store_false",
+        help="do not draw the figures (report.json and report.md only)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=(
+            "replace a report already in --out (without it, an existing "
+            "report is never touched); the old report stays whole until the "
+            "new one is swapped in, and an interrupted run leaves it as it was"
+        ),
+    )
 
 
 def _manifold_options(parser: argparse.ArgumentParser) -> None:
@@ -449,7 +453,7 @@ def _verify(args, parser) -> int:
                 out = prepare_output(args.out, overwrite=args.overwrite)
             except OutputDirectoryError as error:
                 lock.release()
-                parser.error(str(error))
+                parser.error(error.message(out="--out", overwrite="--overwrite"))
             print(
                 f"riemgn {__version__} verify: {', '.join(ids)}; preset "
                 f"{args.preset}, data {args.data}, seed {args.seed}, "
@@ -542,36 +546,28 @@ def _silence_stdout() -> None:
         sys.stdout = open(os.devnull, "w")  # lives until the process exits
 
 
-def _manifold(args, parser) -> int:
-    import numpy as np
-
-    from manifolds import (
-        ManifoldError,
-        NotAnImmersionError,
-        OutputManifold,
-        check_manifold,
-        jacobian_rank,
-    )
-    from manifolds.validation import norm
-    from riemgn.data import teacher_student
-    from riemgn.theory import second_fundamental_form_norm
-
-    if args.d > args.n:
-        parser.error(f"--d must be <= --n, got d = {args.d} > n = {args.n}")
-    # Refuse sizes that cannot fit before allocating anything: the n x p
-    # Jacobian (and its copies) and, for p < n, the p x p x n tensor of the
-    # second fundamental form, in float64.
-    n, p = args.n, args.width * args.d
-    needed = 8 * (n * args.d + 4 * n * p + p * p + (p * p * n if p < n else 0))
+def _available_memory() -> int:
+    """The bytes of memory available now (8 GiB where it cannot be read)."""
     try:  # MemAvailable counts the reclaimable page cache; free pages do not
         with open("/proc/meminfo") as meminfo:
             fields = dict(line.split(":", 1) for line in meminfo if ":" in line)
-        available = int(fields["MemAvailable"].split()[0]) * 1024
+        return int(fields["MemAvailable"].split()[0]) * 1024
     except (OSError, KeyError, ValueError):
         try:
-            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         except (AttributeError, OSError, ValueError):  # not a POSIX system
-            available = 2**33
+            return 2**33
+
+
+def _check_manifold_size(args, parser) -> None:
+    """Refuse ``--d > --n``, and sizes that cannot fit, before allocating anything."""
+    if args.d > args.n:
+        parser.error(f"--d must be <= --n, got d = {args.d} > n = {args.n}")
+    # The n x p Jacobian (and its copies) and, for p < n, the p x p x n tensor
+    # of the second fundamental form, in float64.
+    n, p = args.n, args.width * args.d
+    needed = 8 * (n * args.d + 4 * n * p + p * p + (p * p * n if p < n else 0))
+    available = _available_memory()
     if needed > available:
         parser.error(
             f"--n {n} --d {args.d} --width {args.width} is too large: p = width x d "
@@ -579,9 +575,14 @@ def _manifold(args, parser) -> int:
             f"about {needed:.2e} bytes, more than the {available:.2e} bytes of "
             "memory available; reduce --width, --n or --d"
         )
-    rng = np.random.default_rng(args.seed)
+
+
+def _manifold_problem(args, parser, rng):
+    """The teacher-student problem of ``riemgn manifold``; a usage error if refused."""
+    from riemgn.data import teacher_student
+
     try:
-        problem = teacher_student(
+        return teacher_student(
             args.n,
             args.d,
             args.width,
@@ -602,32 +603,77 @@ def _manifold(args, parser) -> int:
             )
             text = f"{option} {value:g} is out of range: {text}"
         parser.error(text)
-    output_map = problem.output_map
 
-    def refuse(error) -> int:
-        print(
-            f"riemgn manifold: error: no finite summary at --alpha {args.alpha:g} "
-            f"(--cond {args.cond:g}, --noise {args.noise:g}): {error}",
-            file=sys.stderr,
+
+def _refuse(args, error) -> int:
+    """Say that no finite summary exists, and return exit code 1."""
+    print(
+        f"riemgn manifold: error: no finite summary at --alpha {args.alpha:g} "
+        f"(--cond {args.cond:g}, --noise {args.noise:g}): {error}",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _initial_state(problem):
+    """The rank of J, F(theta0) and the norms of F(theta0) and its residual.
+
+    Every number is computed before anything is printed, with norms that
+    neither overflow nor underflow; a value that float64 cannot hold is an
+    error, never a printed inf.
+    """
+    import numpy as np
+
+    from manifolds import jacobian_rank
+    from manifolds.validation import norm
+
+    rank = jacobian_rank(problem.output_map, problem.params0)
+    u0 = problem.output_map.value(problem.params0)
+    size = norm(u0)
+    with np.errstate(over="ignore"):
+        residual = norm(u0 - problem.y)
+    if not (math.isfinite(size) and math.isfinite(residual)):
+        raise OverflowError(
+            f"|F(theta0)| = {size:.3e} or |F(theta0) - y| = {residual:.3e} "
+            "exceeds the largest float"
         )
-        return 1
+    return rank, u0, size, residual
 
-    # Every number is computed before anything is printed, with norms that
-    # neither overflow nor underflow; a value that float64 cannot hold is an
-    # error, never a printed inf.
+
+def _print_checks(args, manifold, u0, rng, start: float) -> int:
+    """Run ``check_manifold``, print each verdict; 0 if it passes, else 1."""
+    from manifolds import ManifoldError, check_manifold
+
     try:
-        rank = jacobian_rank(output_map, problem.params0)
-        u0 = output_map.value(problem.params0)
-        size = norm(u0)
-        with np.errstate(over="ignore"):
-            residual = norm(u0 - problem.y)
-        if not (math.isfinite(size) and math.isfinite(residual)):
-            raise OverflowError(
-                f"|F(theta0)| = {size:.3e} or |F(theta0) - y| = {residual:.3e} "
-                "exceeds the largest float"
-            )
+        result = check_manifold(manifold, u0, rng=rng)
     except (ManifoldError, ValueError, OverflowError) as error:
-        return refuse(error)
+        return _refuse(args, error)
+    elapsed = time.perf_counter() - start
+    verdicts = result.verdicts()
+    print(f"  check_manifold ({elapsed:.2f} s, cond J = {result.condition:.3e}):")
+    for v in verdicts:
+        value = "n/a" if math.isnan(v.value) else f"{v.value:.4g}"
+        print(f"    {v.name:<32} {value:>10}   {v.status:<10} (expected {v.expected})")
+        if v.note:
+            print(f"      {v.note}")
+    print(f"  check_manifold: {result.status}")
+    return 0 if result.status == "pass" else 1
+
+
+def _manifold(args, parser) -> int:
+    import numpy as np
+
+    from manifolds import ManifoldError, NotAnImmersionError, OutputManifold
+    from riemgn.theory import second_fundamental_form_norm
+
+    _check_manifold_size(args, parser)
+    n, p = args.n, args.width * args.d
+    rng = np.random.default_rng(args.seed)
+    problem = _manifold_problem(args, parser, rng)
+    try:
+        rank, u0, size, residual = _initial_state(problem)
+    except (ManifoldError, ValueError, OverflowError) as error:
+        return _refuse(args, error)
     print(f"riemgn {__version__}: output manifold of {problem.network!r}")
     print(f"  samples n = {n}, parameters p = {p}, initialization {args.init!r}")
     print(
@@ -649,34 +695,21 @@ def _manifold(args, parser) -> int:
         return 0
     start = time.perf_counter()
     try:
-        manifold = OutputManifold(output_map, problem.params0, rng=rng)
+        manifold = OutputManifold(problem.output_map, problem.params0, rng=rng)
     except NotAnImmersionError as error:
         print(f"  immersion: no: {error}")
         return 0
     except (ManifoldError, ValueError, OverflowError) as error:
-        return refuse(error)
+        return _refuse(args, error)
     print(f"  immersion: yes, dim M = {manifold.dim} in R^{manifold.ambient_dim}")
     try:
         curvature = second_fundamental_form_norm(manifold, u0, rng=rng)
     except (ManifoldError, ValueError, OverflowError) as error:
-        return refuse(error)
+        return _refuse(args, error)
     print(f"  |II| at F(theta0) = {curvature.value:.4g}")
     if not args.check:
         return 0
-    try:
-        result = check_manifold(manifold, u0, rng=rng)
-    except (ManifoldError, ValueError, OverflowError) as error:
-        return refuse(error)
-    elapsed = time.perf_counter() - start
-    verdicts = result.verdicts()
-    print(f"  check_manifold ({elapsed:.2f} s, cond J = {result.condition:.3e}):")
-    for v in verdicts:
-        value = "n/a" if math.isnan(v.value) else f"{v.value:.4g}"
-        print(f"    {v.name:<32} {value:>10}   {v.status:<10} (expected {v.expected})")
-        if v.note:
-            print(f"      {v.note}")
-    print(f"  check_manifold: {result.status}")
-    return 0 if result.status == "pass" else 1
+    return _print_checks(args, manifold, u0, rng, start)
 
 
 def main_entry() -> None:  # pragma: no cover - the console script

@@ -81,7 +81,7 @@ class _OutputLoss:
         u = self._outputs(u)
         with np.errstate(over="ignore", invalid="ignore"):
             residual = u - self._y
-        if not np.all(np.isfinite(residual)):
+        if not np.isfinite(residual).all():
             raise OverflowError(
                 "the residual u - y overflows float64: max |u| = "
                 f"{float(np.max(np.abs(u))):.3e}, max |y| = "

@@ -100,6 +100,7 @@ class DampingState:
     Examples
     --------
     >>> import numpy as np
+    >>> from manifolds.linalg import singular_values
     >>> from riemgn.losses import SquaredLoss
     >>> from riemgn.networks import TwoLayerNetwork
     >>> rng = np.random.default_rng(0)
@@ -108,7 +109,7 @@ class DampingState:
     >>> F = network.output_map(rng.standard_normal((5, 2)))
     >>> loss = SquaredLoss(np.zeros(5))
     >>> u = F.value(params)
-    >>> eigenvalues = np.linalg.svd(F.jacobian(params), compute_uv=False) ** 2
+    >>> eigenvalues = singular_values(F.jacobian(params)) ** 2
     >>> state = DampingState(params, u, loss.gradient(u), loss.value(u), eigenvalues)
     >>> state.kernel_eigenvalues.shape, bool(state.lambda_min == eigenvalues.min())
     ((5,), True)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.interpolate
 
+from manifolds.linalg import default_rank_rtol, gauss_newton_direction
 from manifolds.validation import (
     as_finite_array,
     as_finite_vector,
@@ -36,12 +37,9 @@ from manifolds.validation import (
     describe,
 )
 from riemgn._checks import check_loss, safe_norm
-from manifolds.linalg import gauss_newton_direction
 from riemgn.dynamics.flows.trajectory import Trajectory
 
 __all__ = ["TrajectoryComparison", "compare_trajectories", "velocity_residual"]
-
-_EPS = np.finfo(np.float64).eps
 
 
 def velocity_residual(manifold, loss, u, *, solver: str = "qr") -> float:
@@ -126,7 +124,7 @@ def velocity_residual(manifold, loss, u, *, solver: str = "qr") -> float:
             "the Jacobian J(theta(u)) or the loss gradient is not finite at `u`"
         )
     c = manifold.metric_weight
-    rank_rtol = max(J.shape) * _EPS
+    rank_rtol = default_rank_rtol(*J.shape)
     with np.errstate(over="ignore", invalid="ignore"):
         velocity = (
             -gauss_newton_direction(

@@ -32,8 +32,8 @@ import autograd.numpy as anp
 import numpy as np
 from numpy.typing import ArrayLike
 
-from manifolds.validation import check_generator, check_positive_real, describe
 from manifolds.autograd_map import AutogradOutputMap
+from manifolds.validation import check_generator, check_positive_real, describe
 from riemgn.networks.activations import Activation, get_activation
 from riemgn.networks.two_layer import _check_inputs, _check_scheme
 

@@ -51,6 +51,11 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
+from manifolds.linalg import (
+    default_rank_rtol,
+    singular_value_decomposition,
+    singular_values,
+)
 from manifolds.validation import (
     NonFiniteError,
     all_finite,
@@ -452,44 +457,59 @@ class TwoLayerOutputMap:
         neuron 1 is saturated (or dead) on every
         """
         W = self._weights(params)
-        m, d, n = self._width, self._input_dim, self.n_outputs
+        m, n = self._width, self.n_outputs
         J = as_finite_array("J", J, ndim=2)
         if J.shape != (n, self.n_params):
             raise ValueError(
                 f"`J` must have shape ({n}, {self.n_params}), got {J.shape}"
             )
         tolerance = check_positive_real("tolerance", tolerance)
-        found = []
-        if m <= 2000:
-            sizes = np.maximum(np.linalg.norm(W, axis=1), 1.0)
-            gaps = np.linalg.norm(W[:, None, :] - W[None, :, :], axis=2)
-            same = gaps <= 1e-12 * np.maximum(sizes[:, None], sizes[None, :])
-            pairs = list(zip(*np.nonzero(np.triu(same, 1)), strict=True))
-            opposite = [(i, k) for i, k in pairs if self._c[i] == -self._c[k]]
-            twins = [(i, k) for i, k in pairs if self._c[i] == self._c[k]]
-            if opposite:
-                found.append(
-                    f"{len(opposite)} pair(s) of neurons with equal input weights "
-                    "and opposite output weights ("
-                    + _listed(f"{i} and {k}" for i, k in opposite)
-                    + "): the symmetric initialization, whose Jacobian columns "
-                    "cancel pairwise (rank J <= p/2); use the 'standard' or "
-                    "'centered' initialization, or Levenberg-Marquardt"
-                )
-            if twins:
-                found.append(
-                    f"{len(twins)} pair(s) of duplicate neurons with equal input "
-                    "and output weights ("
-                    + _listed(f"{i} and {k}" for i, k in twins)
-                    + "): they move the outputs only together"
-                )
+        found = self._paired_neurons(W) if m <= 2000 else []
         with np.errstate(all="ignore"):
             Z = self._X @ W.T  # (n, m) pre-activations
             slopes = np.abs(self._activation.derivative(Z))
             # Input j contributes to neuron i's block when its row there,
             # (alpha/sqrt m) sigma'(z_ij) x_j, exceeds the rank tolerance.
             rows = self._scale * slopes * np.linalg.norm(self._X, axis=1)[:, None]
-        active = np.sum(rows > tolerance, axis=0)
+        found += self._idle_neurons(W, Z, slopes, np.sum(rows > tolerance, axis=0))
+        found += self._degenerate_inputs()
+        if not found and self.n_params <= 2000:
+            found.append(self._smallest_direction(W, J, slopes))
+        return "; ".join(found)
+
+    def _paired_neurons(self, W: np.ndarray) -> list[str]:
+        """Pairs of neurons with equal input weights, by their output weights."""
+        found = []
+        sizes = np.maximum(np.linalg.norm(W, axis=1), 1.0)
+        gaps = np.linalg.norm(W[:, None, :] - W[None, :, :], axis=2)
+        same = gaps <= 1e-12 * np.maximum(sizes[:, None], sizes[None, :])
+        pairs = list(zip(*np.nonzero(np.triu(same, 1)), strict=True))
+        opposite = [(i, k) for i, k in pairs if self._c[i] == -self._c[k]]
+        twins = [(i, k) for i, k in pairs if self._c[i] == self._c[k]]
+        if opposite:
+            found.append(
+                f"{len(opposite)} pair(s) of neurons with equal input weights "
+                "and opposite output weights ("
+                + _listed(f"{i} and {k}" for i, k in opposite)
+                + "): the symmetric initialization, whose Jacobian columns "
+                "cancel pairwise (rank J <= p/2); use the 'standard' or "
+                "'centered' initialization, or Levenberg-Marquardt"
+            )
+        if twins:
+            found.append(
+                f"{len(twins)} pair(s) of duplicate neurons with equal input "
+                "and output weights ("
+                + _listed(f"{i} and {k}" for i, k in twins)
+                + "): they move the outputs only together"
+            )
+        return found
+
+    def _idle_neurons(
+        self, W: np.ndarray, Z: np.ndarray, slopes: np.ndarray, active: np.ndarray
+    ) -> list[str]:
+        """The neurons active on fewer than d inputs (at most five listed)."""
+        d, n = self._input_dim, self.n_outputs
+        found = []
         idle = np.flatnonzero(active < d)
         for i in idle[:5]:
             largest = float(np.max(slopes[:, i]))
@@ -513,7 +533,15 @@ class TwoLayerOutputMap:
             )
         if idle.size > 5:
             found.append(f"and {idle.size - 5} more saturated or dead neuron(s)")
-        spanned = int(np.linalg.matrix_rank(self._X))
+        return found
+
+    def _degenerate_inputs(self) -> list[str]:
+        """Collinear inputs, or fewer distinct inputs than parameters."""
+        d, n = self._input_dim, self.n_outputs
+        found = []
+        # The numerical rank of X, with the core's default tolerance.
+        s = singular_values(self._X)
+        spanned = int(np.count_nonzero(s > s[0] * default_rank_rtol(n, d)))
         if spanned < d:
             found.append(
                 f"the inputs span only {spanned} of the d = {d} input dimensions "
@@ -527,23 +555,27 @@ class TwoLayerOutputMap:
                 f"{self.n_params} parameters (duplicate inputs): rank J <= "
                 f"{distinct}"
             )
-        if not found and self.n_params <= 2000:
-            with np.errstate(all="ignore"):
-                null = np.linalg.svd(J, full_matrices=False)[2][-1]
-            share = np.sum(null.reshape(m, d) ** 2, axis=1)
-            order = np.argsort(share)[::-1]
-            top = [i for i in order[:3] if share[i] >= 0.05]
-            found.append(
-                "no saturated, dead, paired or duplicate neurons and no duplicate "
-                "inputs; the smallest singular direction lies on "
-                + ", ".join(
-                    f"neuron {i} ({100 * share[i]:.0f}%, |w_{i}| = "
-                    f"{np.linalg.norm(W[i]):.4g}, max |sigma'| = "
-                    f"{float(np.max(slopes[:, i])):.3e})"
-                    for i in top
-                )
+        return found
+
+    def _smallest_direction(
+        self, W: np.ndarray, J: np.ndarray, slopes: np.ndarray
+    ) -> str:
+        """The neurons that carry the last right singular vector of J."""
+        with np.errstate(all="ignore"):
+            null = singular_value_decomposition(J)[2][-1]
+        share = np.sum(null.reshape(self._width, self._input_dim) ** 2, axis=1)
+        order = np.argsort(share)[::-1]
+        top = [i for i in order[:3] if share[i] >= 0.05]
+        return (
+            "no saturated, dead, paired or duplicate neurons and no duplicate "
+            "inputs; the smallest singular direction lies on "
+            + ", ".join(
+                f"neuron {i} ({100 * share[i]:.0f}%, |w_{i}| = "
+                f"{np.linalg.norm(W[i]):.4g}, max |sigma'| = "
+                f"{float(np.max(slopes[:, i])):.3e})"
+                for i in top
             )
-        return "; ".join(found)
+        )
 
     def jvp(self, params: ArrayLike, vector: ArrayLike) -> np.ndarray:
         r"""The Jacobian-vector product :math:`J(\theta) v`.
@@ -993,12 +1025,15 @@ class TwoLayerNetwork:
         >>> F = network.output_map(rng.standard_normal((10, 2)))
         >>> bool(np.allclose(F.value(theta0), 0.0))
         True
-        >>> int(np.linalg.matrix_rank(F.jacobian(theta0)))  # <= p / 2: no immersion
+        >>> from manifolds.linalg import factorize
+        >>> factorize(F.jacobian(theta0)).rank_info().rank  # <= p / 2: no immersion
         4
         >>> theta0 = network.init_params(rng, "centered")
         >>> F = network.output_map(rng.standard_normal((10, 2)))
-        >>> bool(np.allclose(F.value(theta0), 0.0)), int(np.linalg.matrix_rank(F.jacobian(theta0)))
-        (True, 8)
+        >>> bool(np.allclose(F.value(theta0), 0.0))
+        True
+        >>> factorize(F.jacobian(theta0)).rank_info().rank
+        8
         """
         rng = check_generator(rng)
         scheme = _check_scheme(scheme)

@@ -30,7 +30,7 @@ matrix has an absolute error of about :math:`\varepsilon \lambda_{max}`, so
 every eigenvalue below :math:`\varepsilon\lambda_{max}`, i.e. every
 :math:`\sigma_i < \sqrt{\varepsilon}\,\sigma_{max}`, is noise, and
 :math:`\operatorname{cond}(G) > 10^{16}` cannot be measured at all. An SVD of
-:math:`J` (one-sided, ``scipy.linalg.svdvals``) keeps an absolute error of
+:math:`J` (one-sided, :func:`manifolds.linalg.singular_values`) keeps an absolute error of
 :math:`\varepsilon\sigma_{max}` on each :math:`\sigma_i`, which resolves
 :math:`\lambda_i = \sigma_i^2` down to about :math:`\varepsilon^2
 \lambda_{max}`.

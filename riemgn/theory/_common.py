@@ -7,12 +7,12 @@ import numbers
 
 import numpy as np
 
-from manifolds.output_manifold import OutputManifold, _checked_jacobian
+from manifolds.output_manifold import OutputManifold
 from manifolds.output_map import OutputMap
 from manifolds.validation import (
     NonFiniteError,
     all_finite,
-    as_finite_vector,
+    checked_jacobian,
     describe,
     max_abs,
 )
@@ -49,9 +49,8 @@ def _check_manifold(manifold) -> OutputManifold:
 
 
 def _jacobian(output_map, params) -> np.ndarray:
-    n, p = _check_output_map(output_map)
-    params = as_finite_vector("params", params, p)
-    return _checked_jacobian(output_map, params, n, p)
+    _check_output_map(output_map)
+    return checked_jacobian(output_map, params)
 
 
 def _check_real(name: str, value) -> float:
@@ -78,9 +77,3 @@ def _check_product(matrix: np.ndarray, what: str, J: np.ndarray) -> np.ndarray:
 def _readonly(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
-
-
-# ----------------------------------------------------------------------
-# Gram matrix, kernel, spectra
-
-

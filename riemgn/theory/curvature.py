@@ -6,11 +6,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 import scipy.optimize
-import scipy.stats
 
 from manifolds.exceptions import NotAnImmersionError
+from manifolds.linalg import factorize, orthonormal_basis
 from manifolds.output_manifold import OutputManifold
 from manifolds.validation import (
     NonFiniteError,
@@ -106,9 +105,9 @@ def _curvature_tensor(manifold: OutputManifold, params: np.ndarray) -> tuple:
             f"< n_params = {p} (tolerance {info.tolerance:.3e}); the second "
             "fundamental form is not defined where F is not an immersion"
         )
-    J = _jacobian(output_map, params)
-    Q, R = scipy.linalg.qr(J, mode="economic", check_finite=False)
-    V = scipy.linalg.solve_triangular(R, np.eye(p), check_finite=False)  # R^{-1}
+    factorization = factorize(_jacobian(output_map, params))
+    Q = factorization.Q
+    V = factorization.triangular_inverse()  # R^{-1}
     try:
         with np.errstate(all="ignore"):
             T = _normal_second_derivatives(output_map, params, Q, V)
@@ -120,9 +119,9 @@ def _curvature_tensor(manifold: OutputManifold, params: np.ndarray) -> tuple:
     # D^2F is bilinear. With r = max|R| and W = (R / r)^{-1} = r R^{-1} (which
     # cannot overflow where R^{-1} does), along W / |W| the tensor is
     # T (r / |W|)^2; it is then normalized by its largest entry t.
-    size_r = max_abs(R)
+    size_r = max_abs(factorization.R)
     with np.errstate(all="ignore"):
-        W = scipy.linalg.solve_triangular(R / size_r, np.eye(p), check_finite=False)
+        W = factorization.triangular_inverse(scale=size_r)
         size_w = max_abs(W)
         T = _normal_second_derivatives(output_map, params, Q, W / size_w)
     if not (all_finite(W) and all_finite(T)):
@@ -210,7 +209,8 @@ def _maximize_quartic(
         return a, f, True
     for _ in range(max_iter):
         g = Ta @ v  # the gradient of f/4
-        U = scipy.linalg.qr(a[:, None])[0][:, 1:]  # an orthonormal basis of a^perp
+        # An orthonormal basis of a^perp: the complete QR of a has Q e_1 = +-a.
+        U = orthonormal_basis(a[:, None], complete=True)[:, 1:]
         hessian = 2.0 * Ta @ Ta.T + np.einsum("ijm,m->ij", T, v) - f * np.eye(p)
         curvatures, vectors = np.linalg.eigh(U.T @ hessian @ U)
         gradient = U.T @ g  # the Riemannian gradient of f/4, in the basis U
@@ -379,9 +379,3 @@ def second_fundamental_form_norm(
         normal_vector=_readonly(normal_vector),
         converged=bool(converged),
     )
-
-
-# ----------------------------------------------------------------------
-# Polyak-Lojasiewicz constant
-
-

@@ -119,9 +119,3 @@ def pl_constant(manifold: OutputManifold, loss, u, h_star: float) -> float:
             f"h_star = {gap:.3e}; its true value exceeds the largest float"
         )
     return ratio
-
-
-# ----------------------------------------------------------------------
-# Exponential rate
-
-

@@ -6,8 +6,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
-import scipy.optimize
 import scipy.stats
 
 from manifolds.validation import (
@@ -266,9 +264,3 @@ def _check_window(window) -> tuple[float, float]:
             f"to the largest excess, got {describe(window)}"
         )
     return upper, lower
-
-
-# ----------------------------------------------------------------------
-# The optimal in-class risk
-
-

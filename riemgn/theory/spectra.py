@@ -6,10 +6,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
-import scipy.optimize
-import scipy.stats
 
+from manifolds.linalg import singular_values as _singular_values
 from manifolds.output_map import OutputMap
 from manifolds.validation import (
     NonFiniteError,
@@ -26,7 +24,12 @@ from riemgn.theory._common import (
     _readonly,
 )
 
-__all__ = ["SpectrumSummary", "gram_matrix", "neural_tangent_kernel", "spectrum_summary"]
+__all__ = [
+    "SpectrumSummary",
+    "gram_matrix",
+    "neural_tangent_kernel",
+    "spectrum_summary",
+]
 
 
 def gram_matrix(output_map: OutputMap, params) -> np.ndarray:
@@ -225,7 +228,8 @@ def spectrum_summary(
     - :math:`\kappa` is the condition number (:math:`\infty` if
       :math:`\lambda_{min} = 0`).
 
-    Singular values come from ``scipy.linalg.svdvals`` of :math:`J`, not
+    Singular values come from the SVD of :math:`J`
+    (:func:`manifolds.linalg.singular_values`), not
     from an eigen-solver applied to :math:`J^\top J`: they keep an absolute
     error of :math:`\varepsilon\sigma_{max}` on each :math:`\sigma_i`, so
     eigenvalues far below :math:`\varepsilon\lambda_{max}` are still
@@ -282,7 +286,7 @@ def spectrum_summary(
         rank_rtol = max(n, p) * _EPS
     rank_rtol = check_rank_rtol(rank_rtol)
     J = _jacobian(output_map, params)
-    singular_values = scipy.linalg.svdvals(J, check_finite=False)
+    singular_values = _singular_values(J)
     size = p if kernel == "gram" else n
     eigenvalues = np.zeros(size)
     with np.errstate(over="ignore", under="ignore"):
@@ -310,9 +314,3 @@ def spectrum_summary(
         eigenvalues=_readonly(eigenvalues),
         tolerance=threshold**2,
     )
-
-
-# ----------------------------------------------------------------------
-# Second fundamental form
-
-

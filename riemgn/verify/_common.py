@@ -1,4 +1,4 @@
-"""Helpers shared by the claim modules: seeds, figures and a few measurements."""
+"""Helpers shared by the claim modules: seeds, configurations, figures and a few measurements."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import zlib
 
 import numpy as np
 
+from manifolds.linalg import singular_values
 from riemgn.verify._style import new_figure  # noqa: F401  (the claims' import)
 
 __all__ = [
+    "CONDITION_TOLERANCE",
+    "MAX_DRAWS",
     "data_set_description",
     "farthest",
     "gram_condition",
@@ -19,7 +22,14 @@ __all__ = [
     "new_figure",
     "run_rng",
     "run_seed",
+    "typed_config",
 ]
+
+#: C2 and C6: cond(G0) is within this factor of each target (see
+#: :func:`gram_conditioned_problem`); a draw that cannot reach a target is
+#: replaced, at most MAX_DRAWS times.
+CONDITION_TOLERANCE = 1.2
+MAX_DRAWS = 10
 
 
 def run_seed(seed: int, claim_id: str, *keys: int) -> tuple[int, ...]:
@@ -42,9 +52,30 @@ def run_rng(entropy: tuple[int, ...]) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(list(entropy)))
 
 
+def typed_config(config_type, config):
+    """``config`` as a ``config_type`` (a claim's frozen ``Config`` dataclass).
+
+    The runner passes a claim's configuration as the preset's dict of plain
+    values (what ``report.json`` records), or already typed; unknown keys
+    raise ``TypeError``.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Config:
+    ...     n: int
+    >>> typed_config(Config, {"n": 3})
+    Config(n=3)
+    >>> typed_config(Config, Config(4))
+    Config(n=4)
+    """
+    return config if isinstance(config, config_type) else config_type(**config)
+
+
 def gram_condition(output_map, params) -> float:
     """``cond(G) = cond(J)^2`` at ``params``, from the singular values of ``J``."""
-    s = np.linalg.svd(output_map.jacobian(params), compute_uv=False)
+    s = singular_values(output_map.jacobian(params))
     return float((s[0] / s[-1]) ** 2) if s[-1] > 0 else float("inf")
 
 

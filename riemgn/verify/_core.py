@@ -679,6 +679,11 @@ class Claim:
         The ``--data`` choices the experiment supports.
     expected_seconds : dict
         Typical wall time per preset on one core, for the documentation.
+    config_type : type or None
+        If given (a frozen dataclass, say), the configuration is passed to
+        ``tasks``, ``evaluate`` and ``figure`` as ``config_type(**config)``,
+        built once before any run; else as the dict. The report records the
+        dict either way.
 
     Examples
     --------
@@ -720,6 +725,7 @@ class Claim:
     figure: Callable[..., Any]
     data: tuple[str, ...] = ("synthetic",)
     expected_seconds: Mapping[str, float] = field(default_factory=dict)
+    config_type: type | None = None
 
     def config(self, preset: str, data: str = "synthetic") -> dict[str, Any]:
         """The configuration of ``preset`` (``"quick"`` or ``"full"``).

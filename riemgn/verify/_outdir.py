@@ -31,6 +31,12 @@ half-way. Three pieces give that:
 Temporary directories that a killed run (SIGKILL, power loss) leaves
 behind carry the ``.<name>.tmp-`` prefix and are removed by the next run
 that takes the lock.
+
+Before any of that, :func:`prepare_output` (public as
+:func:`riemgn.verify.prepare_output`) checks that a report can be written
+there at all; every problem with the directory is an
+:class:`OutputDirectoryError`, whose message names the library's argument
+``out`` (``riemgn verify`` renders it with ``--out``).
 """
 
 from __future__ import annotations
@@ -50,11 +56,12 @@ import tempfile
 from collections.abc import Iterator
 
 from riemgn.verify import _signals
-from riemgn.verify.report import OutputDirectoryError
 
 __all__ = [
     "REPORT_FILES",
+    "OutputDirectoryError",
     "OutputLock",
+    "prepare_output",
     "probe",
     "report_files",
     "staging",
@@ -70,6 +77,83 @@ _NO_EXCHANGE = {errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP}
 REPORT_FILES = ("report.json", "report.md")
 
 
+class OutputDirectoryError(ValueError):
+    """The output directory cannot be used (unwritable, holds a report, or in use).
+
+    Raised by :func:`riemgn.verify.prepare_output` before any experiment
+    runs, and by :func:`riemgn.verify.write_report` when another process
+    holds the directory's lock; ``riemgn verify`` turns it into a usage
+    error (exit code 2). A :class:`ValueError`: the directory is a bad
+    argument.
+
+    The message names the argument ``out``; :meth:`message` names it
+    otherwise (``riemgn verify`` names its options ``--out`` and
+    ``--overwrite``).
+
+    Parameters
+    ----------
+    path : str
+        The output directory as given.
+    problem : str
+        What is wrong, after the path; ``{out}`` and ``{overwrite}`` stand
+        for the names of the arguments, other fields for ``values``.
+    values : dict, optional
+        The other fields of ``problem``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from riemgn.verify import OutputDirectoryError, prepare_output
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     file = pathlib.Path(tmp) / "notes.txt"
+    ...     _ = file.write_text("not a directory")
+    ...     try:
+    ...         prepare_output(file)
+    ...     except OutputDirectoryError as error:
+    ...         print("exists and is not a directory" in str(error))
+    True
+    >>> error = OutputDirectoryError(
+    ...     "report", "already holds a report; pass {overwrite} to replace it"
+    ... )
+    >>> print(error)
+    `out` = 'report' already holds a report; pass overwrite=True to replace it
+    >>> print(error.message(out="--out", overwrite="--overwrite"))
+    --out 'report' already holds a report; pass --overwrite to replace it
+    """
+
+    def __init__(self, path: str, problem: str, values=None):
+        super().__init__(path, problem, dict(values or {}))
+        self.path, self.problem, self.values = self.args
+
+    def __str__(self) -> str:
+        return self.message()
+
+    def message(self, out: str | None = None, overwrite: str | None = None) -> str:
+        """The message, naming the arguments ``out`` and ``overwrite`` as given.
+
+        Parameters
+        ----------
+        out : str, optional
+            The name of the output directory argument; by default the
+            message reads ```out` = 'path' ...``, else ``<out> 'path' ...``.
+        overwrite : str, optional
+            How to ask for an overwrite; by default ``overwrite=True``.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> error = OutputDirectoryError("", "is empty: name the report directory")
+        >>> print(error.message(out="--out"))
+        --out '' is empty: name the report directory
+        """
+        lead = f"`out` = {self.path!r}" if out is None else f"{out} {self.path!r}"
+        names = {"out": out or "`out`", "overwrite": overwrite or "overwrite=True"}
+        return f"{lead} {self.problem.format(**names, **self.values)}"
+
+
 def target_of(out) -> pathlib.Path:
     """The absolute, symlink-free path of the report directory ``out``.
 
@@ -83,7 +167,7 @@ def target_of(out) -> pathlib.Path:
         text = os.fsdecode(text)
     if text == "":
         raise OutputDirectoryError(
-            "--out '' is empty: name the report directory, such as riemgn-report"
+            "", "is empty: name the report directory, such as riemgn-report"
         )
     target = pathlib.Path(os.path.realpath(text))
     try:
@@ -93,9 +177,10 @@ def target_of(out) -> pathlib.Path:
     contains_cwd = cwd is not None and (target == cwd or target in cwd.parents)
     if target.name == "" or contains_cwd:
         raise OutputDirectoryError(
-            f"--out {text!r} is the current directory or contains it; the "
-            "report directory is replaced as a whole, so give it a directory "
-            "of its own, such as riemgn-report"
+            text,
+            "is the current directory or contains it; the report directory is "
+            "replaced as a whole, so give it a directory of its own, such as "
+            "riemgn-report",
         )
     return target
 
@@ -131,8 +216,9 @@ class OutputLock:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise OutputDirectoryError(
-                f"--out {_display(self.out)!r} is not writable: "
-                f"{error.strerror or error}"
+                _display(self.out),
+                "is not writable: {reason}",
+                {"reason": error.strerror or error},
             ) from None
         path = target.parent / f".{target.name}.lock"
         with _signals.deferred():
@@ -141,23 +227,27 @@ class OutputLock:
                     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
                 except OSError as error:
                     raise OutputDirectoryError(
-                        f"--out {_display(self.out)!r} is not writable: cannot "
-                        f"create its lock file {str(path)!r}: {error.strerror or error}"
+                        _display(self.out),
+                        "is not writable: cannot create its lock file {lock!r}: "
+                        "{reason}",
+                        {"lock": str(path), "reason": error.strerror or error},
                     ) from None
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     os.close(fd)
                     raise OutputDirectoryError(
-                        f"--out {_display(self.out)!r} is in use: another riemgn "
-                        f"verify holds it (lock file {str(path)!r}); wait for that "
-                        "run to end, or choose another --out"
+                        _display(self.out),
+                        "is in use: another riemgn verify holds it (lock file "
+                        "{lock!r}); wait for that run to end, or choose another {out}",
+                        {"lock": str(path)},
                     ) from None
                 except OSError as error:  # a file system without flock
                     os.close(fd)
                     raise OutputDirectoryError(
-                        f"--out {_display(self.out)!r} cannot be locked: "
-                        f"{error.strerror or error}"
+                        _display(self.out),
+                        "cannot be locked: {reason}",
+                        {"reason": error.strerror or error},
                     ) from None
                 try:
                     same = os.path.samestat(os.fstat(fd), os.stat(path))
@@ -353,3 +443,82 @@ def swap_in(new: pathlib.Path, target: pathlib.Path, *, on_done=None) -> None:
             shutil.rmtree(aside, ignore_errors=True)
         if on_done is not None:
             on_done()
+
+
+def prepare_output(out, *, overwrite: bool = False) -> pathlib.Path:
+    """Create ``out`` and make sure a report can be written there.
+
+    Call it before running the claims, so that a bad ``out`` fails at once.
+    Nothing is removed: with ``overwrite``, a previous report stays in place
+    until :func:`riemgn.verify.write_report` replaces it, so an interrupted
+    run loses nothing. The report is assembled beside ``out`` and then
+    swapped in, so the directory that contains ``out`` must be writable
+    too.
+
+    Parameters
+    ----------
+    out : str or path-like
+        The output directory; created with its parents if needed. Not the
+        empty string, and not the current directory or one containing it
+        (the report directory is replaced as a whole).
+    overwrite : bool, optional
+        Accept a directory that already holds ``report.json`` or
+        ``report.md``.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory, which exists and is writable.
+
+    Raises
+    ------
+    OutputDirectoryError
+        If ``out`` is empty, the current directory (or contains it), a
+        file, cannot be created or written (nor a directory beside it), or
+        already holds a report and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from riemgn.verify import OutputDirectoryError, prepare_output
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = prepare_output(pathlib.Path(tmp) / "report")
+    ...     print(out.name, out.is_dir())
+    ...     _ = (out / "report.json").write_text("{}")
+    ...     try:
+    ...         prepare_output(out)
+    ...     except OutputDirectoryError as error:
+    ...         print("already holds a report" in str(error))
+    ...     print(prepare_output(out, overwrite=True) == out)
+    report True
+    True
+    True
+    >>> try:
+    ...     prepare_output("")
+    ... except OutputDirectoryError as error:
+    ...     print(error)
+    `out` = '' is empty: name the report directory, such as riemgn-report
+    """
+    target = target_of(out)
+    path = pathlib.Path(out)
+    if path.exists() and not path.is_dir():
+        raise OutputDirectoryError(str(path), "exists and is not a directory")
+    previous = [name for name in REPORT_FILES if (path / name).exists()]
+    if previous and not overwrite:
+        raise OutputDirectoryError(
+            str(path),
+            "already holds a report ({files}); pass {overwrite} to replace it, "
+            "or choose another {out}",
+            {"files": ", ".join(previous)},
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe_file = path / ".riemgn-write-test"
+        probe_file.write_text("")
+        probe_file.unlink()
+        probe(target)
+    except OSError as error:
+        raise OutputDirectoryError(
+            str(path), "is not writable: {reason}", {"reason": error.strerror or error}
+        ) from None
+    return path

@@ -148,8 +148,7 @@ def mark_data(figure: Figure, data: str) -> None:
     """
     if data == "synthetic":
         return
-    title = figure._suptitle  # set by finish()
-    text = title.get_text() if title is not None else ""
+    text = figure.get_suptitle()  # set by finish()
     if f"{data} data" in text:
         return
     figure.suptitle(

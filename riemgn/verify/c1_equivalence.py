@@ -107,6 +107,9 @@ intrinsic flow ends before ``t_end``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
@@ -122,6 +125,7 @@ from riemgn.verify._common import (
     new_figure,
     run_rng,
     run_seed,
+    typed_config,
 )
 from riemgn.verify._core import Check, Claim, Task, Verdict
 from riemgn.verify._style import MARKERS, SYMBOLS, color, finish, legend
@@ -193,6 +197,78 @@ _FULL = {
 }
 
 
+@dataclass(frozen=True)
+class Config:
+    """C1's configuration: a preset with the user's overrides.
+
+    The synthetic sizes and targets (``n`` … ``noise``) are ``None`` on the
+    diabetes data, which fix them.
+    """
+
+    input_conditions: Sequence[float]
+    width: int
+    n_points: int
+    roundoff_factor: float
+    max_resolution: float
+    min_decades: float
+    t_end: float
+    schemes: Sequence[str]
+    steps: Sequence[float]
+    order_tolerance: float
+    reference_rtol: float
+    floor_ratio: float
+    floor_margin: float
+    radius: float | None
+    max_draws: int
+    figure_scheme: str
+    n_problems: int
+    n: int | None = None
+    d: int | None = None
+    trajectory_n: int | None = None
+    trajectory_d: int | None = None
+    distance: float | None = None
+    noise: float | None = None
+
+
+@dataclass(frozen=True)
+class PointwiseResult:
+    """The worst velocity residuals at random points of one conditioned manifold.
+
+    ``residual``, ``ratio`` and ``scale`` map each loss name to the largest
+    :math:`r(u)`, :math:`r(u)/s(u)` and :math:`s(u)` (module docstring).
+    """
+
+    condition: float
+    data: str
+    inputs_shape: tuple[int, int]
+    residual: Mapping[str, float]
+    ratio: Mapping[str, float]
+    scale: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class SchemeErrors:
+    """One intrinsic scheme against the GN reference, per step."""
+
+    scheme: str
+    steps: list[float]
+    errors: list[float]
+    times: list[np.ndarray]
+    deviations: list[np.ndarray]
+    statuses: list[str]
+
+
+@dataclass(frozen=True)
+class TrajectoryResult:
+    """The trajectory comparison of one problem."""
+
+    schemes: tuple[SchemeErrors, ...]
+    floor: float
+    reference_status: str
+    redrawn: list[str]
+    condition: float
+
+
 def _diabetes():
     from riemgn.data import diabetes
 
@@ -200,7 +276,6 @@ def _diabetes():
 
 
 LOSSES = ("squared", "logistic")
-_SUFFIXES = ("", "_ratio", "_scale")
 
 
 def _losses(y: np.ndarray):
@@ -212,22 +287,17 @@ def _losses(y: np.ndarray):
 
 
 def pointwise_residuals(
-    *, input_condition, n, d, width, n_points, data, entropy
-) -> dict[str, float]:
+    *, config: Config, input_condition, data, entropy
+) -> PointwiseResult:
     """The worst velocity residual at random points of one conditioned manifold.
 
     The inputs have condition number ``input_condition``: synthetic inputs
     from :func:`~riemgn.data.conditioned_inputs`, or the diabetes features
     with their columns scaled by ``geomspace(1, 1 / input_condition, 10)``.
-
-    Returns a dict with ``condition`` (the measured ``cond(G0)``) and, per
-    loss ``name``, over ``n_points`` random points of the manifold:
-
-    - ``name``: the largest :func:`~riemgn.equivalence.velocity_residual`
-      :math:`r(u)`;
-    - ``name + "_ratio"``: the largest :math:`r(u)/s(u)`, the residual in
-      units of its round-off scale (module docstring);
-    - ``name + "_scale"``: the largest :math:`s(u)`.
+    Over ``config.n_points`` random points of the manifold, per loss: the
+    largest :func:`~riemgn.equivalence.velocity_residual` :math:`r(u)`, the
+    largest :math:`r(u)/s(u)` (the residual in units of its round-off scale,
+    module docstring) and the largest :math:`s(u)`.
     """
     from riemgn.data import teacher_student
 
@@ -236,14 +306,15 @@ def pointwise_residuals(
         X, y_real = _diabetes()
         n, d = X.shape
         X = X * np.geomspace(1.0, 1.0 / input_condition, d)
-        problem = teacher_student(n, d, width, rng=rng, X=X)
+        problem = teacher_student(n, d, config.width, rng=rng, X=X)
     else:
-        problem = teacher_student(n, d, width, cond=input_condition, rng=rng)
+        n, d = config.n, config.d
+        problem = teacher_student(n, d, config.width, cond=input_condition, rng=rng)
     condition = gram_condition(problem.output_map, problem.params0)
     manifold = OutputManifold(problem.output_map, problem.params0, rng=rng)
     eps = np.finfo(np.float64).eps
-    values = {f"{name}{suffix}": [] for name in LOSSES for suffix in _SUFFIXES}
-    for _ in range(n_points):
+    values = {kind: {name: [] for name in LOSSES} for kind in _KINDS}
+    for _ in range(config.n_points):
         u = manifold.random_point(rng=rng)
         kappa = manifold.rank_info(manifold.lift(u)).condition_number
         y = y_real if data == "diabetes" else rng.standard_normal(n)
@@ -252,51 +323,70 @@ def pointwise_residuals(
             gradient = loss.gradient(u)
             tangent = np.linalg.norm(manifold.projection(u, gradient))
             scale = eps * kappa * np.linalg.norm(gradient) / tangent
-            for suffix, value in zip(
-                _SUFFIXES, (residual, residual / scale, scale), strict=True
+            for kind, value in zip(
+                _KINDS, (residual, residual / scale, scale), strict=True
             ):
-                values[name + suffix].append(float(value))
+                values[kind][name].append(float(value))
     # largest, unlike max, keeps a NaN: a missing measurement never passes.
-    return {
-        "condition": float(condition),
-        "data": data,
-        "inputs_shape": [int(k) for k in problem.X.shape],
-        **{k: largest(v) for k, v in values.items()},
-    }
+    return PointwiseResult(
+        condition=float(condition),
+        data=data,
+        inputs_shape=tuple(int(k) for k in problem.X.shape),
+        **{
+            kind: {name: largest(v) for name, v in by_loss.items()}
+            for kind, by_loss in values.items()
+        },
+    )
 
 
-def _trajectory_problem(*, data, n, d, width, distance, noise, entropy):
+_KINDS = ("residual", "ratio", "scale")
+
+
+def _trajectory_problem(config: Config, data, entropy):
     """(output map, theta0, loss) of the trajectory comparison."""
     from riemgn.data import teacher_student
 
     rng = run_rng(entropy)
     if data == "diabetes":
         X, y = _diabetes()
-        problem = teacher_student(*X.shape, width, rng=rng, X=X, distance=0.0)
+        problem = teacher_student(*X.shape, config.width, rng=rng, X=X, distance=0.0)
     else:
-        problem = teacher_student(n, d, width, rng=rng, distance=distance, noise=noise)
+        problem = teacher_student(
+            config.trajectory_n,
+            config.trajectory_d,
+            config.width,
+            rng=rng,
+            distance=config.distance,
+            noise=config.noise,
+        )
         y = problem.y
     return problem.output_map, problem.params0, SquaredLoss(y)
 
 
-def trajectory_errors(
-    *,
-    schemes,
-    steps,
-    t_end,
-    data,
-    n,
-    d,
-    width,
-    distance,
-    noise,
-    reference_rtol,
-    floor_ratio,
-    radius,
-    max_draws,
-    entropy,
-) -> dict:
-    """The sup deviation between the GN flow and the intrinsic flow, per scheme and step.
+def _scheme_errors(manifold, loss, u0, tight, scheme, config: Config):
+    """The intrinsic flow of ``scheme`` at every step, against the reference."""
+    errors, times, deviations, statuses = [], [], [], []
+    for step in config.steps:
+        intrinsic = riemannian_gradient_flow(
+            manifold, loss, u0, (0.0, config.t_end), step=float(step), scheme=scheme
+        )
+        statuses.append(intrinsic.status.value)
+        comparison = compare_trajectories(tight, intrinsic)
+        errors.append(comparison.sup_deviation)
+        times.append(comparison.times)
+        deviations.append(np.asarray(comparison.deviations))
+    return SchemeErrors(
+        scheme=scheme,
+        steps=[float(s) for s in config.steps],
+        errors=errors,
+        times=times,
+        deviations=deviations,
+        statuses=statuses,
+    )
+
+
+def trajectory_errors(*, config: Config, data, entropy) -> TrajectoryResult:
+    r"""The sup deviation between the GN flow and the intrinsic flow, per scheme and step.
 
     The GN flow (DOP853, ``rtol = reference_rtol``, ``atol`` 10 times smaller)
     is sampled once on the grid of the finest step, which holds every coarser
@@ -309,18 +399,10 @@ def trajectory_errors(
     ``rho = radius``: a problem whose GN flow leaves the ball before ``t_end``
     (or loses rank or blows up, for example when two neurons align) is
     replaced by the next draw, at most ``max_draws`` times; the replaced
-    draws are listed in ``redrawn``.
-
-    Returns
-    -------
-    dict
-        ``floor``, ``condition`` (``cond(G0)``), ``reference_status``,
-        ``redrawn`` (how each replaced draw's GN flow ended) and
-        ``schemes``: per scheme a dict with ``scheme``, ``steps``, ``errors``
-        (sup deviations), ``times`` and ``deviations`` (per step, along the
-        grid) and ``statuses`` (of the intrinsic runs).
+    draws are listed in ``redrawn`` (how each one's GN flow ended).
     """
-    finest = min(steps)
+    t_end = config.t_end
+    finest = min(config.steps)
     grid = finest * np.arange(1, int(round(t_end / finest)) + 1)
     grid[-1] = t_end
 
@@ -333,82 +415,56 @@ def trajectory_errors(
             t_eval=grid,
             rtol=rtol,
             atol=0.1 * rtol,
-            radius=radius,
+            radius=config.radius,
         )
 
     ended = []
-    for draw in range(max_draws):
-        output_map, params0, loss = _trajectory_problem(
-            data=data,
-            n=n,
-            d=d,
-            width=width,
-            distance=distance,
-            noise=noise,
-            entropy=(*entropy, draw),
-        )
-        tight = reference(output_map, params0, loss, reference_rtol)
+    for draw in range(config.max_draws):
+        output_map, params0, loss = _trajectory_problem(config, data, (*entropy, draw))
+        tight = reference(output_map, params0, loss, config.reference_rtol)
         if tight.status.value == "t_end":
             break
         ended.append(f"{tight.status.value} at t = {tight.final_time:.3g}")
     else:  # no draw stays on M up to t_end: nothing to compare
-        return {
-            "schemes": [],
-            "floor": float("nan"),
-            "reference_status": tight.status.value,
-            "redrawn": ended,
-            "condition": gram_condition(output_map, params0),
-        }
+        return TrajectoryResult(
+            schemes=(),
+            floor=float("nan"),
+            reference_status=tight.status.value,
+            redrawn=ended,
+            condition=gram_condition(output_map, params0),
+        )
     manifold = OutputManifold(output_map, params0)
     u0 = manifold.point(params0)
     floor = compare_trajectories(
-        tight, reference(output_map, params0, loss, floor_ratio * reference_rtol)
+        tight,
+        reference(
+            output_map, params0, loss, config.floor_ratio * config.reference_rtol
+        ),
     )
-    per_scheme = []
-    for scheme in schemes:
-        errors, times, deviations, statuses = [], [], [], []
-        for step in steps:
-            intrinsic = riemannian_gradient_flow(
-                manifold, loss, u0, (0.0, t_end), step=float(step), scheme=scheme
-            )
-            statuses.append(intrinsic.status.value)
-            comparison = compare_trajectories(tight, intrinsic)
-            errors.append(comparison.sup_deviation)
-            times.append(comparison.times)
-            deviations.append(np.asarray(comparison.deviations))
-        per_scheme.append(
-            {
-                "scheme": scheme,
-                "steps": [float(s) for s in steps],
-                "errors": errors,
-                "times": times,
-                "deviations": deviations,
-                "statuses": statuses,
-            }
-        )
-    return {
-        "schemes": per_scheme,
-        "floor": floor.sup_deviation,
-        "reference_status": tight.status.value,
-        "redrawn": ended,
-        "condition": gram_condition(output_map, params0),
-    }
+    return TrajectoryResult(
+        schemes=tuple(
+            _scheme_errors(manifold, loss, u0, tight, scheme, config)
+            for scheme in config.schemes
+        ),
+        floor=floor.sup_deviation,
+        reference_status=tight.status.value,
+        redrawn=ended,
+        condition=gram_condition(output_map, params0),
+    )
 
 
 def _tasks(config, *, data, seed):
+    config = typed_config(Config, config)
     tasks = []
-    for k in range(config["n_problems"]):
-        for j, condition in enumerate(config["input_conditions"]):
+    for k in range(config.n_problems):
+        for j, condition in enumerate(config.input_conditions):
             tasks.append(
                 Task(
                     f"problem {k} pointwise cond(X)={condition:.0e}",
                     pointwise_residuals,
                     {
+                        "config": config,
                         "input_condition": float(condition),
-                        "n": config.get("n"),
-                        "d": config.get("d"),
-                        "width": config["width"],
-                        "n_points": config["n_points"],
                         "data": data,
                         "entropy": run_seed(seed, CLAIM_ID, 0, k, j),
                     },
@@ -419,20 +475,8 @@ def _tasks(config, *, data, seed):
                 f"problem {k} trajectories",
                 trajectory_errors,
                 {
-                    "schemes": list(config["schemes"]),
-                    "steps": list(config["steps"]),
-                    "t_end": config["t_end"],
+                    "config": config,
                     "data": data,
-                    # None on the diabetes data, where they do not apply
-                    "n": config.get("trajectory_n"),
-                    "d": config.get("trajectory_d"),
-                    "width": config["width"],
-                    "distance": config.get("distance"),
-                    "noise": config.get("noise"),
-                    "reference_rtol": config["reference_rtol"],
-                    "floor_ratio": config["floor_ratio"],
-                    "radius": config["radius"],
-                    "max_draws": config["max_draws"],
                     "entropy": run_seed(seed, CLAIM_ID, 1, k),
                 },
             )
@@ -442,8 +486,8 @@ def _tasks(config, *, data, seed):
 
 def _split(results):
     """(pointwise results, trajectory comparisons: one per problem)."""
-    pointwise = [r for r in results if "schemes" not in r]
-    comparisons = [r for r in results if "schemes" in r]
+    pointwise = [r for r in results if isinstance(r, PointwiseResult)]
+    comparisons = [r for r in results if isinstance(r, TrajectoryResult)]
     return pointwise, comparisons
 
 
@@ -457,9 +501,9 @@ def _fitted_order(steps, errors) -> float:
 
 def _data_notes(pointwise) -> list[str]:
     """How the runs used the diabetes data (none for synthetic data)."""
-    if not pointwise or pointwise[0]["data"] != "diabetes":
+    if not pointwise or pointwise[0].data != "diabetes":
         return []
-    n, d = pointwise[0]["inputs_shape"]
+    n, d = pointwise[0].inputs_shape
     return [
         f"data: the standardized diabetes features and target, all {n} samples "
         f"and {d} features. Pointwise: for each input condition c the feature "
@@ -471,96 +515,81 @@ def _data_notes(pointwise) -> list[str]:
     ]
 
 
-def _evaluate(config, results) -> Verdict:
-    pointwise, comparisons = _split(results)
-    notes = _data_notes(pointwise)
-    metrics = {"conditions": [r["condition"] for r in pointwise]}
-    for name in LOSSES:
-        metrics[f"residual_{name}"] = [r[name] for r in pointwise]
-        metrics[f"roundoff_ratio_{name}"] = [r[f"{name}_ratio"] for r in pointwise]
-    checks = []
-    resolution = None
-    if pointwise:
-        metrics["max_velocity_residual"] = largest(
-            [r[name] for r in pointwise for name in LOSSES]
+def _pointwise_checks(config: Config, pointwise, metrics) -> list[Check]:
+    """The velocity identity and the span of cond(G0); records their metrics."""
+    if not pointwise:
+        return []
+    metrics["max_velocity_residual"] = largest(
+        [r.residual[name] for r in pointwise for name in LOSSES]
+    )
+    worst = largest([r.ratio[name] for r in pointwise for name in LOSSES])
+    metrics["max_roundoff_ratio"] = worst
+    metrics["resolution"] = config.roundoff_factor * largest(
+        [r.scale[name] for r in pointwise for name in LOSSES]
+    )
+    count = len(config.input_conditions)
+    decades = min(
+        float(np.log10(max(c) / min(c)))
+        for c in (
+            metrics["conditions"][k : k + count]
+            for k in range(0, len(pointwise), count)
         )
-        worst = largest([r[f"{name}_ratio"] for r in pointwise for name in LOSSES])
-        metrics["max_roundoff_ratio"] = worst
-        resolution = config["roundoff_factor"] * largest(
-            [r[f"{name}_scale"] for r in pointwise for name in LOSSES]
-        )
-        metrics["resolution"] = resolution
-        checks.append(
-            Check.below(
-                "velocity residual / round-off scale (max)",
-                worst,
-                config["roundoff_factor"],
-                "worst r(u) / s(u), r = |J theta'_GN + grad h| / |grad h| and "
-                "s = eps cond(J(theta(u))) |grad_E h| / |P grad_E h|, over points, "
-                "losses and cond(G0)",
-            )
-        )
-        count = len(config["input_conditions"])
-        decades = min(
-            float(np.log10(max(c) / min(c)))
-            for c in (
-                metrics["conditions"][k : k + count]
-                for k in range(0, len(pointwise), count)
-            )
-        )
-        metrics["condition_decades"] = decades
-        checks.append(
-            Check.above(
-                "cond(G0) decades spanned (min)",
-                decades,
-                config["min_decades"],
-                "decades of cond(G0) spanned by each problem's pointwise sweep "
-                "(the smallest span)",
-            )
-        )
-    if comparisons:
-        metrics["steps"] = list(config["steps"])
-        metrics["reference_floor"] = [c["floor"] for c in comparisons]
-        metrics["trajectory_condition"] = [c["condition"] for c in comparisons]
-        metrics["trajectory_redrawn"] = [c["redrawn"] for c in comparisons]
+    )
+    metrics["condition_decades"] = decades
+    return [
+        Check.below(
+            "velocity residual / round-off scale (max)",
+            worst,
+            config.roundoff_factor,
+            "worst r(u) / s(u), r = |J theta'_GN + grad h| / |grad h| and "
+            "s = eps cond(J(theta(u))) |grad_E h| / |P grad_E h|, over points, "
+            "losses and cond(G0)",
+        ),
+        Check.above(
+            "cond(G0) decades spanned (min)",
+            decades,
+            config.min_decades,
+            "decades of cond(G0) spanned by each problem's pointwise sweep "
+            "(the smallest span)",
+        ),
+    ]
+
+
+def _unresolved(config: Config, comparisons, resolution) -> list[str]:
+    """Why the experiment cannot decide: runs that ended early, a coarse check."""
     bad = []
     for k, comparison in enumerate(comparisons):
-        if comparison["reference_status"] != "t_end":
+        if comparison.reference_status != "t_end":
             bad.append(
                 f"problem {k}: the GN reference ended by "
-                f"{comparison['reference_status']} before t_end"
+                f"{comparison.reference_status} before t_end"
             )
-        for result in comparison["schemes"]:
-            scheme = result["scheme"]
-            metrics.setdefault(f"{scheme}_errors", []).append(result["errors"])
+        for result in comparison.schemes:
             bad += [
-                f"problem {k}: the {scheme} flow at h = {step:g} ended by {status} "
-                "before t_end"
-                for step, status in zip(
-                    result["steps"], result["statuses"], strict=True
-                )
+                f"problem {k}: the {result.scheme} flow at h = {step:g} ended by "
+                f"{status} before t_end"
+                for step, status in zip(result.steps, result.statuses, strict=True)
                 if status != "t_end"
             ]
-    if resolution is not None and resolution > config["max_resolution"]:
+    if resolution is not None and resolution > config.max_resolution:
         bad.append(
             f"the pointwise check cannot see a relative velocity error below "
             f"{resolution:.1e} (round-off factor x largest round-off scale), above "
-            f"{config['max_resolution']:g}"
+            f"{config.max_resolution:g}"
         )
-    if bad:
-        return Verdict.inconclusive(
-            "; ".join(bad),
-            metrics,
-            checks=checks,
-            notes=notes,
-        )
-    for scheme in config["schemes"] if comparisons else []:
+    return bad
+
+
+def _order_checks(config: Config, comparisons, metrics) -> list[Check]:
+    """Each scheme's fitted order and the margin over the reference's error."""
+    checks = []
+    for scheme in config.schemes if comparisons else []:
         nominal = float(SCHEMES[scheme].order)
         orders = [
-            _fitted_order(r["steps"], r["errors"])
+            _fitted_order(r.steps, r.errors)
             for c in comparisons
-            for r in c["schemes"]
-            if r["scheme"] == scheme
+            for r in c.schemes
+            if r.scheme == scheme
         ]
         metrics[f"{scheme}_orders"] = orders
         worst = max(
@@ -572,26 +601,54 @@ def _evaluate(config, results) -> Verdict:
                 f"{scheme} order (worst)",
                 worst,
                 target=nominal,
-                tolerance=config["order_tolerance"],
+                tolerance=config.order_tolerance,
                 description="log-log slope of sup_t |F(theta_t) - u_t| against the "
                 f"step, {scheme} scheme (worst problem)",
             )
         )
     if comparisons:
         margin = min(
-            min(min(r["errors"]) for r in c["schemes"]) / c["floor"]
-            for c in comparisons
+            min(min(r.errors) for r in c.schemes) / c.floor for c in comparisons
         )
         metrics["floor_margin"] = margin
         checks.append(
             Check.above(
                 "deviation / reference error (min)",
                 margin,
-                config["floor_margin"],
+                config.floor_margin,
                 "smallest deviation / the GN reference's own error (over-estimated "
                 "by a run with looser tolerances)",
             )
         )
+    return checks
+
+
+def _evaluate(config, results) -> Verdict:
+    config = typed_config(Config, config)
+    pointwise, comparisons = _split(results)
+    notes = _data_notes(pointwise)
+    metrics = {"conditions": [r.condition for r in pointwise]}
+    for name in LOSSES:
+        metrics[f"residual_{name}"] = [r.residual[name] for r in pointwise]
+        metrics[f"roundoff_ratio_{name}"] = [r.ratio[name] for r in pointwise]
+    checks = _pointwise_checks(config, pointwise, metrics)
+    if comparisons:
+        metrics["steps"] = list(config.steps)
+        metrics["reference_floor"] = [c.floor for c in comparisons]
+        metrics["trajectory_condition"] = [c.condition for c in comparisons]
+        metrics["trajectory_redrawn"] = [c.redrawn for c in comparisons]
+    for comparison in comparisons:
+        for result in comparison.schemes:
+            metrics.setdefault(f"{result.scheme}_errors", []).append(result.errors)
+    bad = _unresolved(config, comparisons, metrics.get("resolution"))
+    if bad:
+        return Verdict.inconclusive(
+            "; ".join(bad),
+            metrics,
+            checks=checks,
+            notes=notes,
+        )
+    checks += _order_checks(config, comparisons, metrics)
     if not checks:
         return Verdict.inconclusive(
             "no measurements were configured", metrics, notes=notes
@@ -601,31 +658,53 @@ def _evaluate(config, results) -> Verdict:
 
 
 def _figure(config, results, verdict):
+    config = typed_config(Config, config)
     pointwise, comparisons = _split(results)
-    comparisons = [c for c in comparisons if c["schemes"]]  # skip the empty ones
+    comparisons = [c for c in comparisons if c.schemes]  # skip the empty ones
     figure, (left, middle, right) = new_figure(3, width=5.0)
-    trajectories = comparisons[0]["schemes"] if comparisons else []
+    trajectories = comparisons[0].schemes if comparisons else []
     shown = next(
-        (r for r in trajectories if r["scheme"] == config["figure_scheme"]),
+        (r for r in trajectories if r.scheme == config.figure_scheme),
         trajectories[0] if trajectories else None,
     )
     if shown is not None:
         for step, times, deviation in zip(
-            shown["steps"], shown["times"], shown["deviations"], strict=True
+            shown.steps, shown.times, shown.deviations, strict=True
         ):
             positive = deviation > 0
             left.semilogy(times[positive], deviation[positive], label=f"$h = {step:g}$")
         legend(left)
-        name = SCHEME_NAMES.get(shown["scheme"], shown["scheme"])
+        name = SCHEME_NAMES.get(shown.scheme, shown.scheme)
         left.set_title(f"Deviation along the flow ({name}, first problem)")
     left.set_xlabel(SYMBOLS["time"])
     left.set_ylabel(r"$\|F(\theta_t) - u_t\|$")
-    for index, scheme in enumerate(config["schemes"] if comparisons else []):
+    _order_panel(middle, config, comparisons)
+    if pointwise:
+        conditions = [r.condition for r in pointwise]
+        for name, marker in zip(LOSSES, MARKERS, strict=False):
+            values = np.maximum([r.ratio[name] for r in pointwise], 1e-6)
+            right.loglog(conditions, values, marker, label=f"{name} loss")
+        right.axhline(config.roundoff_factor, color="k", ls="--", label="bound")
+        legend(right)
+    right.set_xlabel(SYMBOLS["cond_G0"])
+    right.set_ylabel(r"largest $r(u)\,/\,s(u)$ (residual / round-off scale)")
+    right.set_title("Pointwise velocity residual")
+    return finish(
+        figure,
+        CLAIM_ID,
+        r"The GN flow is the Riemannian gradient flow on $\mathcal{M}$",
+        verdict.status.value,
+    )
+
+
+def _order_panel(middle, config: Config, comparisons):
+    """The global error against the step, per scheme and problem, with the fits."""
+    for index, scheme in enumerate(config.schemes if comparisons else []):
         colour, marker = color(index), MARKERS[index % len(MARKERS)]
         orders = []
         for comparison in comparisons:
-            result = next(r for r in comparison["schemes"] if r["scheme"] == scheme)
-            steps, errors = np.asarray(result["steps"]), np.asarray(result["errors"])
+            result = next(r for r in comparison.schemes if r.scheme == scheme)
+            steps, errors = np.asarray(result.steps), np.asarray(result.errors)
             middle.loglog(steps, errors, marker, color=colour)
             order = _fitted_order(steps, errors)
             orders.append(order)
@@ -640,32 +719,16 @@ def _figure(config, results, verdict):
             [], [], "-", marker=marker, color=colour, label=f"{name}: order {text}"
         )
     if comparisons:
-        floor = max(c["floor"] for c in comparisons)
+        floor = max(c.floor for c in comparisons)
         middle.axhline(floor, color="gray", ls=":", lw=1.5, label="GN reference error")
         legend(middle)
     middle.set_xlabel(SYMBOLS["step"])
     middle.set_ylabel(r"$\sup_t \|F(\theta_t) - u_t\|$")
     middle.set_title("Global error against the step")
-    if pointwise:
-        conditions = [r["condition"] for r in pointwise]
-        for name, marker in zip(LOSSES, MARKERS, strict=False):
-            values = np.maximum([r[f"{name}_ratio"] for r in pointwise], 1e-6)
-            right.loglog(conditions, values, marker, label=f"{name} loss")
-        right.axhline(config["roundoff_factor"], color="k", ls="--", label="bound")
-        legend(right)
-    right.set_xlabel(SYMBOLS["cond_G0"])
-    right.set_ylabel(r"largest $r(u)\,/\,s(u)$ (residual / round-off scale)")
-    right.set_title("Pointwise velocity residual")
     if comparisons:
-        steps = list(config["steps"])
+        steps = list(config.steps)
         middle.set_xticks(steps, [f"{step:g}" for step in steps])
     middle.xaxis.set_minor_formatter(NullFormatter())
-    return finish(
-        figure,
-        CLAIM_ID,
-        r"The GN flow is the Riemannian gradient flow on $\mathcal{M}$",
-        verdict.status.value,
-    )
 
 
 #: The claim C1 (GN flow = Riemannian gradient flow on M), for ``riemgn verify``.
@@ -695,6 +758,7 @@ CLAIM = Claim(
     tasks=_tasks,
     evaluate=_evaluate,
     figure=_figure,
+    config_type=Config,
     data=("synthetic", "diabetes"),
     expected_seconds={"quick": 4.0, "full": 25.0},  # diabetes: 8 and 50
 )

@@ -71,19 +71,25 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from manifolds.linalg import singular_value_decomposition, singular_values
 from riemgn.dynamics.flows import FlowStatus, gauss_newton_flow, gradient_flow
-from riemgn.losses import SquaredLoss
 from riemgn.dynamics.solvers import optimal_in_class_risk
+from riemgn.losses import SquaredLoss
 from riemgn.theory import fit_exponential_rate
 from riemgn.verify._common import (
+    CONDITION_TOLERANCE,
+    MAX_DRAWS,
     gram_conditioned_problem,
     largest,
     log_slope,
     new_figure,
     run_seed,
+    typed_config,
 )
 from riemgn.verify._core import Check, Claim, Task, Verdict
 from riemgn.verify._style import SYMBOLS, color, finish, legend, sci
@@ -101,11 +107,6 @@ GN_RATE_TOLERANCE = 0.2
 #: The expected log-log slope of the gradient-flow rate against lambda_min(G0).
 GD_SLOPE_TARGET = 1.0
 GD_SLOPE_TOLERANCE = 0.15
-
-#: cond(G0) is within this factor of each target; a draw that cannot reach a
-#: target is replaced, at most MAX_DRAWS times.
-CONDITION_TOLERANCE = 1.2
-MAX_DRAWS = 10
 
 #: The GN flow stops once |u'| <= GTOL_FACTOR |u_0 - u*| (an excess ~1e-20
 #: times the initial one, far below the fit window) or once |u'| reaches
@@ -161,6 +162,67 @@ PRESETS = {
 }
 
 
+@dataclass(frozen=True)
+class Config:
+    """C2's configuration: a preset of ``PRESETS`` with the user's overrides."""
+
+    log10_conditions: Sequence[float]
+    seeds: int
+    min_decades: float
+    n: int
+    d: int
+    width: int
+    distance: float
+    teacher: str
+    noise: float
+    noisy_log10_condition: float
+    gn_horizon: float
+    gd_horizon: float
+    n_samples: int
+    window: Sequence[float]
+    gn_flow: str
+    gd_flow: str
+
+
+@dataclass(frozen=True)
+class FlowRate:
+    """The fitted rate of the excess risk along one flow, and a thinned curve."""
+
+    flow: str
+    status: str
+    message: str
+    seconds: float
+    rate: float
+    robust_rate: float
+    r_squared: float
+    reliable: bool
+    fit_error: str
+    times: np.ndarray
+    excess: np.ndarray
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One problem at one conditioning: h* and the two flows' rates."""
+
+    condition: float
+    target: float
+    noise: float
+    lambda_min: float
+    lambda_max: float
+    draws: int
+    h_star: float
+    h_star_reference: float
+    h_star_difference: float
+    h_star_tolerance: float
+    h_star_consistent: bool
+    initial_excess: float
+    data_kind: str
+    inputs_shape: tuple[int, int]
+    gn: FlowRate
+    gd: FlowRate
+
+
 def _targets(problem, teacher: str, distance: float) -> np.ndarray:
     """The targets: the random teacher's, or a teacher along G0's flattest direction.
 
@@ -169,7 +231,7 @@ def _targets(problem, teacher: str, distance: float) -> np.ndarray:
     if teacher == "random":
         return np.array(problem.y)
     F = problem.output_map
-    _, _, Vt = np.linalg.svd(F.jacobian(problem.params0), full_matrices=False)
+    _, _, Vt = singular_value_decomposition(F.jacobian(problem.params0))
     clean = F.value(problem.params0 + distance * Vt[-1])
     return clean + (problem.y - problem.clean_targets)
 
@@ -185,13 +247,10 @@ def _flow(name, output_map, params0, loss, t_end, n_samples, gtol):
     return gradient_flow(output_map, params0, loss, (0.0, t_end), t_eval=t_eval)
 
 
-def _measure(trajectory, h_star, window, seconds) -> dict:
+def _measure(name, trajectory, h_star, window, seconds) -> FlowRate:
     """Rate of the excess risk along one flow, and a thinned curve for the figure."""
     excess = trajectory.losses - h_star
-    result = {
-        "status": trajectory.status.value,
-        "message": trajectory.message,
-        "seconds": seconds,
+    fitted = {
         "rate": math.nan,
         "robust_rate": math.nan,
         "r_squared": math.nan,
@@ -201,9 +260,9 @@ def _measure(trajectory, h_star, window, seconds) -> dict:
     try:
         fit = fit_exponential_rate(trajectory.times, excess, window=tuple(window))
     except ValueError as error:
-        result["fit_error"] = str(error)
+        fitted["fit_error"] = str(error)
     else:
-        result.update(
+        fitted.update(
             rate=fit.rate,
             robust_rate=fit.robust_rate,
             r_squared=fit.r_squared,
@@ -212,120 +271,98 @@ def _measure(trajectory, h_star, window, seconds) -> dict:
     keep = np.unique(
         np.linspace(0, trajectory.times.size - 1, _CURVE_POINTS).astype(int)
     )
-    result["times"] = np.array(trajectory.times[keep])
-    result["excess"] = np.array(excess[keep])
-    return result
+    return FlowRate(
+        flow=name,
+        status=trajectory.status.value,
+        message=trajectory.message,
+        seconds=seconds,
+        times=np.array(trajectory.times[keep]),
+        excess=np.array(excess[keep]),
+        **fitted,
+    )
 
 
-def run_condition(
-    *,
-    entropy,
-    target,
-    noise,
-    n,
-    d,
-    width,
-    distance,
-    teacher,
-    gn_horizon,
-    gd_horizon,
-    n_samples,
-    window,
-    gn_flow,
-    gd_flow,
-    diabetes,
-) -> dict:
-    """One problem at one conditioning: h*, the two flows and their fitted rates.
-
-    Returns a dict of floats, strings and short arrays (see the module notes).
-    """
+def _conditioned_problem(config: Config, entropy, target, noise, diabetes):
+    """A problem whose cond(G0) is near ``target`` (see ``gram_conditioned_problem``)."""
     base_inputs = None
     if diabetes:
         from riemgn.data import diabetes as load_diabetes
 
         base_inputs = load_diabetes()[0]
-    problem, condition, draws = gram_conditioned_problem(
+    return gram_conditioned_problem(
         target,
-        n,
-        d,
-        width,
+        config.n,
+        config.d,
+        config.width,
         entropy=entropy,
         tolerance=CONDITION_TOLERANCE,
         max_draws=MAX_DRAWS,
         base_inputs=base_inputs,
         noise=noise,
     )
+
+
+def run_condition(*, config: Config, entropy, target, noise, diabetes) -> RunResult:
+    """One problem at one conditioning: h*, the two flows and their fitted rates."""
+    problem, condition, draws = _conditioned_problem(
+        config, entropy, target, noise, diabetes
+    )
     F, params0 = problem.output_map, problem.params0
-    loss = SquaredLoss(_targets(problem, teacher, distance))
-    s = np.linalg.svd(F.jacobian(params0), compute_uv=False)
+    loss = SquaredLoss(_targets(problem, config.teacher, config.distance))
+    s = singular_values(F.jacobian(params0))
     lambda_min = float(s[-1] ** 2)
     optimum = optimal_in_class_risk(F, params0, loss)
-    result = {
-        "condition": condition,
-        "target": float(target),
-        "noise": float(noise),
-        "lambda_min": lambda_min,
-        "lambda_max": float(s[0] ** 2),
-        "draws": draws,
-        "h_star": optimum.risk,
-        "h_star_reference": optimum.reference_risk,
-        "h_star_difference": optimum.difference,
-        "h_star_tolerance": optimum.tolerance,
-        "h_star_consistent": optimum.consistent,
-        "initial_excess": float(loss.value(F.value(params0)) - optimum.risk),
-        "data_kind": (
+    initial_excess = float(loss.value(F.value(params0)) - optimum.risk)
+    # |u'| = |P(u - y)| ~ sqrt(2 excess): stop far below the fit window, but
+    # above the round-off in u - y.
+    gtol = max(
+        GTOL_FACTOR * math.sqrt(2.0 * max(initial_excess, 0.0)),
+        1e3 * np.finfo(float).eps * max(1.0, float(np.linalg.norm(loss.y))),
+    )
+    arms = {}
+    for arm, name, t_end in (
+        ("gn", config.gn_flow, config.gn_horizon),
+        ("gd", config.gd_flow, config.gd_horizon / lambda_min),
+    ):
+        start = time.perf_counter()
+        trajectory = _flow(name, F, params0, loss, t_end, config.n_samples, gtol)
+        arms[arm] = _measure(
+            name, trajectory, optimum.risk, config.window, time.perf_counter() - start
+        )
+    return RunResult(
+        condition=condition,
+        target=float(target),
+        noise=float(noise),
+        lambda_min=lambda_min,
+        lambda_max=float(s[0] ** 2),
+        draws=draws,
+        h_star=optimum.risk,
+        h_star_reference=optimum.reference_risk,
+        h_star_difference=optimum.difference,
+        h_star_tolerance=optimum.tolerance,
+        h_star_consistent=optimum.consistent,
+        initial_excess=initial_excess,
+        data_kind=(
             "real inputs (diabetes features), teacher targets"
             if diabetes
             else "synthetic inputs, teacher targets"
         ),
-        "inputs_shape": [int(k) for k in problem.X.shape],
-    }
-    # |u'| = |P(u - y)| ~ sqrt(2 excess): stop far below the fit window, but
-    # above the round-off in u - y.
-    gtol = max(
-        GTOL_FACTOR * math.sqrt(2.0 * max(result["initial_excess"], 0.0)),
-        1e3 * np.finfo(float).eps * max(1.0, float(np.linalg.norm(loss.y))),
+        inputs_shape=tuple(int(k) for k in problem.X.shape),
+        **arms,
     )
-    for arm, name, t_end in (
-        ("gn", gn_flow, gn_horizon),
-        ("gd", gd_flow, gd_horizon / lambda_min),
-    ):
-        start = time.perf_counter()
-        trajectory = _flow(name, F, params0, loss, t_end, n_samples, gtol)
-        result[arm] = _measure(
-            trajectory, optimum.risk, window, time.perf_counter() - start
-        )
-        result[arm]["flow"] = name
-    return result
 
 
 def tasks(config, *, data="synthetic", seed=0):
     """One task per (replicate, condition), plus one noisy run per replicate."""
-    if config["gn_flow"] not in FLOWS or config["gd_flow"] not in FLOWS:
+    config = typed_config(Config, config)
+    if config.gn_flow not in FLOWS or config.gd_flow not in FLOWS:
         raise ValueError(f"gn_flow and gd_flow must be in {FLOWS}")
-    if config["teacher"] not in TEACHERS:
-        raise ValueError(f"teacher must be in {TEACHERS}, got {config['teacher']!r}")
-    common = {
-        key: config[key]
-        for key in (
-            "n",
-            "d",
-            "width",
-            "distance",
-            "teacher",
-            "gn_horizon",
-            "gd_horizon",
-            "n_samples",
-            "window",
-            "gn_flow",
-            "gd_flow",
-        )
-    }
-    common["diabetes"] = data == "diabetes"
+    if config.teacher not in TEACHERS:
+        raise ValueError(f"teacher must be in {TEACHERS}, got {config.teacher!r}")
     runs = []
-    for replicate in range(config["seeds"]):
-        cases = [(e, 0.0) for e in config["log10_conditions"]]
-        cases.append((config["noisy_log10_condition"], config["noise"]))
+    for replicate in range(config.seeds):
+        cases = [(e, 0.0) for e in config.log10_conditions]
+        cases.append((config.noisy_log10_condition, config.noise))
         for k, (exponent, noise) in enumerate(cases):
             label = f"seed {replicate}, cond(G0) ~ 1e{exponent:g}" + (
                 f", noise {noise:g}" if noise > 0 else ""
@@ -335,27 +372,28 @@ def tasks(config, *, data="synthetic", seed=0):
                     label,
                     run_condition,
                     {
-                        **common,
+                        "config": config,
                         "entropy": run_seed(seed, CLAIM_ID, replicate, k),
                         "target": 10.0**exponent,
                         "noise": noise,
+                        "diabetes": data == "diabetes",
                     },
                 )
             )
     return runs
 
 
-def _data_notes(config, results) -> list[str]:
+def _data_notes(config: Config, results) -> list[str]:
     """How the runs used the diabetes data (none for synthetic data)."""
-    if "diabetes" not in results[0]["data_kind"]:
+    if "diabetes" not in results[0].data_kind:
         return []
-    n, d = results[0]["inputs_shape"]
-    noises = sorted({r["noise"] for r in results if r["noise"] > 0})
+    n, d = results[0].inputs_shape
+    noises = sorted({r.noise for r in results if r.noise > 0})
     noise = ", ".join(f"{value:g}" for value in noises) or "0"
     teacher = (
-        f"a teacher network at distance {config['distance']:g} from the "
+        f"a teacher network at distance {config.distance:g} from the "
         "initialization along G0's flattest direction"
-        if config["teacher"] == "flattest"
+        if config.teacher == "flattest"
         else "the random teacher network of riemgn.data.teacher_student"
     )
     return [
@@ -368,70 +406,51 @@ def _data_notes(config, results) -> list[str]:
     ]
 
 
-def evaluate(config, results) -> Verdict:
-    """The checks of the module docstring, from the runs' rates."""
-    clean = [r for r in results if r["noise"] == 0]
-    noisy = [r for r in results if r["noise"] > 0]
-    ended = [
-        r for r in clean if r["gn"]["status"] in _ENDED and r["gd"]["status"] in _ENDED
-    ]
-    gn_rates = np.array([r["gn"]["rate"] for r in clean])
-    gd_rates = np.array([r["gd"]["rate"] for r in clean])
-    conditions = np.array([r["condition"] for r in clean])
-    lambda_mins = np.array([r["lambda_min"] for r in clean])
-    agreement = largest(
-        [r["h_star_difference"] / r["h_star_tolerance"] for r in results]
-    )
-    metrics = {
-        "data_kind": results[0]["data_kind"],
-        "conditions": conditions.tolist(),
+def _metrics(results, clean, noisy) -> dict:
+    """The per-run numbers of the report."""
+    gn_rates = np.array([r.gn.rate for r in clean])
+    gd_rates = np.array([r.gd.rate for r in clean])
+    lambda_mins = np.array([r.lambda_min for r in clean])
+    return {
+        "data_kind": results[0].data_kind,
+        "conditions": np.array([r.condition for r in clean]).tolist(),
         "lambda_min": lambda_mins.tolist(),
         "gn_rates": gn_rates.tolist(),
         "gd_rates": gd_rates.tolist(),
         "gd_rate_over_lambda_min": (gd_rates / lambda_mins).tolist(),
-        "gn_reliable": [r["gn"]["reliable"] for r in clean],
-        "gd_reliable": [r["gd"]["reliable"] for r in clean],
-        "gn_status": [r["gn"]["status"] for r in results],
-        "gd_status": [r["gd"]["status"] for r in results],
-        "gn_seconds": [r["gn"]["seconds"] for r in results],
-        "gd_seconds": [r["gd"]["seconds"] for r in results],
-        "h_star": [r["h_star"] for r in results],
-        "h_star_reference": [r["h_star_reference"] for r in results],
-        "h_star_max_difference_over_tolerance": agreement,
-        "noisy_condition": [r["condition"] for r in noisy],
-        "noisy_h_star": [r["h_star"] for r in noisy],
-        "noisy_gn_rate": [r["gn"]["rate"] for r in noisy],
-        "noisy_gn_reliable": [r["gn"]["reliable"] for r in noisy],
-        "noisy_gd_rate": [r["gd"]["rate"] for r in noisy],
+        "gn_reliable": [r.gn.reliable for r in clean],
+        "gd_reliable": [r.gd.reliable for r in clean],
+        "gn_status": [r.gn.status for r in results],
+        "gd_status": [r.gd.status for r in results],
+        "gn_seconds": [r.gn.seconds for r in results],
+        "gd_seconds": [r.gd.seconds for r in results],
+        "h_star": [r.h_star for r in results],
+        "h_star_reference": [r.h_star_reference for r in results],
+        "h_star_max_difference_over_tolerance": largest(
+            [r.h_star_difference / r.h_star_tolerance for r in results]
+        ),
+        "noisy_condition": [r.condition for r in noisy],
+        "noisy_h_star": [r.h_star for r in noisy],
+        "noisy_gn_rate": [r.gn.rate for r in noisy],
+        "noisy_gn_reliable": [r.gn.reliable for r in noisy],
+        "noisy_gd_rate": [r.gd.rate for r in noisy],
         "fit_errors": sorted(
-            {r[a]["fit_error"] for r in results for a in ("gn", "gd")} - {""}
+            {arm.fit_error for r in results for arm in (r.gn, r.gd)} - {""}
         ),
     }
-    distinct = {round(math.log10(r["condition"]), 1) for r in ended}
-    if len(distinct) < 2:
-        return Verdict.inconclusive(
-            f"only {len(distinct)} distinct cond(G0) value(s) among the runs whose "
-            "flows both ran to the end (statuses: "
-            f"GN {metrics['gn_status']}, GD {metrics['gd_status']}); a rate's "
-            "dependence on cond(G0) needs at least 2",
-            metrics,
-            notes=_data_notes(config, results),
-        )
-    spread = float(np.max(gn_rates) / np.min(gn_rates))
-    worst = float(gn_rates[np.argmax(np.abs(gn_rates - GN_RATE_TARGET))])
-    slope = log_slope(lambda_mins, gd_rates)
-    decades = float(np.log10(conditions.max() / conditions.min()))
-    metrics.update(gn_rate_spread=spread, gd_slope=slope, cond_decades=decades)
-    checks = [
+
+
+def _checks(config: Config, metrics) -> list[Check]:
+    return [
         Check.below(
             "GN rate max/min",
-            spread,
+            metrics["gn_rate_spread"],
             GN_SPREAD_MAX,
             "the GN rates across cond(G0) vary by at most this factor",
         ),
         Check.within(
             "GN rate farthest from 2",
-            worst,
+            metrics["gn_rate_worst"],
             target=GN_RATE_TARGET,
             tolerance=GN_RATE_TOLERANCE,
             description="excess risk ~ exp(-2t) for squared loss, realizable targets",
@@ -444,28 +463,55 @@ def evaluate(config, results) -> Verdict:
         ),
         Check.within(
             "GD rate vs lambda_min(G0) log-log slope",
-            slope,
+            metrics["gd_slope"],
             target=GD_SLOPE_TARGET,
             tolerance=GD_SLOPE_TOLERANCE,
             description="gradient flow's rate follows lambda_min(G0)",
         ),
         Check.above(
             "cond(G0) decades spanned",
-            decades,
-            config["min_decades"],
+            metrics["cond_decades"],
+            config.min_decades,
             "the measured cond(G0) range, log10(max/min)",
         ),
         Check.below(
             "h* |GN - least_squares| / tolerance",
-            agreement,
+            metrics["h_star_max_difference_over_tolerance"],
             1.0,
             "optimal_in_class_risk agrees with scipy.optimize.least_squares",
         ),
     ]
+
+
+def evaluate(config, results) -> Verdict:
+    """The checks of the module docstring, from the runs' rates."""
+    config = typed_config(Config, config)
+    clean = [r for r in results if r.noise == 0]
+    noisy = [r for r in results if r.noise > 0]
+    metrics = _metrics(results, clean, noisy)
+    ended = [r for r in clean if r.gn.status in _ENDED and r.gd.status in _ENDED]
+    distinct = {round(math.log10(r.condition), 1) for r in ended}
+    if len(distinct) < 2:
+        return Verdict.inconclusive(
+            f"only {len(distinct)} distinct cond(G0) value(s) among the runs whose "
+            "flows both ran to the end (statuses: "
+            f"GN {metrics['gn_status']}, GD {metrics['gd_status']}); a rate's "
+            "dependence on cond(G0) needs at least 2",
+            metrics,
+            notes=_data_notes(config, results),
+        )
+    gn_rates = np.array(metrics["gn_rates"])
+    conditions = np.array(metrics["conditions"])
+    spread = float(np.max(gn_rates) / np.min(gn_rates))
+    worst = float(gn_rates[np.argmax(np.abs(gn_rates - GN_RATE_TARGET))])
+    slope = log_slope(metrics["lambda_min"], metrics["gd_rates"])
+    decades = float(np.log10(conditions.max() / conditions.min()))
+    metrics.update(gn_rate_spread=spread, gd_slope=slope, cond_decades=decades)
+    checks = _checks(config, {**metrics, "gn_rate_worst": worst})
     notes = _data_notes(config, results) + [
-        f"noisy run (noise {r['noise']:g}, cond(G0) {r['condition']:.2e}, "
-        f"h* = {r['h_star']:.4g}): GN rate {r['gn']['rate']:.4g} "
-        f"(reliable: {r['gn']['reliable']})"
+        f"noisy run (noise {r.noise:g}, cond(G0) {r.condition:.2e}, "
+        f"h* = {r.h_star:.4g}): GN rate {r.gn.rate:.4g} "
+        f"(reliable: {r.gn.reliable})"
         for r in noisy
     ]
     return Verdict(checks, metrics, key="GN rate max/min", notes=notes)
@@ -476,30 +522,30 @@ def figure(config, results, verdict):
     from matplotlib import colormaps
 
     fig, (left, right) = new_figure(2)
-    clean = [r for r in results if r["noise"] == 0]
-    noisy = [r for r in results if r["noise"] > 0]
-    exponents = sorted({r["target"] for r in clean})
+    clean = [r for r in results if r.noise == 0]
+    noisy = [r for r in results if r.noise > 0]
+    exponents = sorted({r.target for r in clean})
     colours = colormaps["viridis"](np.linspace(0.0, 0.9, max(len(exponents), 1)))
     colour = {t: colours[k] for k, t in enumerate(exponents)}
     labelled = set()
     for r in clean:
         label = None
-        if r["target"] not in labelled:
-            labelled.add(r["target"])
-            label = f"{SYMBOLS['cond_G0']} = {sci(r['condition'])}"
+        if r.target not in labelled:
+            labelled.add(r.target)
+            label = f"{SYMBOLS['cond_G0']} = {sci(r.condition)}"
         for arm, style in (("gn", "-"), ("gd", "--")):
-            t, e = r[arm]["times"], r[arm]["excess"] / r["initial_excess"]
+            t, e = getattr(r, arm).times, getattr(r, arm).excess / r.initial_excess
             keep = (t > 0) & (e > _PLOT_FLOOR)
             left.plot(
                 t[keep],
                 e[keep],
                 style,
-                color=colour[r["target"]],
+                color=colour[r.target],
                 lw=1.4,
                 label=label if arm == "gn" else None,
             )
     for k, r in enumerate(noisy):
-        t, e = r["gn"]["times"], r["gn"]["excess"] / r["initial_excess"]
+        t, e = r.gn.times, r.gn.excess / r.initial_excess
         keep = (t > 0) & (e > _PLOT_FLOOR)
         left.plot(
             t[keep],
@@ -507,7 +553,7 @@ def figure(config, results, verdict):
             ":",
             color=color(4),
             lw=1.6,
-            label=f"GN, noise {r['noise']:g}" if k == 0 else None,
+            label=f"GN, noise {r.noise:g}" if k == 0 else None,
         )
     left.plot([], [], "-", color="black", label="GN flow")
     left.plot([], [], "--", color="black", label="gradient flow")
@@ -518,20 +564,18 @@ def figure(config, results, verdict):
     left.set_title("Excess risk along the flows")
     legend(left)
 
-    conditions = [r["condition"] for r in clean]
-    right.loglog(
-        conditions, [r["gn"]["rate"] for r in clean], "o", label="GN flow rate"
-    )
+    conditions = [r.condition for r in clean]
+    right.loglog(conditions, [r.gn.rate for r in clean], "o", label="GN flow rate")
     slope = verdict.metrics.get("gd_slope", math.nan)
     right.loglog(
         conditions,
-        [r["gd"]["rate"] for r in clean],
+        [r.gd.rate for r in clean],
         "s",
         label=f"gradient flow rate\n(slope {slope:.3f} against {SYMBOLS['lambda_G0']})",
     )
     right.loglog(
         conditions,
-        [2.0 * r["lambda_min"] for r in clean],
+        [2.0 * r.lambda_min for r in clean],
         "x",
         color="black",
         ms=5,
@@ -539,8 +583,8 @@ def figure(config, results, verdict):
     )
     if noisy:
         right.loglog(
-            [r["condition"] for r in noisy],
-            [r["gn"]["rate"] for r in noisy],
+            [r.condition for r in noisy],
+            [r.gn.rate for r in noisy],
             "*",
             color=color(4),
             ms=10,
@@ -586,6 +630,7 @@ CLAIM = Claim(
     tasks=tasks,
     evaluate=evaluate,
     figure=figure,
+    config_type=Config,
     data=("synthetic", "diabetes"),
     expected_seconds={"quick": 6.0, "full": 35.0},
 )

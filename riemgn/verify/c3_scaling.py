@@ -69,6 +69,9 @@ still scales exactly).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
@@ -76,7 +79,14 @@ from manifolds import OutputManifold
 from riemgn.dynamics.flows import gauss_newton_flow
 from riemgn.losses import SquaredLoss
 from riemgn.theory import second_fundamental_form_norm
-from riemgn.verify._common import farthest, log_slope, new_figure, run_rng, run_seed
+from riemgn.verify._common import (
+    farthest,
+    log_slope,
+    new_figure,
+    run_rng,
+    run_seed,
+    typed_config,
+)
 from riemgn.verify._core import Check, Claim, Task, Verdict
 from riemgn.verify._style import STATUSES, color, finish, legend
 
@@ -115,215 +125,201 @@ _FULL = {
 }
 
 
-def _problem(*, alpha, n, d, width, activation, init, distance, entropy):
+@dataclass(frozen=True)
+class Config:
+    """C3's configuration: a preset with the user's overrides."""
+
+    alphas: Sequence[float]
+    n_problems: int
+    n: int
+    d: int
+    width: int
+    activation: str
+    init: str
+    distance: float
+    noise: float
+    radius: float
+    t_end: float
+    gtol: float
+    rtol: float
+    atol: float
+    curvature_starts: int
+    curvature_tolerance: float
+    movement_tolerance: float
+    fit_alpha_min: float
+
+
+@dataclass(frozen=True)
+class RunResult:
+    r"""One :math:`\alpha`: the curvature at the start and the GN flow towards :math:`y`.
+
+    ``curvature`` is :math:`\|\mathrm{II}\|` at :math:`F(\theta_0)`,
+    ``movement`` :math:`\sup_t\|\theta_t - \theta_0\|`, ``status`` and
+    ``message`` the flow's, ``initial_output_norm`` :math:`\|F(\theta_0)\|`.
+    """
+
+    alpha: float
+    curvature: float
+    movement: float
+    status: str
+    message: str
+    t_final: float
+    final_loss: float
+    initial_loss: float
+    initial_output_norm: float
+
+
+def _problem(config: Config, alpha, entropy):
     from riemgn.data import teacher_student
 
     # The same stream at every alpha: the same X, c, theta0 and teacher.
     return teacher_student(
-        n,
-        d,
-        width,
+        config.n,
+        config.d,
+        config.width,
         rng=run_rng(entropy),
         alpha=alpha,
-        activation=activation,
-        init=init,
-        distance=distance,
+        activation=config.activation,
+        init=config.init,
+        distance=config.distance,
     )
 
 
-def scaling_run(
-    *,
-    alpha,
-    n,
-    d,
-    width,
-    activation,
-    init,
-    distance,
-    noise,
-    radius,
-    t_end,
-    gtol,
-    rtol,
-    atol,
-    curvature_starts,
-    entropy,
-) -> dict:
+def scaling_run(*, alpha, config: Config, entropy) -> RunResult:
     r"""One :math:`\alpha`: the curvature at the start and the GN flow towards :math:`y`.
 
     The target :math:`y` is the teacher's output for :math:`\alpha = 1`
     plus Gaussian noise of standard deviation ``noise``; it does not depend
     on ``alpha``.
-
-    Returns
-    -------
-    dict
-        ``alpha``, ``curvature`` (:math:`\|\mathrm{II}\|` at
-        :math:`F(\theta_0)`), ``movement`` (:math:`\sup_t\|\theta_t -
-        \theta_0\|`), ``status`` and ``message`` of the flow, ``t_final``,
-        ``final_loss``, ``initial_loss`` and ``initial_output_norm``
-        (:math:`\|F(\theta_0)\|`).
     """
-    options = dict(
-        n=n,
-        d=d,
-        width=width,
-        activation=activation,
-        init=init,
-        distance=distance,
-        entropy=entropy,
-    )
-    reference = _problem(alpha=1.0, **options)
-    y = reference.clean_targets + noise * run_rng((*entropy, 2)).standard_normal(n)
-    problem = _problem(alpha=alpha, **options)
+    reference = _problem(config, 1.0, entropy)
+    noise = run_rng((*entropy, 2)).standard_normal(config.n)
+    y = reference.clean_targets + config.noise * noise
+    problem = _problem(config, alpha, entropy)
     output_map, params0 = problem.output_map, problem.params0
     manifold = OutputManifold(output_map, params0)
     u0 = manifold.point(params0)
     curvature = second_fundamental_form_norm(
-        manifold, u0, rng=run_rng((*entropy, 1)), n_starts=curvature_starts
+        manifold, u0, rng=run_rng((*entropy, 1)), n_starts=config.curvature_starts
     ).value
     loss = SquaredLoss(y)
     trajectory = gauss_newton_flow(
         output_map,
         params0,
         loss,
-        (0.0, t_end),
-        rtol=rtol,
-        atol=atol,
-        radius=radius,
-        gtol=gtol,
+        (0.0, config.t_end),
+        rtol=config.rtol,
+        atol=config.atol,
+        radius=config.radius,
+        gtol=config.gtol,
     )
     movement = np.linalg.norm(trajectory.params - params0, axis=1)
-    return {
-        "alpha": float(alpha),
-        "curvature": float(curvature),
-        "movement": float(np.max(movement)),
-        "status": trajectory.status.value,
-        "message": trajectory.message,
-        "t_final": float(trajectory.times[-1]),
-        "final_loss": float(trajectory.losses[-1]),
-        "initial_loss": float(trajectory.losses[0]),
-        "initial_output_norm": float(np.linalg.norm(u0)),
-    }
+    return RunResult(
+        alpha=float(alpha),
+        curvature=float(curvature),
+        movement=float(np.max(movement)),
+        status=trajectory.status.value,
+        message=trajectory.message,
+        t_final=float(trajectory.times[-1]),
+        final_loss=float(trajectory.losses[-1]),
+        initial_loss=float(trajectory.losses[0]),
+        initial_output_norm=float(np.linalg.norm(u0)),
+    )
 
 
 def _tasks(config, *, data, seed):
-    keys = ("n", "d", "width", "activation", "init", "distance", "noise", "radius")
-    keys += ("t_end", "gtol", "rtol", "atol", "curvature_starts")
+    config = typed_config(Config, config)
     return [
         Task(
             f"problem {k} alpha={alpha:g}",
             scaling_run,
             {
                 "alpha": float(alpha),
-                **{key: config[key] for key in keys},
+                "config": config,
                 "entropy": run_seed(seed, CLAIM_ID, k),
             },
         )
-        for k in range(config["n_problems"])
-        for alpha in config["alphas"]
+        for k in range(config.n_problems)
+        for alpha in config.alphas
     ]
 
 
-def _by_problem(config, results):
+def _by_problem(config: Config, results):
     """The results as one list per problem, sorted by alpha."""
-    count = len(config["alphas"])
+    count = len(config.alphas)
     groups = [results[k : k + count] for k in range(0, len(results), count)]
-    return [sorted(group, key=lambda r: r["alpha"]) for group in groups]
+    return [sorted(group, key=lambda r: r.alpha) for group in groups]
 
 
-def _fit_set(config, group):
+def _fit_set(config: Config, group):
     return [
-        r
-        for r in group
-        if r["status"] == "converged" and r["alpha"] >= config["fit_alpha_min"]
+        r for r in group if r.status == "converged" and r.alpha >= config.fit_alpha_min
     ]
 
 
-def _evaluate(config, results) -> Verdict:
-    groups = _by_problem(config, results)
-    metrics = {
-        "alphas": [r["alpha"] for r in groups[0]],
-        "statuses": [[r["status"] for r in group] for group in groups],
-        "curvature": [[r["curvature"] for r in group] for group in groups],
-        "movement": [[r["movement"] for r in group] for group in groups],
-        "final_loss": [[r["final_loss"] for r in group] for group in groups],
-    }
+def _curvature_check(config: Config, groups, metrics) -> Check:
+    """The log-log slope of |II| against alpha; records its metrics."""
     curvature_slopes = [
-        log_slope([r["alpha"] for r in group], [r["curvature"] for r in group])
+        log_slope([r.alpha for r in group], [r.curvature for r in group])
         for group in groups
     ]
     metrics["curvature_slopes"] = curvature_slopes
     metrics["curvature_times_alpha_spread"] = max(
         float(np.ptp(scaled) / np.mean(scaled))
-        for scaled in ([r["alpha"] * r["curvature"] for r in g] for g in groups)
+        for scaled in ([r.alpha * r.curvature for r in g] for g in groups)
     )
     worst_curvature = farthest(curvature_slopes, -1.0)
     metrics["curvature_slope"] = worst_curvature
-    checks = [
-        Check.within(
-            "|II| slope vs alpha (worst)",
-            worst_curvature,
-            target=-1.0,
-            tolerance=config["curvature_tolerance"],
-            description="log-log slope of |II| at F(theta0) against alpha "
-            "(worst problem)",
-        )
-    ]
-    converged = [[r["status"] == "converged" for r in group] for group in groups]
-    thresholds = [
-        next((r["alpha"] for r, ok in zip(g, c, strict=True) if ok), None)
+    return Check.within(
+        "|II| slope vs alpha (worst)",
+        worst_curvature,
+        target=-1.0,
+        tolerance=config.curvature_tolerance,
+        description="log-log slope of |II| at F(theta0) against alpha (worst problem)",
+    )
+
+
+def _convergence(config: Config, groups, metrics) -> list[list[bool]]:
+    """Which runs converged, per problem; records the threshold and movement metrics."""
+    converged = [[r.status == "converged" for r in group] for group in groups]
+    metrics["threshold_alpha"] = [
+        next((r.alpha for r, ok in zip(g, c, strict=True) if ok), None)
         for g, c in zip(groups, converged, strict=True)
     ]
-    metrics["threshold_alpha"] = thresholds
-    violations = sum(
+    metrics["ordering_violations"] = sum(
         1
         for c in converged
         for i in range(len(c))
         for j in range(i + 1, len(c))
         if c[i] and not c[j]
     )
-    metrics["ordering_violations"] = violations
     metrics["failed_at_smallest_alpha"] = float(np.mean([not c[0] for c in converged]))
     metrics["converged_at_largest_alpha"] = float(np.mean([c[-1] for c in converged]))
     movement_slopes = []
     for group in groups:
         fit = _fit_set(config, group)
-        if len({r["alpha"] for r in fit}) >= 2:
+        if len({r.alpha for r in fit}) >= 2:
             movement_slopes.append(
-                log_slope([r["alpha"] for r in fit], [r["movement"] for r in fit])
+                log_slope([r.alpha for r in fit], [r.movement for r in fit])
             )
     metrics["movement_slopes"] = movement_slopes
-    if not any(any(c) for c in converged):
-        return Verdict.inconclusive(
-            "no run converged (statuses: "
-            + ", ".join(sorted({r["status"] for r in results}))
-            + "), so the movement and the threshold cannot be measured",
-            metrics,
-            checks=checks,
-        )
-    if not movement_slopes:
-        return Verdict.inconclusive(
-            "no problem has two converged runs with alpha >= "
-            f"{config['fit_alpha_min']:g}, so the movement slope cannot be fitted",
-            metrics,
-            checks=checks,
-        )
-    worst_movement = farthest(movement_slopes, -1.0)
-    metrics["movement_slope"] = worst_movement
-    checks += [
+    return converged
+
+
+def _movement_checks(config: Config, metrics) -> list[Check]:
+    return [
         Check.within(
             "sup |theta_t - theta0| slope vs alpha (worst)",
-            worst_movement,
+            metrics["movement_slope"],
             target=-1.0,
-            tolerance=config["movement_tolerance"],
+            tolerance=config.movement_tolerance,
             description="log-log slope of sup_t |theta_t - theta0| against alpha, "
-            f"converged runs with alpha >= {config['fit_alpha_min']:g} "
+            f"converged runs with alpha >= {config.fit_alpha_min:g} "
             "(worst problem)",
         ),
         Check.below(
             "alpha pairs converged below, not above",
-            violations,
+            metrics["ordering_violations"],
             0,
             "pairs alpha_i < alpha_j where the flow converged at alpha_i but not "
             "at alpha_j",
@@ -341,6 +337,37 @@ def _evaluate(config, results) -> Verdict:
             "fraction of problems whose largest-alpha flow converged",
         ),
     ]
+
+
+def _evaluate(config, results) -> Verdict:
+    config = typed_config(Config, config)
+    groups = _by_problem(config, results)
+    metrics = {
+        "alphas": [r.alpha for r in groups[0]],
+        "statuses": [[r.status for r in group] for group in groups],
+        "curvature": [[r.curvature for r in group] for group in groups],
+        "movement": [[r.movement for r in group] for group in groups],
+        "final_loss": [[r.final_loss for r in group] for group in groups],
+    }
+    checks = [_curvature_check(config, groups, metrics)]
+    converged = _convergence(config, groups, metrics)
+    if not any(any(c) for c in converged):
+        return Verdict.inconclusive(
+            "no run converged (statuses: "
+            + ", ".join(sorted({r.status for r in results}))
+            + "), so the movement and the threshold cannot be measured",
+            metrics,
+            checks=checks,
+        )
+    if not metrics["movement_slopes"]:
+        return Verdict.inconclusive(
+            "no problem has two converged runs with alpha >= "
+            f"{config.fit_alpha_min:g}, so the movement slope cannot be fitted",
+            metrics,
+            checks=checks,
+        )
+    metrics["movement_slope"] = farthest(metrics["movement_slopes"], -1.0)
+    checks += _movement_checks(config, metrics)
     return Verdict(checks, metrics, "sup |theta_t - theta0| slope vs alpha (worst)")
 
 
@@ -355,12 +382,13 @@ _MARKERS = {
 
 
 def _figure(config, results, verdict):
+    config = typed_config(Config, config)
     groups = _by_problem(config, results)
     figure, (left, right) = new_figure(2)
     colors = [color(k) for k in range(len(groups))]
     for k, (group, colour) in enumerate(zip(groups, colors, strict=True)):
-        alphas = np.array([r["alpha"] for r in group])
-        curvature = np.array([r["curvature"] for r in group])
+        alphas = np.array([r.alpha for r in group])
+        curvature = np.array([r.curvature for r in group])
         slope = log_slope(alphas, curvature)
         left.loglog(
             alphas,
@@ -375,16 +403,16 @@ def _figure(config, results, verdict):
     legend(left)
     seen = set()
     for k, (group, colour) in enumerate(zip(groups, colors, strict=True)):
-        alphas = np.array([r["alpha"] for r in group])
-        movement = np.array([r["movement"] for r in group])
+        alphas = np.array([r.alpha for r in group])
+        movement = np.array([r.movement for r in group])
         right.loglog(alphas, movement, "-", color=colour, lw=0.8, alpha=0.5)
         for r in group:
-            status = r["status"]
+            status = r.status
             label = STATUSES.get(status, status) if status not in seen else None
             seen.add(status)
             right.loglog(
-                r["alpha"],
-                r["movement"],
+                r.alpha,
+                r.movement,
                 _MARKERS.get(status, "o"),
                 color=colour,
                 mfc="none" if status != "converged" else colour,
@@ -392,10 +420,10 @@ def _figure(config, results, verdict):
                 label=label,
             )
         fit = _fit_set(config, group)
-        if len({r["alpha"] for r in fit}) >= 2:
-            x = np.array([r["alpha"] for r in fit])
+        if len({r.alpha for r in fit}) >= 2:
+            x = np.array([r.alpha for r in fit])
             slope, intercept = np.polyfit(
-                np.log(x), np.log([r["movement"] for r in fit]), 1
+                np.log(x), np.log([r.movement for r in fit]), 1
             )
             right.loglog(
                 x,
@@ -404,7 +432,7 @@ def _figure(config, results, verdict):
                 color=colour,
                 label=f"problem {k + 1}: fitted slope {slope:.3f}",
             )
-    right.axhline(config["radius"], color="gray", ls=":", label=r"radius $\rho$")
+    right.axhline(config.radius, color="gray", ls=":", label=r"radius $\rho$")
     right.set_xlabel(r"scaling factor $\alpha$")
     right.set_ylabel(r"$\sup_t \|\theta_t - \theta_0\|$")
     right.set_title("Parameter movement of the GN flow")
@@ -446,6 +474,7 @@ CLAIM = Claim(
     tasks=_tasks,
     evaluate=_evaluate,
     figure=_figure,
+    config_type=Config,
     data=("synthetic",),
     expected_seconds={"quick": 3.0, "full": 30.0},
 )

@@ -49,8 +49,8 @@ symmetric starts. For each :math:`\alpha` in ``alphas``, with the student
 :math:`F_\alpha` sharing the draw:
 
 1. :math:`\operatorname{rank} J(\theta_0)` by :func:`manifolds.jacobian_rank`
-   with the relative tolerance :math:`10^{-10}` (singular values at or below
-   :math:`10^{-10}\sigma_{\max}` count as zero; the paired columns of the
+   with the relative tolerance :math:`10^{-8}` (singular values at or below
+   :math:`10^{-8}\sigma_{\max}` count as zero; the paired columns of the
    symmetric start cancel to round-off, about ``1e-16 sigma_max``, while the
    smallest genuine singular value here is above ``1e-4 sigma_max``);
 2. :math:`\|F(\theta_0)\|` and :math:`\|F(\theta_0) - y\|`;
@@ -105,10 +105,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from manifolds import NotAnImmersionError, OutputManifold, jacobian_rank
+from manifolds.linalg import orthonormal_basis
 from riemgn.data import teacher_student
 from riemgn.dynamics.flows import (
     Constant,
@@ -116,9 +119,9 @@ from riemgn.dynamics.flows import (
     gauss_newton_flow,
     levenberg_marquardt_flow,
 )
+from riemgn.dynamics.solvers import optimal_in_class_risk
 from riemgn.losses import SquaredLoss
 from riemgn.networks.two_layer import TwoLayerOutputMap
-from riemgn.dynamics.solvers import optimal_in_class_risk
 from riemgn.theory import fit_exponential_rate
 from riemgn.verify._common import (
     farthest,
@@ -127,6 +130,7 @@ from riemgn.verify._common import (
     new_figure,
     run_rng,
     run_seed,
+    typed_config,
 )
 from riemgn.verify._core import Check, Claim, Task, Verdict
 from riemgn.verify._style import MARKERS, SYMBOLS, color, finish, legend
@@ -191,6 +195,67 @@ PRESETS = {
 }
 
 
+@dataclass(frozen=True)
+class Config:
+    """C4's configuration: a preset of ``PRESETS`` with the user's overrides."""
+
+    alphas: Sequence[float]
+    seeds: int
+    n: int
+    d: int
+    width: int
+    activation: str
+    distance: float
+    horizon: float
+    n_samples: int
+    window: Sequence[float]
+    symmetric_damping: float
+    radius: float | None
+    rank_rtol: float
+
+
+@dataclass(frozen=True)
+class AlphaRun:
+    """One scale ``alpha`` of one draw: the rank at theta0 and the flow from it."""
+
+    alpha: float
+    rank: int
+    rank_tolerance: float
+    sigma_ratio: float
+    output_norm: float
+    initial_residual: float
+    gn_refused: bool
+    gn_refusal: str
+    flow: str
+    damping: float
+    status: str
+    message: str
+    h_star: float
+    h_star_consistent: bool
+    initial_excess: float
+    final_excess: float
+    rate: float
+    band_low: float
+    band_high: float
+    reliable: bool
+    fit_error: str
+    travel: float
+    times: np.ndarray
+    excess: np.ndarray
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One draw of one initialization ``scheme``, swept over every alpha."""
+
+    scheme: str
+    entropy: tuple[int, ...]
+    n: int
+    n_params: int
+    runs: tuple[AlphaRun, ...]
+
+
 def _student(problem, alpha: float, activation: str) -> TwoLayerOutputMap:
     """The draw's network at scale ``alpha`` (same c, same centering point)."""
     return TwoLayerOutputMap(
@@ -216,7 +281,7 @@ def _hessian_band(output_map, params, y) -> tuple[float, float]:
     except NotAnImmersionError:
         return math.nan, math.nan
     u = manifold.point(params)
-    Q = np.linalg.qr(output_map.jacobian(params))[0]
+    Q = orthonormal_basis(output_map.jacobian(params))
     columns = [manifold.euclidean_to_riemannian_hessian(u, u - y, q, q) for q in Q.T]
     hessian = Q.T @ np.column_stack(columns)
     eigenvalues = np.linalg.eigvalsh(0.5 * (hessian + hessian.T))
@@ -247,171 +312,155 @@ def _gn_refusal(output_map, params0, loss, rank_rtol) -> str:
     return ""
 
 
-def run_scheme(
-    *,
-    scheme,
-    alphas,
-    n,
-    d,
-    width,
-    activation,
-    distance,
-    horizon,
-    n_samples,
-    window,
-    symmetric_damping,
-    radius,
-    rank_rtol,
-    entropy,
-):
+def _flow(scheme, output_map, params0, loss, sigma_max, times, config: Config):
+    """(flow name, damping, trajectory): LM from the symmetric start, else GN."""
+    if scheme == "symmetric":
+        damping = config.symmetric_damping * float(sigma_max**2)
+        trajectory = levenberg_marquardt_flow(
+            output_map,
+            params0,
+            loss,
+            (0.0, config.horizon),
+            damping=Constant(damping),
+            t_eval=times[1:],
+            radius=config.radius,
+        )
+        return "levenberg_marquardt", damping, trajectory
+    trajectory = gauss_newton_flow(
+        output_map,
+        params0,
+        loss,
+        (0.0, config.horizon),
+        t_eval=times[1:],
+        radius=config.radius,
+        rank_rtol=config.rank_rtol,
+    )
+    return "gauss_newton", math.nan, trajectory
+
+
+def _excess_rate(times, excess, h_star, window) -> tuple[float, bool, str]:
+    """(rate, reliable, fit error) of the excess risk along a trajectory."""
+    try:
+        fit = fit_exponential_rate(
+            times,
+            excess,
+            window=tuple(window),
+            floor=1e3 * _EPS * (h_star + float(excess.max())),
+        )
+    except ValueError as error:
+        return math.nan, False, str(error)
+    return fit.rate, fit.reliable, ""
+
+
+def _run_alpha(scheme, problem, loss, alpha, times, config: Config) -> AlphaRun:
+    """The rank, the initial outputs and the flow of the draw at scale ``alpha``."""
+    start = time.perf_counter()
+    params0 = problem.params0
+    output_map = _student(problem, alpha, config.activation)
+    rank = jacobian_rank(output_map, params0, rank_rtol=config.rank_rtol)
+    s = rank.singular_values
+    u0 = output_map.value(params0)
+    refusal = _gn_refusal(output_map, params0, loss, config.rank_rtol)
+    flow, damping, trajectory = _flow(
+        scheme, output_map, params0, loss, s[0], times, config
+    )
+    optimum = optimal_in_class_risk(output_map, trajectory.final_params, loss)
+    h_star = min(optimum.risk, float(trajectory.losses.min()))
+    band = _hessian_band(output_map, optimum.params, loss.y)
+    excess = trajectory.losses - h_star
+    rate, reliable, fit_error = _excess_rate(
+        trajectory.times, excess, h_star, config.window
+    )
+    travel = np.linalg.norm(trajectory.params - params0, axis=1)
+    return AlphaRun(
+        alpha=float(alpha),
+        rank=int(rank.rank),
+        rank_tolerance=float(rank.tolerance),
+        sigma_ratio=float(s[-1] / s[0]),
+        output_norm=float(np.linalg.norm(u0)),
+        initial_residual=float(np.linalg.norm(u0 - loss.y)),
+        gn_refused=bool(refusal),
+        gn_refusal=refusal,
+        flow=flow,
+        damping=damping,
+        status=trajectory.status.value,
+        message=trajectory.message,
+        h_star=h_star,
+        h_star_consistent=bool(optimum.consistent),
+        initial_excess=float(excess[0]),
+        final_excess=float(excess[-1]),
+        rate=float(rate),
+        band_low=band[0],
+        band_high=band[1],
+        reliable=bool(reliable),
+        fit_error=fit_error,
+        travel=float(travel.max()),
+        times=trajectory.times,
+        excess=excess,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def run_scheme(*, scheme: str, config: Config, entropy) -> RunResult:
     """One draw of ``scheme``: rank, initial outputs and the flow at every alpha.
 
-    ``rank_rtol`` is the relative tolerance of the numerical rank of
+    ``config.rank_rtol`` is the relative tolerance of the numerical rank of
     J(theta0) and of every Gauss-Newton flow (its refusal at the symmetric
     start and its rank-loss stop).
     """
     problem = teacher_student(
-        n,
-        d,
-        width,
+        config.n,
+        config.d,
+        config.width,
         rng=run_rng(entropy),
         alpha=1.0,
-        activation=activation,
+        activation=config.activation,
         init=scheme,
-        distance=distance,
+        distance=config.distance,
     )
-    unit = _student(problem, 1.0, activation)
-    y = problem.clean_targets - unit.value(problem.params0)
-    params0 = problem.params0
-    loss = SquaredLoss(y)
-    times = np.linspace(0.0, horizon, n_samples)
-    runs = []
-    for alpha in alphas:
-        start = time.perf_counter()
-        output_map = _student(problem, alpha, activation)
-        rank = jacobian_rank(output_map, params0, rank_rtol=rank_rtol)
-        s = rank.singular_values
-        u0 = output_map.value(params0)
-        refusal = _gn_refusal(output_map, params0, loss, rank_rtol)
-        if scheme == "symmetric":
-            damping = symmetric_damping * float(s[0] ** 2)
-            trajectory = levenberg_marquardt_flow(
-                output_map,
-                params0,
-                loss,
-                (0.0, horizon),
-                damping=Constant(damping),
-                t_eval=times[1:],
-                radius=radius,
-            )
-            flow = "levenberg_marquardt"
-        else:
-            damping = math.nan
-            trajectory = gauss_newton_flow(
-                output_map,
-                params0,
-                loss,
-                (0.0, horizon),
-                t_eval=times[1:],
-                radius=radius,
-                rank_rtol=rank_rtol,
-            )
-            flow = "gauss_newton"
-        optimum = optimal_in_class_risk(output_map, trajectory.final_params, loss)
-        h_star = min(optimum.risk, float(trajectory.losses.min()))
-        band = _hessian_band(output_map, optimum.params, y)
-        excess = trajectory.losses - h_star
-        rate, reliable, fit_error = math.nan, False, ""
-        try:
-            fit = fit_exponential_rate(
-                trajectory.times,
-                excess,
-                window=tuple(window),
-                floor=1e3 * _EPS * (h_star + float(excess.max())),
-            )
-            rate, reliable = fit.rate, fit.reliable
-        except ValueError as error:
-            fit_error = str(error)
-        travel = np.linalg.norm(trajectory.params - params0, axis=1)
-        runs.append(
-            {
-                "alpha": float(alpha),
-                "rank": int(rank.rank),
-                "rank_tolerance": float(rank.tolerance),
-                "sigma_ratio": float(s[-1] / s[0]),
-                "output_norm": float(np.linalg.norm(u0)),
-                "initial_residual": float(np.linalg.norm(u0 - y)),
-                "gn_refused": bool(refusal),
-                "gn_refusal": refusal,
-                "flow": flow,
-                "damping": damping,
-                "status": trajectory.status.value,
-                "message": trajectory.message,
-                "h_star": h_star,
-                "h_star_consistent": bool(optimum.consistent),
-                "initial_excess": float(excess[0]),
-                "final_excess": float(excess[-1]),
-                "rate": float(rate),
-                "band_low": band[0],
-                "band_high": band[1],
-                "reliable": bool(reliable),
-                "fit_error": fit_error,
-                "travel": float(travel.max()),
-                "times": trajectory.times,
-                "excess": excess,
-                "seconds": time.perf_counter() - start,
-            }
-        )
-    return {
-        "scheme": scheme,
-        "entropy": list(entropy),
-        "n": int(n),
-        "n_params": int(params0.size),
-        "runs": runs,
-    }
+    unit = _student(problem, 1.0, config.activation)
+    loss = SquaredLoss(problem.clean_targets - unit.value(problem.params0))
+    times = np.linspace(0.0, config.horizon, config.n_samples)
+    runs = tuple(
+        _run_alpha(scheme, problem, loss, alpha, times, config)
+        for alpha in config.alphas
+    )
+    return RunResult(
+        scheme=scheme,
+        entropy=tuple(entropy),
+        n=int(config.n),
+        n_params=int(problem.params0.size),
+        runs=runs,
+    )
 
 
 def tasks(config, *, data="synthetic", seed=0):
     """One task per (replicate, scheme); each sweeps every alpha."""
-    keys = (
-        "alphas",
-        "n",
-        "d",
-        "width",
-        "activation",
-        "distance",
-        "horizon",
-        "n_samples",
-        "window",
-        "symmetric_damping",
-        "radius",
-        "rank_rtol",
-    )
-    options = {key: config[key] for key in keys}
+    config = typed_config(Config, config)
     return [
         Task(
             f"{scheme} init, replicate {replicate}",
             run_scheme,
             {
                 "scheme": scheme,
+                "config": config,
                 "entropy": run_seed(seed, CLAIM_ID, replicate),
-                **options,
             },
         )
-        for replicate in range(config["seeds"])
+        for replicate in range(config.seeds)
         for scheme in SCHEMES
     ]
 
 
-def _runs(results, scheme):
-    return [run for r in results if r["scheme"] == scheme for run in r["runs"]]
+def _runs(results, scheme) -> list[AlphaRun]:
+    return [run for r in results if r.scheme == scheme for run in r.runs]
 
 
 def _per_draw_slopes(results, scheme, key) -> list[float]:
     return [
-        log_slope([run["alpha"] for run in r["runs"]], [run[key] for run in r["runs"]])
+        log_slope([run.alpha for run in r.runs], [getattr(run, key) for run in r.runs])
         for r in results
-        if r["scheme"] == scheme
+        if r.scheme == scheme
     ]
 
 
@@ -423,78 +472,113 @@ def _lowest(values) -> float:
     return float(values.min())
 
 
-def evaluate(config, results) -> Verdict:
-    """The checks of the module docstring."""
-    p = results[0]["n_params"]
-    n = results[0]["n"]
-    runs = {scheme: _runs(results, scheme) for scheme in SCHEMES}
-    centered_ended = [r for r in runs["centered"] if r["status"] in _ENDED]
+#: The per-run numbers of ``report.json``, as ``{scheme}_{key}`` lists.
+_RUN_METRICS = (
+    "alpha",
+    "rank",
+    "output_norm",
+    "initial_residual",
+    "status",
+    "rate",
+    "band_low",
+    "band_high",
+    "reliable",
+    "travel",
+    "final_excess",
+    "h_star",
+    "h_star_consistent",
+)
+
+
+def _band_distance(run: AlphaRun) -> float:
+    """How far the run's rate lies outside its Hessian band (NaN if unmeasured)."""
+    if not math.isfinite(run.rate + run.band_low + run.band_high):
+        return math.nan
+    return max(run.band_low - run.rate, run.rate - run.band_high, 0.0)
+
+
+def _metrics(config: Config, results, runs) -> dict:
+    """Every measured number of the report."""
+    n = results[0].n
     zero_output = largest(
         [
-            r["output_norm"] / (r["alpha"] * math.sqrt(n))
+            r.output_norm / (r.alpha * math.sqrt(n))
             for scheme in ("centered", "symmetric")
             for r in runs[scheme]
         ]
     )
-    standard_output_slopes = _per_draw_slopes(results, "standard", "output_norm")
-    centered_travel_slopes = _per_draw_slopes(results, "centered", "travel")
-    standard_travel_slopes = _per_draw_slopes(results, "standard", "travel")
-    realizable_rates = [
-        r["rate"] for r in runs["centered"] if r["alpha"] == TEACHER_ALPHA
-    ]
-    band_distance = largest(
-        [
-            max(r["band_low"] - r["rate"], r["rate"] - r["band_high"], 0.0)
-            if math.isfinite(r["rate"] + r["band_low"] + r["band_high"])
-            else math.nan
-            for r in runs["centered"]
-        ]
-    )
-    metrics = {
-        "n_params": p,
-        "alphas": [float(a) for a in config["alphas"]],
-        "rank_rtol": config["rank_rtol"],
+    return {
+        "n_params": results[0].n_params,
+        "alphas": [float(a) for a in config.alphas],
+        "rank_rtol": config.rank_rtol,
         **{
-            f"{scheme}_{key}": [r[key] for r in runs[scheme]]
+            f"{scheme}_{key}": [getattr(r, key) for r in runs[scheme]]
             for scheme in SCHEMES
-            for key in (
-                "alpha",
-                "rank",
-                "output_norm",
-                "initial_residual",
-                "status",
-                "rate",
-                "band_low",
-                "band_high",
-                "reliable",
-                "travel",
-                "final_excess",
-                "h_star",
-                "h_star_consistent",
-            )
+            for key in _RUN_METRICS
         },
-        "symmetric_gn_refused": [r["gn_refused"] for r in runs["symmetric"]],
-        "symmetric_gn_refusal": runs["symmetric"][0]["gn_refusal"],
+        "symmetric_gn_refused": [r.gn_refused for r in runs["symmetric"]],
+        "symmetric_gn_refusal": runs["symmetric"][0].gn_refusal,
         "symmetric_relative_final_excess": [
-            r["final_excess"] / r["initial_excess"] for r in runs["symmetric"]
+            r.final_excess / r.initial_excess for r in runs["symmetric"]
         ],
         "zero_output_max": zero_output,
-        "centered_band_distance": band_distance,
-        "standard_output_slopes": standard_output_slopes,
-        "centered_travel_slopes": centered_travel_slopes,
-        "standard_travel_slopes": standard_travel_slopes,
+        "centered_band_distance": largest(
+            [_band_distance(r) for r in runs["centered"]]
+        ),
+        "standard_output_slopes": _per_draw_slopes(results, "standard", "output_norm"),
+        "centered_travel_slopes": _per_draw_slopes(results, "centered", "travel"),
+        "standard_travel_slopes": _per_draw_slopes(results, "standard", "travel"),
     }
-    if not centered_ended:
-        return Verdict.inconclusive(
-            "no centered Gauss-Newton run reached the end of its horizon: "
-            + "; ".join(sorted({r["message"] for r in runs["centered"]})),
-            metrics,
-        )
+
+
+def _rank_and_start_checks(config: Config, metrics, runs, p) -> list[Check]:
+    """Ranks at theta0, GN's refusal, LM's run and F(theta0), per initialization."""
     full_rank = runs["standard"] + runs["centered"]
-    checks = [
+    return [
+        Check.below(
+            "symmetric rank J(theta0) - p/2 (max)",
+            max(r.rank for r in runs["symmetric"]) - p / 2,
+            0.0,
+            description=f"numerical rank with rank_rtol = {config.rank_rtol:g}",
+        ),
+        Check.above(
+            "standard/centered rank J(theta0) - p (min)",
+            min(r.rank for r in full_rank) - p,
+            0.0,
+            description=f"numerical rank with rank_rtol = {config.rank_rtol:g}",
+        ),
+        Check.above(
+            "symmetric GN refusals (fraction)",
+            np.mean([r.gn_refused for r in runs["symmetric"]]),
+            1.0,
+        ),
+        Check.above(
+            "symmetric LM runs ended (fraction)",
+            np.mean([r.status in _ENDED for r in runs["symmetric"]]),
+            1.0,
+        ),
+        Check.below(
+            "centered/symmetric |F(theta0)| / (alpha sqrt n) (max)",
+            metrics["zero_output_max"],
+            ZERO_OUTPUT_RTOL,
+        ),
+        Check.within(
+            "standard |F(theta0)| slope vs alpha (worst)",
+            farthest(metrics["standard_output_slopes"], 1.0),
+            target=1.0,
+            tolerance=SLOPE_TOLERANCE,
+        ),
+    ]
+
+
+def _checks(config: Config, metrics, runs, p) -> list[Check]:
+    """The checks of the module docstring, in the report's order."""
+    centered_ended = [r for r in runs["centered"] if r.status in _ENDED]
+    realizable_rates = [r.rate for r in runs["centered"] if r.alpha == TEACHER_ALPHA]
+    rates = [
         Check.below(
             "centered GN rate outside the Hessian band (max)",
-            band_distance,
+            metrics["centered_band_distance"],
             CENTERED_RATE_TOLERANCE,
             description="distance of the excess-risk rate from [2 mu_min, 2 mu_max]",
         ),
@@ -510,68 +594,58 @@ def evaluate(config, results) -> Verdict:
             len(centered_ended) / len(runs["centered"]),
             1.0,
         ),
-        Check.below(
-            "symmetric rank J(theta0) - p/2 (max)",
-            max(r["rank"] for r in runs["symmetric"]) - p / 2,
-            0.0,
-            description=f"numerical rank with rank_rtol = {config['rank_rtol']:g}",
-        ),
-        Check.above(
-            "standard/centered rank J(theta0) - p (min)",
-            min(r["rank"] for r in full_rank) - p,
-            0.0,
-            description=f"numerical rank with rank_rtol = {config['rank_rtol']:g}",
-        ),
-        Check.above(
-            "symmetric GN refusals (fraction)",
-            np.mean([r["gn_refused"] for r in runs["symmetric"]]),
-            1.0,
-        ),
-        Check.above(
-            "symmetric LM runs ended (fraction)",
-            np.mean([r["status"] in _ENDED for r in runs["symmetric"]]),
-            1.0,
-        ),
-        Check.below(
-            "centered/symmetric |F(theta0)| / (alpha sqrt n) (max)",
-            zero_output,
-            ZERO_OUTPUT_RTOL,
-        ),
-        Check.within(
-            "standard |F(theta0)| slope vs alpha (worst)",
-            farthest(standard_output_slopes, 1.0),
-            target=1.0,
-            tolerance=SLOPE_TOLERANCE,
-        ),
+    ]
+    travel = [
         Check.within(
             "centered travel slope vs alpha (worst)",
-            farthest(centered_travel_slopes, -1.0),
+            farthest(metrics["centered_travel_slopes"], -1.0),
             target=-1.0,
             tolerance=TRAVEL_SLOPE_TOLERANCE,
             description="sup_t |theta_t - theta0| of the GN flow",
         ),
         Check.above(
             "standard travel slope vs alpha (min)",
-            _lowest(standard_travel_slopes),
+            _lowest(metrics["standard_travel_slopes"]),
             STANDARD_TRAVEL_SLOPE_MIN,
             description="sup_t |theta_t - theta0| of the GN flow",
         ),
     ]
-    top_alpha = max(config["alphas"])
-    top = [r for r in runs["symmetric"] if r["alpha"] == top_alpha]
-    notes = [
-        "symmetric start: GN refuses with: " + runs["symmetric"][0]["gn_refusal"],
+    return rates + _rank_and_start_checks(config, metrics, runs, p) + travel
+
+
+def _notes(config: Config, runs) -> list[str]:
+    top_alpha = max(config.alphas)
+    top = [r for r in runs["symmetric"] if r.alpha == top_alpha]
+    return [
+        "symmetric start: GN refuses with: " + runs["symmetric"][0].gn_refusal,
         f"symmetric LM at alpha = {top_alpha:g}: final excess / initial excess = "
-        + ", ".join(f"{r['final_excess'] / r['initial_excess']:.2e}" for r in top),
+        + ", ".join(f"{r.final_excess / r.initial_excess:.2e}" for r in top),
         "standard GN rates: "
         + ", ".join(
-            f"alpha {r['alpha']:g}: {r['rate']:.3f}"
-            + ("" if r["reliable"] else " (not exponential)")
+            f"alpha {r.alpha:g}: {r.rate:.3f}"
+            + ("" if r.reliable else " (not exponential)")
             for r in runs["standard"]
         ),
     ]
+
+
+def evaluate(config, results) -> Verdict:
+    """The checks of the module docstring."""
+    config = typed_config(Config, config)
+    runs = {scheme: _runs(results, scheme) for scheme in SCHEMES}
+    metrics = _metrics(config, results, runs)
+    if not any(r.status in _ENDED for r in runs["centered"]):
+        return Verdict.inconclusive(
+            "no centered Gauss-Newton run reached the end of its horizon: "
+            + "; ".join(sorted({r.message for r in runs["centered"]})),
+            metrics,
+        )
+    checks = _checks(config, metrics, runs, results[0].n_params)
     return Verdict(
-        checks, metrics, "centered GN rate outside the Hessian band (max)", notes=notes
+        checks,
+        metrics,
+        "centered GN rate outside the Hessian band (max)",
+        notes=_notes(config, runs),
     )
 
 
@@ -585,9 +659,9 @@ _STYLE = {
 def _panel(ax, results, key):
     for scheme in SCHEMES:
         colour, marker = _STYLE[scheme]
-        for k, r in enumerate(x for x in results if x["scheme"] == scheme):
-            alphas = [run["alpha"] for run in r["runs"]]
-            values = [run[key] for run in r["runs"]]
+        for k, r in enumerate(x for x in results if x.scheme == scheme):
+            alphas = [run.alpha for run in r.runs]
+            values = [getattr(run, key) for run in r.runs]
             ax.plot(
                 alphas,
                 values,
@@ -617,17 +691,17 @@ def figure(config, results, verdict):
         colour, marker = _STYLE[scheme]
         flow = "LM" if scheme == "symmetric" else "GN"
         for run in _runs(results, scheme):
-            if math.isfinite(run["rate"]) and run["reliable"]:
+            if math.isfinite(run.rate) and run.reliable:
                 style, kind = {"marker": marker}, "exponential fit"
-            elif math.isfinite(run["rate"]):
+            elif math.isfinite(run.rate):
                 style = {"marker": marker, "markerfacecolor": "none"}
                 kind = "not exponential"
             else:
                 style, kind = {"marker": "x"}, "fit impossible (plotted at 0)"
             label = f"{scheme} ({flow}): {kind}"
-            value = run["rate"] if math.isfinite(run["rate"]) else 0.0
+            value = run.rate if math.isfinite(run.rate) else 0.0
             right.plot(
-                run["alpha"],
+                run.alpha,
                 value,
                 linestyle="none",
                 color=colour,
@@ -636,12 +710,12 @@ def figure(config, results, verdict):
                 **style,
             )
             labelled.add(label)
-    band = [r for r in _runs(results, "centered") if math.isfinite(r["band_low"])]
+    band = [r for r in _runs(results, "centered") if math.isfinite(r.band_low)]
     if band:
         right.vlines(
-            [r["alpha"] for r in band],
-            [r["band_low"] for r in band],
-            [r["band_high"] for r in band],
+            [r.alpha for r in band],
+            [r.band_low for r in band],
+            [r.band_high for r in band],
             color=_STYLE["centered"][0],
             lw=6,
             alpha=0.25,
@@ -702,6 +776,7 @@ CLAIM = Claim(
     tasks=tasks,
     evaluate=evaluate,
     figure=figure,
+    config_type=Config,
     data=("synthetic",),
     expected_seconds={"quick": 9.0, "full": 65.0},
 )

@@ -70,16 +70,26 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from riemgn.dynamics.damping import Constant, KernelTied
+from manifolds.linalg import singular_value_decomposition, singular_values
 from riemgn.data import near_duplicate_inputs
+from riemgn.dynamics.damping import Constant, KernelTied
 from riemgn.dynamics.flows import FlowStatus, gradient_flow, levenberg_marquardt_flow
 from riemgn.losses import SquaredLoss
 from riemgn.networks import TwoLayerNetwork
 from riemgn.theory import fit_exponential_rate
-from riemgn.verify._common import farthest, log_slope, new_figure, run_rng, run_seed
+from riemgn.verify._common import (
+    farthest,
+    log_slope,
+    new_figure,
+    run_rng,
+    run_seed,
+    typed_config,
+)
 from riemgn.verify._core import Check, Claim, Task, Verdict
 from riemgn.verify._style import SYMBOLS, finish, legend, sci
 
@@ -127,19 +137,77 @@ PRESETS = {
 }
 
 
-def _problem(target, n, d, width, activation, entropy):
+@dataclass(frozen=True)
+class Config:
+    """C5's configuration: a preset of ``PRESETS`` with the user's overrides."""
+
+    log10_lambda_mins: Sequence[float]
+    seeds: int
+    min_decades: float
+    n: int
+    d: int
+    width: int
+    activation: str
+    residual_scale: float
+    damping: str
+    epsilon: float
+    foil_damping: float
+    lm_horizon: float
+    gf_horizon: float
+    n_samples: int
+    window: Sequence[float]
+    lm_rtol: float
+    lm_atol: float
+
+
+@dataclass(frozen=True)
+class ResidualRate:
+    """The rate of :math:`\\|u_t - y\\|` along one flow, and its relative curve.
+
+    ``fitted`` is False when no exponential could be fitted: ``rate`` is then
+    the average rate over the run.
+    """
+
+    status: str
+    message: str
+    rate: float
+    fitted: bool
+    reliable: bool
+    times: np.ndarray
+    residual: np.ndarray
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One problem at one lambda_min(K0): LM (kernel-tied and foil) and gradient flow."""
+
+    entropy: tuple[int, ...]
+    log10_target: float
+    lambda_min: float
+    lambda_max: float
+    log10_eta: float
+    n_params: int
+    n: int
+    predicted: float
+    foil_predicted: float
+    lm: ResidualRate
+    foil: ResidualRate
+    gf: ResidualRate
+
+
+def _problem(target, config: Config, entropy):
     """Inputs with a near-duplicate sample and theta0 with lambda_min(K0) ~ target."""
+    n, d, width = config.n, config.d, config.width
     low, high = -10.0, 0.0  # log10 eta
-    network = TwoLayerNetwork(d, width, activation=activation)
+    network = TwoLayerNetwork(d, width, activation=config.activation)
     for _ in range(80):
         middle = 0.5 * (low + high)
         rng = run_rng(entropy)
         X = near_duplicate_inputs(n, d, 10.0**middle, rng)
         params0 = network.init_params(rng, "standard")
         output_map = network.output_map(X)
-        lambda_min = (
-            np.linalg.svd(output_map.jacobian(params0), compute_uv=False)[-1] ** 2
-        )
+        lambda_min = singular_values(output_map.jacobian(params0))[-1] ** 2
         if abs(math.log(lambda_min / target)) <= math.log(LAMBDA_TOLERANCE):
             return output_map, params0, middle
         if lambda_min > target:
@@ -152,8 +220,11 @@ def _problem(target, n, d, width, activation, entropy):
     )
 
 
-def _residual_rate(trajectory, y, window):
-    """The fitted rate of |u_t - y| (or the average rate), and the curve."""
+def _residual_rate(trajectory, y, window, start) -> ResidualRate:
+    """The fitted rate of |u_t - y| (or the average rate), and the curve.
+
+    ``start`` is the ``time.perf_counter()`` at which the flow started.
+    """
     residual = np.linalg.norm(trajectory.outputs - y, axis=1)
     try:
         fit = fit_exponential_rate(trajectory.times, residual, window=tuple(window))
@@ -162,61 +233,35 @@ def _residual_rate(trajectory, y, window):
         ratio = residual[-1] / residual[0]
         rate = -math.log(ratio) / trajectory.final_time if ratio > 0 else math.inf
         fitted, reliable = False, False
-    return {
-        "status": trajectory.status.value,
-        "message": trajectory.message,
-        "rate": float(rate),
-        "fitted": fitted,
-        "reliable": bool(reliable),
-        "times": trajectory.times,
-        "residual": residual / residual[0],
-    }
-
-
-def run_lambda_min(
-    *,
-    log10_lambda_min,
-    n,
-    d,
-    width,
-    activation,
-    residual_scale,
-    damping,
-    epsilon,
-    foil_damping,
-    lm_horizon,
-    gf_horizon,
-    n_samples,
-    window,
-    lm_rtol,
-    lm_atol,
-    entropy,
-):
-    """One problem at one lambda_min(K0): LM (kernel-tied and foil) and gradient flow."""
-    output_map, params0, log10_eta = _problem(
-        10.0**log10_lambda_min, n, d, width, activation, entropy
+    return ResidualRate(
+        status=trajectory.status.value,
+        message=trajectory.message,
+        rate=float(rate),
+        fitted=fitted,
+        reliable=bool(reliable),
+        times=trajectory.times,
+        residual=residual / residual[0],
+        seconds=time.perf_counter() - start,
     )
-    U, s, _ = np.linalg.svd(output_map.jacobian(params0), full_matrices=False)
+
+
+def run_lambda_min(*, config: Config, log10_lambda_min, entropy) -> RunResult:
+    """One problem at one lambda_min(K0): LM (kernel-tied and foil) and gradient flow."""
+    output_map, params0, log10_eta = _problem(10.0**log10_lambda_min, config, entropy)
+    U, s, _ = singular_value_decomposition(output_map.jacobian(params0))
     lambda_min = float(s[-1] ** 2)
-    y = output_map.value(params0) + residual_scale * s[-1] * U[:, -1]
+    y = output_map.value(params0) + config.residual_scale * s[-1] * U[:, -1]
     loss = SquaredLoss(y)
-    if damping not in DAMPINGS:
-        raise ValueError(f"`damping` must be one of {DAMPINGS}, got {damping!r}")
-    schedule = KernelTied(epsilon) if damping == "kernel_tied" else Constant(epsilon)
+    if config.damping not in DAMPINGS:
+        raise ValueError(f"`damping` must be one of {DAMPINGS}, got {config.damping!r}")
+    epsilon = config.epsilon
+    schedule = (
+        KernelTied(epsilon) if config.damping == "kernel_tied" else Constant(epsilon)
+    )
     predicted = KernelTied(epsilon).predicted_rate()
-    foil = Constant(foil_damping)
-    result = {
-        "entropy": list(entropy),
-        "log10_target": float(log10_lambda_min),
-        "lambda_min": lambda_min,
-        "lambda_max": float(s[0] ** 2),
-        "log10_eta": float(log10_eta),
-        "n_params": int(params0.size),
-        "n": int(n),
-        "predicted": predicted,
-        "foil_predicted": float(foil.predicted_rate(lambda_min)),
-    }
-    t_lm = lm_horizon / predicted
+    foil = Constant(config.foil_damping)
+    t_lm = config.lm_horizon / predicted
+    arms = {}
     for name, schedule_ in (("lm", schedule), ("foil", foil)):
         start = time.perf_counter()
         trajectory = levenberg_marquardt_flow(
@@ -225,110 +270,102 @@ def run_lambda_min(
             loss,
             (0.0, t_lm),
             damping=schedule_,
-            t_eval=np.linspace(0.0, t_lm, n_samples)[1:],
-            rtol=lm_rtol,
-            atol=lm_atol,
+            t_eval=np.linspace(0.0, t_lm, config.n_samples)[1:],
+            rtol=config.lm_rtol,
+            atol=config.lm_atol,
         )
-        result[name] = _residual_rate(trajectory, y, window)
-        result[name]["seconds"] = time.perf_counter() - start
+        arms[name] = _residual_rate(trajectory, y, config.window, start)
     start = time.perf_counter()
-    t_gf = gf_horizon / lambda_min
+    t_gf = config.gf_horizon / lambda_min
     trajectory = gradient_flow(
         output_map,
         params0,
         loss,
         (0.0, t_gf),
-        t_eval=np.linspace(0.0, t_gf, n_samples)[1:],
+        t_eval=np.linspace(0.0, t_gf, config.n_samples)[1:],
     )
-    result["gf"] = _residual_rate(trajectory, y, window)
-    result["gf"]["seconds"] = time.perf_counter() - start
-    return result
+    return RunResult(
+        entropy=tuple(entropy),
+        log10_target=float(log10_lambda_min),
+        lambda_min=lambda_min,
+        lambda_max=float(s[0] ** 2),
+        log10_eta=float(log10_eta),
+        n_params=int(params0.size),
+        n=int(config.n),
+        predicted=predicted,
+        foil_predicted=float(foil.predicted_rate(lambda_min)),
+        gf=_residual_rate(trajectory, y, config.window, start),
+        **arms,
+    )
 
 
 def tasks(config, *, data="synthetic", seed=0):
     """One task per (replicate, target lambda_min(K0))."""
-    keys = (
-        "n",
-        "d",
-        "width",
-        "activation",
-        "residual_scale",
-        "damping",
-        "epsilon",
-        "foil_damping",
-        "lm_horizon",
-        "gf_horizon",
-        "n_samples",
-        "window",
-        "lm_rtol",
-        "lm_atol",
-    )
-    options = {key: config[key] for key in keys}
+    config = typed_config(Config, config)
     return [
         Task(
             f"lambda_min(K0) = 1e{exponent:g}, replicate {replicate}",
             run_lambda_min,
             {
+                "config": config,
                 "log10_lambda_min": float(exponent),
                 "entropy": run_seed(seed, CLAIM_ID, replicate),
-                **options,
             },
         )
-        for replicate in range(config["seeds"])
-        for exponent in config["log10_lambda_mins"]
+        for replicate in range(config.seeds)
+        for exponent in config.log10_lambda_mins
     ]
 
 
 def _replicates(results):
     groups: dict[tuple, list] = {}
     for r in results:
-        groups.setdefault(tuple(r["entropy"]), []).append(r)
+        groups.setdefault(tuple(r.entropy), []).append(r)
     return list(groups.values())
 
 
 def evaluate(config, results) -> Verdict:
     """The checks of the module docstring."""
-    lambda_mins = [r["lambda_min"] for r in results]
-    ratios = [r["lm"]["rate"] / r["predicted"] for r in results]
+    config = typed_config(Config, config)
+    lambda_mins = [r.lambda_min for r in results]
+    ratios = [r.lm.rate / r.predicted for r in results]
     metrics = {
-        "n_params": results[0]["n_params"],
-        "n": results[0]["n"],
-        "damping": config["damping"],
-        "epsilon": config["epsilon"],
+        "n_params": results[0].n_params,
+        "n": results[0].n,
+        "damping": config.damping,
+        "epsilon": config.epsilon,
         "lambda_min": lambda_mins,
-        "lambda_max": [r["lambda_max"] for r in results],
-        "lm_rate": [r["lm"]["rate"] for r in results],
+        "lambda_max": [r.lambda_max for r in results],
+        "lm_rate": [r.lm.rate for r in results],
         "lm_ratio": ratios,
-        "lm_status": [r["lm"]["status"] for r in results],
-        "lm_reliable": [r["lm"]["reliable"] for r in results],
-        "predicted": results[0]["predicted"],
-        "gf_rate": [r["gf"]["rate"] for r in results],
-        "gf_rate_over_lambda_min": [r["gf"]["rate"] / r["lambda_min"] for r in results],
-        "gf_status": [r["gf"]["status"] for r in results],
-        "gf_reliable": [r["gf"]["reliable"] for r in results],
-        "foil_damping": config["foil_damping"],
-        "foil_rate": [r["foil"]["rate"] for r in results],
-        "foil_predicted": [r["foil_predicted"] for r in results],
+        "lm_status": [r.lm.status for r in results],
+        "lm_reliable": [r.lm.reliable for r in results],
+        "predicted": results[0].predicted,
+        "gf_rate": [r.gf.rate for r in results],
+        "gf_rate_over_lambda_min": [r.gf.rate / r.lambda_min for r in results],
+        "gf_status": [r.gf.status for r in results],
+        "gf_reliable": [r.gf.reliable for r in results],
+        "foil_damping": config.foil_damping,
+        "foil_rate": [r.foil.rate for r in results],
+        "foil_predicted": [r.foil_predicted for r in results],
         "seconds": {
-            flow: sum(r[flow]["seconds"] for r in results)
+            flow: sum(getattr(r, flow).seconds for r in results)
             for flow in ("lm", "foil", "gf")
         },
     }
     slopes, decades = [], []
     for group in _replicates(results):
-        ended = [r for r in group if r["gf"]["status"] in _ENDED]
-        if len({r["log10_target"] for r in ended}) < 2:
+        ended = [r for r in group if r.gf.status in _ENDED]
+        if len({r.log10_target for r in ended}) < 2:
             return Verdict.inconclusive(
                 "fewer than two gradient-flow runs of a replicate ended: "
-                + "; ".join(sorted({r["gf"]["message"] for r in group})),
+                + "; ".join(sorted({r.gf.message for r in group})),
                 metrics,
             )
         slopes.append(
-            log_slope(
-                [r["lambda_min"] for r in ended], [r["gf"]["rate"] for r in ended]
-            )
+            log_slope([r.lambda_min for r in ended], [r.gf.rate for r in ended])
         )
-        values = [r["lambda_min"] for r in group]
+        values = [r.lambda_min for r in group]
         decades.append(math.log10(max(values) / min(values)))
     metrics["gf_slopes"] = slopes
     metrics["lambda_min_decades"] = decades
@@ -338,11 +375,11 @@ def evaluate(config, results) -> Verdict:
             farthest(ratios, 1.0),
             target=1.0,
             tolerance=LM_RATIO_TOLERANCE,
-            description=f"{config['damping']} damping, eps = {config['epsilon']:g}",
+            description=f"{config.damping} damping, eps = {config.epsilon:g}",
         ),
         Check.above(
             "LM runs ended (fraction)",
-            np.mean([r["lm"]["status"] in _ENDED for r in results]),
+            np.mean([r.lm.status in _ENDED for r in results]),
             1.0,
         ),
         Check.within(
@@ -354,13 +391,13 @@ def evaluate(config, results) -> Verdict:
         Check.above(
             "decades of lambda_min(K0) spanned (min)",
             min(decades),
-            float(config["min_decades"]),
+            float(config.min_decades),
         ),
     ]
     notes = [
-        f"constant damping {config['foil_damping']:g} (foil): rate / predicted "
+        f"constant damping {config.foil_damping:g} (foil): rate / predicted "
         + ", ".join(
-            f"{r['foil']['rate'] / r['foil_predicted']:.3f} at {r['lambda_min']:.1e}"
+            f"{r.foil.rate / r.foil_predicted:.3f} at {r.lambda_min:.1e}"
             for r in results
         ),
     ]
@@ -373,12 +410,13 @@ def figure(config, results, verdict):
     """Left: relative residual against time; right: rates against lambda_min(K0)."""
     from matplotlib import colormaps
 
+    config = typed_config(Config, config)
     fig, (left, right) = new_figure(2)
     first = _replicates(results)[0]
     colours = colormaps["viridis"](np.linspace(0.0, 0.9, len(first)))
     for colour, r in zip(colours, first, strict=True):
         for flow, style in (("lm", "-"), ("gf", "--"), ("foil", ":")):
-            t, e = r[flow]["times"], r[flow]["residual"]
+            t, e = getattr(r, flow).times, getattr(r, flow).residual
             keep = (t > 0) & (e > _PLOT_FLOOR)
             left.plot(
                 t[keep],
@@ -386,14 +424,12 @@ def figure(config, results, verdict):
                 style,
                 color=colour,
                 lw=1.5,
-                label=f"{SYMBOLS['lambda_K0']} = {sci(r['lambda_min'])}"
+                label=f"{SYMBOLS['lambda_K0']} = {sci(r.lambda_min)}"
                 if flow == "lm"
                 else None,
             )
     left.plot([], [], "-", color="black", label=f"LM, {_damping(config)}")
-    left.plot(
-        [], [], ":", color="black", label=f"LM, constant {config['foil_damping']:g}"
-    )
+    left.plot([], [], ":", color="black", label=f"LM, constant {config.foil_damping:g}")
     left.plot([], [], "--", color="black", label="gradient flow")
     left.set_xscale("log")
     left.set_yscale("log")
@@ -403,26 +439,24 @@ def figure(config, results, verdict):
     left.set_title(r"Residual along the flattest eigenvector of $K_0$")
     legend(left)
 
-    lambda_mins = np.array([r["lambda_min"] for r in results])
+    lambda_mins = np.array([r.lambda_min for r in results])
     right.loglog(
         lambda_mins,
-        [r["lm"]["rate"] for r in results],
+        [r.lm.rate for r in results],
         "o",
         ms=7,
-        label=f"LM, {_damping(config)} ($\\varepsilon = {config['epsilon']:g}$)",
+        label=f"LM, {_damping(config)} ($\\varepsilon = {config.epsilon:g}$)",
     )
-    right.loglog(
-        lambda_mins, [r["gf"]["rate"] for r in results], "s", label="gradient flow"
-    )
+    right.loglog(lambda_mins, [r.gf.rate for r in results], "s", label="gradient flow")
     right.loglog(
         lambda_mins,
-        [r["foil"]["rate"] for r in results],
+        [r.foil.rate for r in results],
         "^",
-        label=f"LM, constant {config['foil_damping']:g}",
+        label=f"LM, constant {config.foil_damping:g}",
     )
     grid = np.geomspace(lambda_mins.min(), lambda_mins.max(), 50)
     right.axhline(
-        results[0]["predicted"],
+        results[0].predicted,
         color="black",
         lw=0.9,
         ls=":",
@@ -431,7 +465,7 @@ def figure(config, results, verdict):
     right.loglog(grid, grid, color="black", lw=0.9, ls="--", label=SYMBOLS["lambda_K0"])
     right.loglog(
         grid,
-        Constant(config["foil_damping"]).predicted_rate(grid),
+        Constant(config.foil_damping).predicted_rate(grid),
         color="gray",
         lw=0.9,
         ls="-.",
@@ -449,9 +483,9 @@ def figure(config, results, verdict):
     )
 
 
-def _damping(config) -> str:
+def _damping(config: Config) -> str:
     """The damping schedule's name as text (``kernel_tied`` is "kernel-tied")."""
-    return str(config["damping"]).replace("_", "-")
+    return str(config.damping).replace("_", "-")
 
 
 #: The claim C5 (LM is robust to an ill-conditioned kernel), for ``riemgn verify``.
@@ -479,6 +513,7 @@ CLAIM = Claim(
     tasks=tasks,
     evaluate=evaluate,
     figure=figure,
+    config_type=Config,
     data=("synthetic",),
     expected_seconds={"quick": 8.0, "full": 50.0},
 )

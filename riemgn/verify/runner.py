@@ -25,6 +25,7 @@ handles it.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import ctypes
 import dataclasses
 import multiprocessing
@@ -34,7 +35,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -284,8 +285,10 @@ def _stop_pool(executor, workers_before) -> None:
     executor.shutdown(wait=True, cancel_futures=True)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Failure:
+    """A run that raised: its label and the error, on one line."""
+
     label: str
     error: str
 
@@ -328,55 +331,70 @@ def _describe(error: BaseException) -> str:
     return " ".join(text.split())
 
 
-def _run_claim(
-    claim: Claim,
-    config: Mapping[str, Any],
-    *,
-    data: str,
-    seed: int,
-    executor,
-    plots: bool,
-    progress: Progress,
-) -> ClaimResult:
-    start = time.perf_counter()
+@dataclass(frozen=True)
+class _Context:
+    """What every claim of one run shares: the data, seed, pool, plots and progress."""
+
+    data: str
+    seed: int
+    executor: Any
+    plots: bool
+    progress: Progress
+
+
+def _verdict(claim: Claim, config, tasks: Sequence[Task], results: list) -> Verdict:
+    """The claim's verdict, inconclusive if a run or the evaluation raised."""
+    failures = [r for r in results if isinstance(r, _Failure)]
+    if failures:
+        return Verdict.inconclusive(
+            f"{len(failures)} of {len(tasks)} runs raised an error; first: "
+            f"run {failures[0].label!r}: {failures[0].error}",
+            {"failed_runs": [f.label for f in failures]},
+        )
     try:
-        tasks = list(claim.tasks(config, data=data, seed=seed))
+        return claim.evaluate(config, results)
+    except Exception as error:
+        return Verdict.inconclusive(
+            f"the evaluation raised an error: {_describe(error)}"
+        )
+
+
+def _figure(claim: Claim, config, results: list, verdict: Verdict, data: str):
+    """The claim's figure and verdict, with a note if drawing the figure raised."""
+    figure = None
+    try:
+        with threadpool_limits(1):
+            figure = claim.figure(config, results, verdict)
+        if figure is not None:
+            mark_data(figure, data)
+    except Exception as error:
+        notes = (*verdict.notes, f"no figure: drawing it raised {_describe(error)}")
+        verdict = dataclasses.replace(verdict, notes=notes)
+    return figure, verdict
+
+
+def _run_claim(
+    claim: Claim, config: Mapping[str, Any], context: _Context
+) -> ClaimResult:
+    """Run one claim's tasks, evaluate them and draw its figure."""
+    start = time.perf_counter()
+    settings = _typed(claim, config)
+    try:
+        tasks = list(claim.tasks(settings, data=context.data, seed=context.seed))
     except Exception as error:
         tasks = []
         setup_error = f"the runs could not be set up: {_describe(error)}"
     else:
         setup_error = None
-    progress.start(claim, len(tasks))
-    results = _execute(tasks, executor, progress) if tasks else []
-    failures = [r for r in results if isinstance(r, _Failure)]
+    context.progress.start(claim, len(tasks))
+    results = _execute(tasks, context.executor, context.progress) if tasks else []
     figure = None
     if setup_error is not None:
         verdict = Verdict.inconclusive(setup_error)
-    elif failures:
-        verdict = Verdict.inconclusive(
-            f"{len(failures)} of {len(tasks)} runs raised an error; first: "
-            f"run {failures[0].label!r}: {failures[0].error}",
-            {"failed_runs": [f.label for f in failures]},
-        )
     else:
-        try:
-            verdict = claim.evaluate(config, results)
-        except Exception as error:
-            verdict = Verdict.inconclusive(
-                f"the evaluation raised an error: {_describe(error)}"
-            )
-        if plots:
-            try:
-                with threadpool_limits(1):
-                    figure = claim.figure(config, results, verdict)
-                if figure is not None:
-                    mark_data(figure, data)
-            except Exception as error:
-                notes = (
-                    *verdict.notes,
-                    f"no figure: drawing it raised {_describe(error)}",
-                )
-                verdict = dataclasses.replace(verdict, notes=notes)
+        verdict = _verdict(claim, settings, tasks, results)
+        if context.plots and not any(isinstance(r, _Failure) for r in results):
+            figure, verdict = _figure(claim, settings, results, verdict, context.data)
     result = ClaimResult(
         claim=claim,
         config=dict(config),
@@ -385,8 +403,94 @@ def _run_claim(
         n_runs=len(tasks),
         wall_time=time.perf_counter() - start,
     )
-    progress.finish(result)
+    context.progress.finish(result)
     return result
+
+
+def _typed(claim: Claim, config: Mapping[str, Any]):
+    """``config`` as the claim's ``config_type``, or the dict itself without one."""
+    return config if claim.config_type is None else claim.config_type(**config)
+
+
+def _check_claims(claims) -> list[Claim]:
+    """``claims`` as a non-empty list of claims; raise for anything else."""
+    if isinstance(claims, (str, bytes, Claim, Mapping)) or not hasattr(
+        claims, "__iter__"
+    ):
+        raise TypeError(
+            "`claims` must be an iterable of riemgn.verify.Claim objects, such "
+            "as riemgn.verify.CLAIMS.values() or [riemgn.verify.CLAIMS['C3']], "
+            f"got {type(claims).__name__} {claims!r:.80}"
+        )
+    claims = list(claims)
+    if not claims:
+        raise ValueError("claims is empty: nothing to verify")
+    for index, claim in enumerate(claims):
+        if not isinstance(claim, Claim):
+            hint = (
+                f" (the claim itself is riemgn.verify.CLAIMS[{claim!r}])"
+                if isinstance(claim, str)
+                else ""
+            )
+            raise TypeError(
+                f"`claims` must hold riemgn.verify.Claim objects, got "
+                f"{type(claim).__name__} {claim!r:.80} at index {index}{hint}"
+            )
+    return claims
+
+
+def _resolve(
+    claims: Sequence[Claim],
+    preset: str,
+    data: str,
+    configs: Mapping[str, Mapping[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    """Each claim's configuration: its preset for ``data`` with the overrides."""
+    configs = dict(configs or {})
+    unknown = set(configs) - {claim.id for claim in claims}
+    if unknown:
+        raise ValueError(f"configs given for claims not run: {sorted(unknown)}")
+    resolved = []
+    for claim in claims:
+        config = claim.config(preset, data)
+        extra = set(configs.get(claim.id, {})) - set(config)
+        if extra:
+            raise ValueError(
+                f"unknown configuration keys for {claim.id}: {sorted(extra)}"
+            )
+        config.update(configs.get(claim.id, {}))
+        _typed(claim, config)  # a bad value fails now, before any run
+        resolved.append(config)
+    return resolved
+
+
+@contextlib.contextmanager
+def _pool(jobs: int) -> Iterator[Any]:
+    """Worker processes for ``jobs > 1`` (else ``None``); none outlives the block.
+
+    On an exception the pending runs are cancelled and the workers stopped;
+    a second Ctrl-C meanwhile cannot cut that short.
+    """
+    if jobs == 1:
+        yield None
+        return
+    workers_before = set(multiprocessing.active_children())
+    executor = concurrent.futures.ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(os.getpid(),),
+    )
+    completed = False
+    try:
+        yield executor
+        completed = True
+    finally:
+        with _signals.deferred():
+            if completed:
+                executor.shutdown(wait=True)
+            else:
+                _stop_pool(executor, workers_before)
 
 
 def run(
@@ -437,7 +541,8 @@ def run(
     ValueError
         For an unknown ``preset`` or ``data``, a non-positive ``jobs``, a
         negative ``seed``, no claims, ``configs`` naming unknown claims or
-        keys, or a claim that does not support ``data``.
+        keys, or a claim that does not support ``data``; or whatever a
+        claim's ``config_type`` raises for its configuration.
     TypeError
         If ``jobs`` is not an integer, or ``claims`` is not a sequence of
         :class:`riemgn.verify.Claim` (claim ids such as ``["C3"]`` are
@@ -477,83 +582,23 @@ def run(
     if data not in DATA:
         raise ValueError(f"data must be one of {DATA}, got {data!r}")
     jobs = check_positive_int("jobs", jobs)
-    if isinstance(claims, (str, bytes, Claim, Mapping)) or not hasattr(
-        claims, "__iter__"
-    ):
-        raise TypeError(
-            "`claims` must be an iterable of riemgn.verify.Claim objects, such "
-            "as riemgn.verify.CLAIMS.values() or [riemgn.verify.CLAIMS['C3']], "
-            f"got {type(claims).__name__} {claims!r:.80}"
-        )
-    claims = list(claims)
-    if not claims:
-        raise ValueError("claims is empty: nothing to verify")
-    for index, claim in enumerate(claims):
-        if not isinstance(claim, Claim):
-            hint = (
-                f" (the claim itself is riemgn.verify.CLAIMS[{claim!r}])"
-                if isinstance(claim, str)
-                else ""
-            )
-            raise TypeError(
-                f"`claims` must hold riemgn.verify.Claim objects, got "
-                f"{type(claim).__name__} {claim!r:.80} at index {index}{hint}"
-            )
+    claims = _check_claims(claims)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    configs = dict(configs or {})
-    unknown = set(configs) - {claim.id for claim in claims}
-    if unknown:
-        raise ValueError(f"configs given for claims not run: {sorted(unknown)}")
-    resolved = []
-    for claim in claims:
-        config = claim.config(preset, data)
-        extra = set(configs.get(claim.id, {})) - set(config)
-        if extra:
-            raise ValueError(
-                f"unknown configuration keys for {claim.id}: {sorted(extra)}"
-            )
-        config.update(configs.get(claim.id, {}))
-        resolved.append(config)
+    resolved = _resolve(claims, preset, data, configs)
     if progress is None:
         progress = Progress()
     elif progress is False:
         progress = _Silent()
-
     start = time.perf_counter()
-    executor = None
-    if jobs > 1:
-        workers_before = set(multiprocessing.active_children())
-        executor = concurrent.futures.ProcessPoolExecutor(
-            max_workers=jobs,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(os.getpid(),),
+    with _pool(jobs) as executor:
+        context = _Context(data, seed, executor, plots, progress)
+        results = tuple(
+            _run_claim(claim, config, context)
+            for claim, config in zip(claims, resolved, strict=True)
         )
-    results = []
-    completed = False
-    try:
-        for claim, config in zip(claims, resolved, strict=True):
-            result = _run_claim(
-                claim,
-                config,
-                data=data,
-                seed=seed,
-                executor=executor,
-                plots=plots,
-                progress=progress,
-            )
-            results.append(result)
-        completed = True
-    finally:
-        if executor is not None:
-            with _signals.deferred():  # a second Ctrl-C must not cut this short
-                if completed:
-                    executor.shutdown(wait=True)
-                else:
-                    _stop_pool(executor, workers_before)
     return Report(
-        results=tuple(results),
+        results=results,
         preset=preset,
         data=data,
         seed=seed,

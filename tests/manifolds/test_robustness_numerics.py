@@ -28,8 +28,8 @@ from manifolds import (
     check_manifold,
     jacobian_rank,
 )
-from manifolds.validation import norm
 from manifolds.geodesics import geodesic_acceleration, shoot_geodesic, solve_geodesic
+from manifolds.validation import norm
 from riemgn import solvers, theory
 from riemgn.cli import main
 from riemgn.data import teacher_student

@@ -17,8 +17,8 @@ from problems import CountingMap, NaNBeyond, two_layer
 from pymanopt.manifolds import Sphere
 
 import manifolds.linalg
-import riemgn.flows
 import riemgn.dynamics.flows.parameter
+import riemgn.flows
 from manifolds import AutogradOutputMap, NotOnManifoldError, OutputManifold
 from riemgn.dynamics.flows.intrinsic import riemannian_gradient_flow
 from riemgn.dynamics.flows.trajectory import FlowStatus

@@ -31,8 +31,10 @@ from riemgn.solvers import (
     SolverResult,
     SolverStatus,
     gauss_newton,
+    gradient_descent,
     levenberg_marquardt,
     riemannian_gradient_descent,
+    riemannian_optimize,
 )
 
 # The defaults of our solvers, passed to scipy too so both stop by the same
@@ -421,6 +423,19 @@ def test_riemannian_steepest_descent_keeps_a_history(on_manifold):
     assert result.method == "riemannian_gradient_descent/steepest_descent"
 
 
+def test_riemannian_optimize_is_riemannian_gradient_descent_renamed(on_manifold):
+    manifold, loss, u0, _ = on_manifold
+    new = riemannian_optimize(manifold, loss, u0, optimizer="conjugate_gradient")
+    old = riemannian_gradient_descent(
+        manifold, loss, u0, optimizer="conjugate_gradient"
+    )
+    assert new.method == "riemannian_optimize/conjugate_gradient"
+    assert old.method == "riemannian_gradient_descent/conjugate_gradient"
+    assert np.array_equal(new.outputs, old.outputs) and new.loss == old.loss
+    assert np.array_equal(new.history.loss, old.history.loss)
+    assert new.status is old.status and new.n_iter == old.n_iter
+
+
 def test_riemannian_gradient_descent_maps_the_iteration_budget(on_manifold):
     manifold, loss, u0, _ = on_manifold
     optimizer = pymanopt.optimizers.SteepestDescent(verbosity=0, max_iterations=2)
@@ -628,3 +643,128 @@ def test_a_mean_squared_loss_takes_the_same_steps(realizable):
         assert mean.success, mean.message
         assert mean.n_iter == summed.n_iter
         np.testing.assert_allclose(mean.params, summed.params, atol=1e-10)
+
+
+# ----------------------------------------------------------------------
+# Gradient descent
+
+
+def hand_written_gradient_descent(output_map, params0, y, *, target, max_iter):
+    """The loop riemgn.verify.c6_first_order wrote by hand (h* = 0)."""
+    params = np.array(params0, dtype=float)
+    u = output_map.value(params)
+    risk = 0.5 * float((u - y) @ (u - y))
+    initial = risk
+    step = 1.0 / np.linalg.norm(output_map.jacobian(params), 2) ** 2
+    halvings, risks = 0, [risk]
+    for k in range(max_iter + 1):
+        if risk / initial <= target or k == max_iter:
+            break
+        gradient = output_map.jacobian(params).T @ (u - y)
+        decrease = 1e-4 * float(gradient @ gradient)
+        while True:
+            trial = params - step * gradient
+            trial_u = output_map.value(trial)
+            trial_risk = 0.5 * float((trial_u - y) @ (trial_u - y))
+            if trial_risk <= risk - step * decrease or step < 1e-300:
+                break
+            step *= 0.5
+            halvings += 1
+        params, u, risk = trial, trial_u, trial_risk
+        risks.append(risk)
+    return params, np.array(risks), k, halvings, step
+
+
+def exponential_problem(teacher):
+    """exp(Xw) from w = 0: a curvature that grows along the way."""
+    X = np.random.default_rng(2).standard_normal((12, 2))
+    output_map = AutogradOutputMap(lambda w: anp.exp(X @ w), n_params=2)
+    return output_map, np.zeros(2), np.exp(X @ np.asarray(teacher))
+
+
+@pytest.mark.parametrize("tanh", [True, False])
+def test_gradient_descent_takes_the_hand_written_steps_bit_for_bit(tanh):
+    if tanh:
+        problem = two_layer(n=40, d=2, width=2, seed=5, build_manifold=False)
+        F, params0 = problem.output_map, problem.params0
+        rng = np.random.default_rng(6)
+        y = F.value(params0 + rng.standard_normal(params0.size))
+    else:
+        F, params0, y = exponential_problem([2.0, -1.5])
+    params, risks, k, halvings, step = hand_written_gradient_descent(
+        F, params0, y, target=1e-6, max_iter=3000
+    )
+    loss = SquaredLoss(y)
+    initial = loss.value(F.value(params0))
+    result = gradient_descent(
+        F,
+        params0,
+        loss,
+        max_iter=3000,
+        gtol=0.0,
+        ftol=0.0,
+        xtol=0.0,
+        callback=lambda info: info.loss / initial <= 1e-6,
+    )
+    assert result.status is SolverStatus.CALLBACK_STOP
+    assert result.n_iter == k
+    assert np.array_equal(np.append(result.history.loss, result.loss), risks)
+    assert np.array_equal(result.params, params)
+    assert result.n_value_evals - 1 - result.n_iter == halvings
+    assert tanh == (halvings == 0)  # the exponential needs halvings
+    s0 = 1.0 / np.linalg.norm(F.jacobian(params0), 2) ** 2
+    assert s0 * 0.5**halvings == step
+    assert result.method == "gradient_descent/armijo"
+    assert np.all(np.isnan(result.history.damping))
+
+
+def test_gradient_descent_is_slow_where_gauss_newton_is_not(realizable):
+    output_map, start, y = realizable
+    loss = SquaredLoss(y)
+    gd = gradient_descent(output_map, start, loss, max_iter=50)
+    gn = gauss_newton(output_map, start, loss)
+    assert gn.success and gn.loss < 1e-20
+    assert gd.status is SolverStatus.MAX_ITER and gd.loss > 1e6 * gn.loss
+    assert np.all(np.diff(np.append(gd.history.loss, gd.loss)) < 0)
+
+
+def test_gradient_descent_stops_by_the_shared_tests(realizable):
+    output_map, start, y = realizable
+    loss = SquaredLoss(y)
+    result = gradient_descent(output_map, start, loss, gtol=1e30)
+    assert result.status is SolverStatus.CONVERGED_GTOL and result.n_iter == 0
+    result = gradient_descent(output_map, start, loss, ftol=0.5)
+    assert result.status is SolverStatus.CONVERGED_FTOL and result.n_iter >= 1
+    result = gradient_descent(output_map, start, loss, xtol=1e3)
+    assert result.status is SolverStatus.CONVERGED_XTOL and result.n_iter == 1
+
+
+def test_gradient_descent_without_line_search_reports_a_blow_up():
+    F, params0, y = exponential_problem([2.0, -1.5])
+    result = gradient_descent(
+        F, params0, SquaredLoss(y), step_size=100.0, line_search=False
+    )
+    assert result.status is SolverStatus.NON_FINITE, result.message
+    assert "line_search=True" in result.message
+    assert result.method == "gradient_descent"
+    assert np.array_equal(result.params, params0)
+    assert result.history.accepted.tolist() == [False]
+    rescued = gradient_descent(F, params0, SquaredLoss(y), step_size=100.0)
+    assert rescued.n_value_evals > rescued.n_iter + 1  # it halved
+    assert rescued.loss < 1e-3 * SquaredLoss(y).value(F.value(params0))
+
+
+@pytest.mark.parametrize(
+    "options, error, match",
+    [
+        ({"step_size": 0.0}, ValueError, r"`step_size` must be > 0"),
+        ({"line_search": 1}, TypeError, r"`line_search` must be a bool"),
+        ({"max_iter": 0}, ValueError, r"`max_iter` must be >= 1, got 0"),
+        ({"gtol": -1.0}, ValueError, r"`gtol` must be >= 0"),
+        ({"callback": 3}, TypeError, r"`callback` must be callable"),
+    ],
+)
+def test_gradient_descent_rejects_bad_options(small, options, error, match):
+    output_map, params0, y = small
+    with pytest.raises(error, match=match):
+        gradient_descent(output_map, params0, SquaredLoss(y), **options)

@@ -98,3 +98,11 @@ def test_a_missing_residual_never_passes(monkeypatch):
     assert "velocity residual / round-off scale (max)" in {
         check.name for check in result.verdict.failed
     }
+
+
+@pytest.mark.parametrize("data", CLAIM.data)
+@pytest.mark.parametrize("preset", ["quick", "full"])
+def test_every_preset_is_a_typed_config(preset, data):
+    config = CLAIM.config(preset, data)
+    typed = CLAIM.config_type(**config)
+    assert {key: getattr(typed, key) for key in config} == config

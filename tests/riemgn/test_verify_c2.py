@@ -69,3 +69,11 @@ def test_a_single_condition_is_inconclusive():
 def test_unknown_flow_is_refused():
     with pytest.raises(ValueError, match="gn_flow"):
         CLAIM.tasks({**CLAIM.config("quick"), "gn_flow": "euler"}, seed=0)
+
+
+@pytest.mark.parametrize("data", CLAIM.data)
+@pytest.mark.parametrize("preset", ["quick", "full"])
+def test_every_preset_is_a_typed_config(preset, data):
+    config = CLAIM.config(preset, data)
+    typed = CLAIM.config_type(**config)
+    assert {key: getattr(typed, key) for key in config} == config

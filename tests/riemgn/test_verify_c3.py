@@ -3,6 +3,7 @@
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 import riemgn.verify.c3_scaling as c3
 from riemgn.verify import Status, figure_problems, run
@@ -77,3 +78,11 @@ def test_the_criterion_states_the_preset_numbers():
     alphas = CLAIM.presets["full"]["alphas"]
     assert np.log10(max(alphas) / min(alphas)) >= 4
     assert CLAIM.presets["full"]["n_problems"] >= 5
+
+
+@pytest.mark.parametrize("data", CLAIM.data)
+@pytest.mark.parametrize("preset", ["quick", "full"])
+def test_every_preset_is_a_typed_config(preset, data):
+    config = CLAIM.config(preset, data)
+    typed = CLAIM.config_type(**config)
+    assert {key: getattr(typed, key) for key in config} == config

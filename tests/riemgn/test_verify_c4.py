@@ -64,3 +64,11 @@ def test_a_region_too_small_for_any_centered_flow_is_inconclusive():
     assert "no centered Gauss-Newton run" in result.verdict.reason
     assert "radius" in result.verdict.reason
     assert figure_problems(result.figure) == []
+
+
+@pytest.mark.parametrize("data", CLAIM.data)
+@pytest.mark.parametrize("preset", ["quick", "full"])
+def test_every_preset_is_a_typed_config(preset, data):
+    config = CLAIM.config(preset, data)
+    typed = CLAIM.config_type(**config)
+    assert {key: getattr(typed, key) for key in config} == config

@@ -52,3 +52,11 @@ def test_a_numerically_singular_kernel_is_inconclusive():
     result = _run(log10_lambda_mins=[-2.0, -14.5])
     assert result.status is Status.INCONCLUSIVE
     assert "numerically singular" in result.verdict.reason
+
+
+@pytest.mark.parametrize("data", CLAIM.data)
+@pytest.mark.parametrize("preset", ["quick", "full"])
+def test_every_preset_is_a_typed_config(preset, data):
+    config = CLAIM.config(preset, data)
+    typed = CLAIM.config_type(**config)
+    assert {key: getattr(typed, key) for key in config} == config

@@ -7,7 +7,7 @@ import pytest
 from problems import LinearMap
 
 from riemgn.verify import CLAIMS, Status, figure_problems, run
-from riemgn.verify.c6_first_order import CLAIM, gradient_descent
+from riemgn.verify.c6_first_order import CLAIM, _descend
 
 # A smaller sweep for the altered runs.
 SMALL = {"log10_conditions": [2.0, 2.5, 3.0, 4.0], "gd_budget": 15_000}
@@ -64,7 +64,7 @@ def test_a_tiny_gd_budget_is_inconclusive():
 
 
 @pytest.mark.parametrize("condition", [10.0, 100.0, 1000.0])
-def test_gradient_descent_iterations_on_a_linear_map(condition):
+def test_the_gd_arm_iterations_on_a_linear_map(condition):
     # F(w) = A w with singular values 1 .. 1/sqrt(cond); the residual along the
     # slowest singular vector shrinks by exactly 1 - 1/cond per step of 1/|A|^2,
     # and the excess by its square.
@@ -76,18 +76,16 @@ def test_gradient_descent_iterations_on_a_linear_map(condition):
     w0 = rng.standard_normal(3)
     y = A @ (w0 + V[:, -1])
     target = 1e-8
-    result = gradient_descent(
-        LinearMap(A), w0, y, h_star=0.0, target=target, max_iter=100_000
-    )
+    result = _descend(LinearMap(A), w0, y, h_star=0.0, target=target, max_iter=100_000)
     expected = math.ceil(math.log(target) / (2 * math.log1p(-1.0 / condition)))
     assert abs(result["iterations"] - expected) <= 1
     assert result["halvings"] == 0
     assert result["final_excess"] <= target
 
 
-def test_gradient_descent_reports_a_censored_run():
+def test_the_gd_arm_reports_a_censored_run():
     A = np.diag([1.0, 1e-3])
-    result = gradient_descent(
+    result = _descend(
         LinearMap(np.vstack([A, A])),
         np.zeros(2),
         np.array([0.0, 1.0, 0.0, 1.0]),
@@ -98,3 +96,11 @@ def test_gradient_descent_reports_a_censored_run():
     assert result["iterations"] is None
     assert result["at"][-1] == 100
     assert 0.5 < result["final_excess"] <= 1.0
+
+
+@pytest.mark.parametrize("data", CLAIM.data)
+@pytest.mark.parametrize("preset", ["quick", "full"])
+def test_every_preset_is_a_typed_config(preset, data):
+    config = CLAIM.config(preset, data)
+    typed = CLAIM.config_type(**config)
+    assert {key: getattr(typed, key) for key in config} == config

@@ -321,6 +321,46 @@ def test_run_rejects_bad_arguments():
         run([], progress=False)
 
 
+@dataclasses.dataclass(frozen=True)
+class _DummyConfig:
+    runs: int
+    scale: float
+    mode: str
+
+    def __post_init__(self):
+        if self.scale <= 0:
+            raise ValueError(f"scale must be > 0, got {self.scale}")
+
+
+def test_a_config_type_reaches_the_claim_typed_and_the_report_as_a_dict(tmp_path):
+    seen = []
+
+    def tasks(config, *, data, seed):
+        seen.append(config)
+        return verify_dummy.tasks(dataclasses.asdict(config), data=data, seed=seed)
+
+    def evaluate(config, results):
+        seen.append(config)
+        return verify_dummy.evaluate(dataclasses.asdict(config), results)
+
+    claim = dataclasses.replace(
+        verify_dummy.make("C7", runs=3),
+        tasks=tasks,
+        evaluate=evaluate,
+        config_type=_DummyConfig,
+    )
+    report = run([claim], seed=5, progress=False, plots=False)
+    plain = run([verify_dummy.make("C7", runs=3)], seed=5, progress=False, plots=False)
+    assert seen == [_DummyConfig(runs=3, scale=1.0, mode="pass")] * 2
+    assert report.results[0].config == {"runs": 3, "scale": 1.0, "mode": "pass"}
+    assert report.results[0].verdict == plain.results[0].verdict
+    # a bad override fails before any run starts
+    seen.clear()
+    with pytest.raises(ValueError, match="scale must be > 0"):
+        run([claim], configs={"C7": {"scale": -1.0}}, progress=False)
+    assert seen == []
+
+
 def test_a_report_without_claims_is_not_a_pass():
     from riemgn.verify import Report
 

@@ -29,7 +29,7 @@ def figures():
 
 def _texts(figure: Figure) -> list[str]:
     """Every text a reader sees, apart from the tick labels."""
-    texts = [figure._suptitle.get_text()] if figure._suptitle else []
+    texts = [figure.get_suptitle()]
     for ax in figure.get_axes():
         texts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
         box = ax.get_legend()
@@ -54,7 +54,7 @@ def test_every_claim_figure_is_complete_and_no_legend_covers_data(figures, claim
 @pytest.mark.parametrize("claim_id", list(CLAIMS))
 def test_figure_text_is_for_readers(figures, claim_id):
     texts = _texts(figures[claim_id])
-    title = figures[claim_id]._suptitle.get_text()
+    title = figures[claim_id].get_suptitle()
     assert re.fullmatch(rf"{claim_id} · \S.+ \[(pass|fail|inconclusive)\]", title)
     for text in texts:
         plain = _outside_math(text)
@@ -125,15 +125,15 @@ def test_a_figure_legend_over_any_axes_is_a_problem():
 def test_real_data_figures_name_their_data_set():
     claim = verify_dummy.make("C9")
     report = run([claim], data="diabetes", progress=False)
-    title = report.results[0].figure._suptitle.get_text()
+    title = report.results[0].figure.get_suptitle()
     assert title.endswith("diabetes data")
     synthetic = run([claim], progress=False).results[0].figure
-    assert synthetic._suptitle is None or "data" not in synthetic._suptitle.get_text()
+    assert "data" not in synthetic.get_suptitle()
     figure, _ = new_figure(1)
     finish(figure, "C1", "Title", "pass")
     mark_data(figure, "diabetes")
     mark_data(figure, "diabetes")  # once only
-    assert figure._suptitle.get_text() == "C1 · Title [pass] — diabetes data"
+    assert figure.get_suptitle() == "C1 · Title [pass] — diabetes data"
 
 
 def test_vertical_line_collections_count():

@@ -12,11 +12,12 @@ the signal lands there deterministically:
 - ``markdown``: after ``report.json`` is written, before ``report.md``;
 - ``table``: just after the table is printed.
 
-The hooks wrap public objects (a figure's ``savefig``, ``Report.as_dict``,
-``report.markdown``, standard output), not the code under test. Processes
-are found through ``/proc``; every test kills its process group at the end,
-so a failure leaves nothing running. Waits poll with generous deadlines and
-nothing is timed.
+The hooks wrap the steps around the code under test (a figure's
+``savefig``, ``Report.as_dict``, the ``markdown`` function that the writer
+calls, standard output), not that code itself. Processes are found through
+``/proc``; every test kills its process group at the end, so a failure
+leaves nothing running. Waits poll with generous deadlines and nothing is
+timed.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def _child(spec_text: str) -> None:
     """Run ``riemgn verify`` with stand-in claims C7, C8, pausing at ``point``."""
     import riemgn.cli
     import riemgn.verify.report as report
+    import riemgn.verify.report._writing as writing
 
     spec = json.loads(spec_text)
     point, marker, release = spec["point"], spec["marker"], spec.get("release")
@@ -143,13 +145,13 @@ def _child(spec_text: str) -> None:
 
         report.Report.as_dict = paused_as_dict
     elif point == "markdown":
-        markdown = report.markdown
+        markdown = writing.markdown
 
         def paused_markdown(data):
             pause()
             return markdown(data)
 
-        report.markdown = paused_markdown
+        writing.markdown = paused_markdown
     elif point == "table":
         sys.stdout = _PauseAfter(sys.stdout, "------", pause)
     verify.CLAIMS = claims

@@ -31,7 +31,12 @@ raises :class:`riemgn.flows.TrajectoryFormatError`. The damping schedules of
 :mod:`riemgn.dynamics.damping` are re-exported here.
 """
 
-from riemgn.dynamics.damping import Constant, DampingState, KernelTied, ResidualProportional
+from riemgn.dynamics.damping import (
+    Constant,
+    DampingState,
+    KernelTied,
+    ResidualProportional,
+)
 from riemgn.dynamics.flows.intrinsic import SCHEMES, riemannian_gradient_flow
 from riemgn.dynamics.flows.parameter import (
     gauss_newton_flow,

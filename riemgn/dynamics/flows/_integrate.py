@@ -14,6 +14,11 @@ This driver steps a ``scipy.integrate.OdeSolver`` itself:
   ``solver_failed`` and scipy's message.
 
 The returned states are therefore always finite.
+
+:class:`RestTest` (with ``REST_STEPS`` and ``REST_MOTION``) is the test for
+a flow at rest, shared by the parameter-space flows, which run on this
+driver, and the intrinsic flow of :mod:`riemgn.dynamics.flows.intrinsic`,
+which steps on the manifold with its own Runge-Kutta loop.
 """
 
 from __future__ import annotations
@@ -25,9 +30,22 @@ import numpy as np
 import scipy.integrate
 import scipy.optimize
 
+from manifolds.exceptions import NotAnImmersionError, OutsideBallError
+from riemgn._checks import first_non_finite
 from riemgn.dynamics.flows.trajectory import FLOW_MESSAGES, FlowStatus
 
-__all__ = ["METHODS", "Event", "FlowBreakdown", "IntegrationResult", "integrate"]
+__all__ = [
+    "METHODS",
+    "REST_MOTION",
+    "REST_STEPS",
+    "Event",
+    "FlowBreakdown",
+    "IntegrationResult",
+    "RestTest",
+    "finite_record",
+    "integrate",
+    "status_of",
+]
 
 METHODS = {
     "RK23": scipy.integrate.RK23,
@@ -69,6 +87,94 @@ class IntegrationResult:
     n_steps: int
 
 
+def status_of(error: BaseException, *, solver_errors: tuple = ()) -> FlowStatus:
+    """The status of a domain error raised by a flow's dynamics or its manifold.
+
+    Leaving the ball is ``left_region`` and :class:`~manifolds.NotAnImmersionError`
+    is ``rank_loss``; then ``solver_errors`` (the caller's own solver
+    failures) are ``solver_failed``; any other ``LinAlgError`` (a
+    factorization of :math:`J`) is ``rank_loss``, and the rest (an overflow,
+    a non-finite value, another failure of the geometry) ``blow_up``.
+    """
+    if isinstance(error, OutsideBallError):
+        return FlowStatus.LEFT_REGION
+    if isinstance(error, NotAnImmersionError):
+        return FlowStatus.RANK_LOSS
+    if isinstance(error, solver_errors):
+        return FlowStatus.SOLVER_FAILED
+    if isinstance(error, np.linalg.LinAlgError):
+        return FlowStatus.RANK_LOSS
+    return FlowStatus.BLOW_UP
+
+
+def finite_record(arrays: dict, keep: int, status: FlowStatus, message: str):
+    """``(keep, status, message)`` of a record cut before its first non-finite sample.
+
+    ``arrays`` maps names to arrays (or ``None``) whose first axis is the
+    sample, ``"times"`` among them; only the first ``keep`` samples count.
+    Every flow checks each value as it records it, so this only guards the
+    rule that a trajectory is finite: a non-finite sample ends the record
+    with ``blow_up``.
+    """
+    bad = first_non_finite(
+        {
+            name: None if values is None else values[:keep]
+            for name, values in arrays.items()
+        }
+    )
+    if bad is None:
+        return keep, status, message
+    status = FlowStatus.BLOW_UP
+    return (
+        max(bad[0], 1),
+        status,
+        f"{FLOW_MESSAGES[status]}: the recorded `{bad[1]}` is not finite at "
+        f"t = {arrays['times'][bad[0]]:.6g}",
+    )
+
+
+#: The number of consecutive steps over which a flow must be at rest (the
+#: loss setting no new low by more than ``ftol`` times itself, the state
+#: moving by at most ``REST_MOTION`` times the step's resolution) to stop
+#: with ``converged``; see the notes on convergence in
+#: :mod:`riemgn.dynamics.flows.parameter`.
+REST_STEPS = 5
+#: How far, in units of the step's resolution (for an adaptive step the
+#: integrator's error tolerance, e.g. the RMS of
+#: :math:`\Delta\theta_i / (atol + rtol\,|\theta_i|)`, scipy's error norm), the
+#: state may move in one step of a flow at rest. At the noise floor of an
+#: explicit Runge-Kutta method it moves about 1.6 of them per step.
+REST_MOTION = 10.0
+
+
+class RestTest:
+    """The test for a flow at rest, shared by the parameter-space and intrinsic flows.
+
+    A step is *calm* when the loss set no new low (by more than ``ftol``
+    times the best loss so far), the caller's own condition ``steady``
+    holds, and the state moved by at most ``REST_MOTION`` times the step's
+    resolution. The flow is at rest after ``REST_STEPS`` calm steps in a
+    row, unless the end of the run is less than one step away (it then
+    finishes with ``t_end``).
+    """
+
+    def __init__(self, ftol: float, t_end: float, loss0: float):
+        self.ftol, self.t_end = ftol, t_end
+        self.best_loss = loss0
+        self.calm_steps = 0
+
+    def at_rest(
+        self, t: float, step: float, loss: float, motion: float, steady: bool = True
+    ) -> bool:
+        """Count the step that ended at ``t`` (of length ``step``); ``True`` once at rest."""
+        best = self.best_loss
+        new_low = loss < best - self.ftol * abs(best)
+        calm = not new_low and steady and motion <= REST_MOTION
+        self.calm_steps = self.calm_steps + 1 if calm else 0
+        self.best_loss = min(best, loss)
+        return self.calm_steps >= REST_STEPS and self.t_end - t > step
+
+
 def _locate(event: Event, interpolant, t_old: float, t_new: float) -> float:
     def g(t):
         return event.function(t, interpolant(t))
@@ -77,6 +183,54 @@ def _locate(event: Event, interpolant, t_old: float, t_new: float) -> float:
     if not g_old > 0:  # already outside at the step's start (cannot happen often)
         return t_old
     return scipy.optimize.brentq(g, t_old, t_new, xtol=1e-14 * max(1.0, abs(t_new)))
+
+
+class _Samples:
+    """The recorded times and states of a run: ``t0``, then ``t_eval``'s or every step's."""
+
+    def __init__(self, t0: float, y0: np.ndarray, t_eval):
+        self.times, self.states = [t0], [np.array(y0, dtype=np.float64)]
+        self.pending = None if t_eval is None else [float(t) for t in t_eval if t > t0]
+
+    def add(self, t: float, y: np.ndarray) -> None:
+        self.times.append(t)
+        self.states.append(np.array(y))
+
+    def record_step(self, t_new, y_new, t_end, y_end, dense, fired) -> None:
+        """The samples of an accepted step that ends at ``t_end`` (an event's time, or ``t_new``)."""
+        if self.pending is None:
+            if t_end > self.times[-1]:
+                self.add(t_end, y_end)
+            return
+        while self.pending and self.pending[0] <= t_end:
+            t = self.pending.pop(0)
+            self.add(t, y_new if t == t_new else dense()(t))
+        if fired and (not self.times or self.times[-1] < t_end):
+            self.add(t_end, y_end)
+
+    def result(self, status, message, n_steps) -> IntegrationResult:
+        return IntegrationResult(
+            np.array(self.times),
+            np.array(self.states),
+            FlowStatus(status),
+            message,
+            n_steps,
+        )
+
+
+def _first_event(events, t_old, t_new, y_new, dense):
+    """The earliest terminal event in the step, as ``(t_event, event)``, or ``None``."""
+    fired = None
+    for event in events:
+        if not event.function(t_new, y_new) > 0:
+            t_event = _locate(event, dense(), t_old, t_new)
+            if fired is None or t_event < fired[0]:
+                fired = (t_event, event)
+    return fired
+
+
+def _breakdown(breakdown: FlowBreakdown, where: str) -> tuple[FlowStatus, str]:
+    return breakdown.status, f"{FLOW_MESSAGES[breakdown.status]}{where}: {breakdown}"
 
 
 def integrate(
@@ -106,56 +260,41 @@ def integrate(
         options["jac"] = jac
     # The first sample is always t0; t_eval adds the later ones, and the
     # integration ends at the last of them.
-    times, states = [t0], [np.array(y0, dtype=np.float64)]
-    pending = None if t_eval is None else [float(t) for t in t_eval if t > t0]
-    if pending:
-        t1 = min(t1, pending[-1])
-
-    def finish(status, message, n_steps, *, last_state=False):
-        # On a breakdown or a failure, keep the last accepted state too.
-        if last_state and t_stop > times[-1]:
-            times.append(t_stop)
-            states.append(np.array(y_stop))
-        return IntegrationResult(
-            np.array(times), np.array(states), FlowStatus(status), message, n_steps
-        )
-
+    samples = _Samples(t0, y0, t_eval)
+    if samples.pending:
+        t1 = min(t1, samples.pending[-1])
     t_stop, y_stop = t0, np.array(y0, dtype=np.float64)
+
+    def stop(status, message, n_steps):
+        # On a breakdown or a failure, keep the last accepted state too.
+        if t_stop > samples.times[-1]:
+            samples.add(t_stop, y_stop)
+        return samples.result(status, message, n_steps)
+
     try:
         solver = METHODS[method](fun, t0, np.array(y0, dtype=np.float64), t1, **options)
     except FlowBreakdown as breakdown:
-        return finish(
-            breakdown.status,
-            f"{FLOW_MESSAGES[breakdown.status]} at t = {t0:.6g}: {breakdown}",
-            0,
-        )
+        return samples.result(*_breakdown(breakdown, f" at t = {t0:.6g}"), 0)
     n_steps = 0
     while True:
         if n_steps >= max_steps:
-            return finish(
+            return stop(
                 FlowStatus.SOLVER_FAILED,
                 f"{FLOW_MESSAGES[FlowStatus.SOLVER_FAILED]}: the step budget "
                 f"max_steps = {max_steps} ran out at t = {t_stop:.6g} of {t1:.6g}",
                 n_steps,
-                last_state=True,
             )
         try:
             step_message = solver.step()
         except FlowBreakdown as breakdown:
-            return finish(
-                breakdown.status,
-                f"{FLOW_MESSAGES[breakdown.status]} during the step from t = "
-                f"{t_stop:.6g}: {breakdown}",
-                n_steps,
-                last_state=True,
-            )
+            where = f" during the step from t = {t_stop:.6g}"
+            return stop(*_breakdown(breakdown, where), n_steps)
         if solver.status == "failed":
-            return finish(
+            return stop(
                 FlowStatus.SOLVER_FAILED,
                 f"{FLOW_MESSAGES[FlowStatus.SOLVER_FAILED]} at t = {solver.t:.6g}: "
                 f"{step_message}",
                 n_steps,
-                last_state=True,
             )
         n_steps += 1
         t_old, t_new = solver.t_old, solver.t
@@ -167,40 +306,17 @@ def integrate(
                 interpolant = solver.dense_output()
             return interpolant
 
-        # Terminal events, earliest first.
-        fired = None
         try:
-            for event in events:
-                if not event.function(t_new, solver.y) > 0:
-                    t_event = _locate(event, dense(), t_old, t_new)
-                    if fired is None or t_event < fired[0]:
-                        fired = (t_event, event)
+            fired = _first_event(events, t_old, t_new, solver.y, dense)
         except FlowBreakdown as breakdown:
-            return finish(
-                breakdown.status,
-                f"{FLOW_MESSAGES[breakdown.status]} near t = {t_new:.6g}: {breakdown}",
-                n_steps,
-                last_state=True,
-            )
+            return stop(*_breakdown(breakdown, f" near t = {t_new:.6g}"), n_steps)
         t_end = t_new if fired is None else fired[0]
         y_end = solver.y if fired is None else dense()(t_end)
-        # Record the samples of this step.
-        if pending is None:
-            if t_end > times[-1]:
-                times.append(t_end)
-                states.append(np.array(y_end))
-        else:
-            while pending and pending[0] <= t_end:
-                t = pending.pop(0)
-                times.append(t)
-                states.append(np.array(solver.y if t == t_new else dense()(t)))
-            if fired is not None and (not times or times[-1] < t_end):
-                times.append(t_end)
-                states.append(np.array(y_end))
+        samples.record_step(t_new, solver.y, t_end, y_end, dense, fired is not None)
         t_stop, y_stop = t_end, np.array(y_end)
         if fired is not None:
             t_event, event = fired
-            return finish(
+            return samples.result(
                 event.status,
                 f"{FLOW_MESSAGES[event.status]} at t = {t_event:.6g}: "
                 f"{event.describe(t_event, y_end)}",
@@ -210,25 +326,18 @@ def integrate(
             try:
                 reason = converged(t_new, solver.y)
             except FlowBreakdown as breakdown:
-                reason, status = str(breakdown), breakdown.status
-                return finish(
-                    status,
-                    f"{FLOW_MESSAGES[status]}: {reason}",
-                    n_steps,
-                    last_state=True,
-                )
+                return stop(*_breakdown(breakdown, ""), n_steps)
             if reason is not None:
-                if pending is not None and (not times or times[-1] < t_new):
-                    times.append(t_new)
-                    states.append(np.array(solver.y))
-                return finish(
+                if samples.pending is not None and samples.times[-1] < t_new:
+                    samples.add(t_new, solver.y)
+                return samples.result(
                     FlowStatus.CONVERGED,
                     f"{FLOW_MESSAGES[FlowStatus.CONVERGED]} at t = {t_new:.6g}: "
                     f"{reason}",
                     n_steps,
                 )
         if solver.status == "finished":
-            return finish(
+            return samples.result(
                 FlowStatus.T_END,
                 f"{FLOW_MESSAGES[FlowStatus.T_END]} (t = {t1:.6g}) after {n_steps} "
                 "steps",

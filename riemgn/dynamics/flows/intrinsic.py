@@ -108,30 +108,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from manifolds.exceptions import (
+    ManifoldError,
+    NotOnManifoldError,
+)
 from manifolds.validation import (
     as_finite_vector,
     check_positive_int,
     check_positive_real,
     describe,
 )
-from manifolds.exceptions import (
-    ManifoldError,
-    NotAnImmersionError,
-    NotOnManifoldError,
-    OutsideBallError,
-)
 from riemgn._checks import (
     DOMAIN_ERRORS,
     check_loss,
     check_rtol,
     check_t_span,
-    first_non_finite,
     safe_norm,
 )
 from riemgn._checks import (
     QUIET as _QUIET,
 )
-from riemgn.dynamics.flows.parameter import REST_MOTION, REST_STEPS
+from riemgn.dynamics.flows._integrate import (
+    REST_MOTION,
+    REST_STEPS,
+    RestTest,
+    finite_record,
+    status_of,
+)
 from riemgn.dynamics.flows.trajectory import FLOW_MESSAGES, FlowStatus, Trajectory
 
 __all__ = ["SCHEMES", "riemannian_gradient_flow"]
@@ -290,13 +293,10 @@ class _Flow:
 
 
 def _status_of(error: BaseException) -> FlowStatus:
-    if isinstance(error, OutsideBallError):
-        return FlowStatus.LEFT_REGION
-    if isinstance(error, NotAnImmersionError):
-        return FlowStatus.RANK_LOSS
-    if isinstance(error, (np.linalg.LinAlgError, ManifoldError)):
-        return FlowStatus.SOLVER_FAILED  # NotOnManifoldError, GeodesicError too
-    return FlowStatus.BLOW_UP  # non-finite values, or an overflow
+    # A singular inverse differential, NotOnManifoldError and GeodesicError
+    # are failures of the integration; non-finite values or an overflow are
+    # blow_up.
+    return status_of(error, solver_errors=(np.linalg.LinAlgError, ManifoldError))
 
 
 # The domain errors that end a run with a status; anything else propagates.
@@ -629,8 +629,7 @@ class _Recorder:
         # within ftol) is calm; the adaptive step bounds the growth by its
         # error control, so any step that does not decrease the loss is.
         self.adaptive = adaptive
-        self.calm_steps = 0
-        self.best_loss = math.inf
+        self.rest = None  # the rest test, from the first sample on
         self.times, self.outputs, self.losses, self.params, self.norms = (
             [] for _ in range(5)
         )
@@ -645,20 +644,19 @@ class _Recorder:
         self.params.append(params)
         self.norms.append(norm)
         opening = f"{FLOW_MESSAGES[FlowStatus.CONVERGED]} at t = {t:.6g}"
-        best_before, self.best_loss = self.best_loss, min(self.best_loss, loss)
         if self.gtol is not None and norm <= self.gtol:
             return f"{opening}: |grad h(u)| = {norm:.3e} <= gtol = {self.gtol:.3e}"
-        if self.ftol is not None and previous is not None:
-            calm = loss >= best_before - self.ftol * abs(best_before)  # no new low
-            if not self.adaptive:
-                calm = calm and abs(previous - loss) <= max(self.ftol, _ROUNDING) * abs(
-                    previous
-                )
-            calm = calm and self.motion(self.outputs[-2], u) <= REST_MOTION
-            self.calm_steps = self.calm_steps + 1 if calm else 0
+        if self.ftol is not None and previous is None:
+            self.rest = RestTest(self.ftol, self.t_end, loss)
+        elif self.ftol is not None:
+            # A fixed step also needs the loss unchanged to rounding (or ftol).
+            steady = self.adaptive or abs(previous - loss) <= max(
+                self.ftol, _ROUNDING
+            ) * abs(previous)
+            motion = self.motion(self.outputs[-2], u)
             step = t - self.times[-2]
             # Within a step of the end the run finishes instead (t_end).
-            if self.calm_steps >= REST_STEPS and self.t_end - t > step:
+            if self.rest.at_rest(t, step, loss, motion, steady):
                 return (
                     f"{opening}: in {REST_STEPS} consecutive steps the loss (now "
                     f"h = {loss:.6e}) set no new low by more than ftol = "
@@ -684,36 +682,25 @@ class _Recorder:
         return self.add(t, u, loss, gradient, _lift(self.flow.manifold, u))
 
     def trajectory(self, status, message, method) -> Trajectory:
-        params = None if self.params[0] is None else np.array(self.params)
+        arrays = {
+            "times": np.array(self.times),
+            "outputs": np.array(self.outputs),
+            "losses": np.array(self.losses),
+            "params": None if self.params[0] is None else np.array(self.params),
+            "gradient_norm": np.array(self.norms),
+        }
         # Every sample was checked when it was recorded; this guards the rule.
-        bad = first_non_finite(
-            {
-                "times": self.times,
-                "outputs": self.outputs,
-                "losses": self.losses,
-                "params": params,
-                "gradient_norm": self.norms,
-            }
-        )
-        if bad is not None:  # pragma: no cover - see above
-            keep = max(bad[0], 1)
-            for name in ("times", "outputs", "losses", "params", "norms"):
-                del getattr(self, name)[keep:]
-            params = None if params is None else params[:keep]
-            status = FlowStatus.BLOW_UP
-            message = (
-                f"{FLOW_MESSAGES[status]}: the recorded `{bad[1]}` is not finite "
-                f"at sample {bad[0]}"
-            )
+        keep, status, message = finite_record(arrays, len(self.times), status, message)
+        kept = {k: None if v is None else v[:keep] for k, v in arrays.items()}
         return Trajectory(
-            times=np.array(self.times),
-            outputs=np.array(self.outputs),
-            losses=np.array(self.losses),
-            params=params,
+            times=kept["times"],
+            outputs=kept["outputs"],
+            losses=kept["losses"],
+            params=kept["params"],
             status=status,
             message=message,
             method=method,
-            extras={"gradient_norm": np.array(self.norms)},
+            extras={"gradient_norm": kept["gradient_norm"]},
             **self.flow.counts(),
         )
 

@@ -65,11 +65,16 @@ cached by the bytes of :math:`\theta`.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
-from dataclasses import dataclass
 
 import numpy as np
 
+from manifolds.linalg import (
+    GN_SOLVERS,
+    KERNEL_SOLVERS,
+    RankDeficiencyError,
+    factorize,
+    gauss_newton_direction,
+)
 from manifolds.validation import (
     as_finite_array,
     as_finite_vector,
@@ -77,38 +82,32 @@ from manifolds.validation import (
     check_positive_real,
     describe,
 )
-from manifolds.exceptions import NotAnImmersionError, OutsideBallError
 from riemgn._checks import (
     DOMAIN_ERRORS,
     check_loss,
     check_output_map,
     check_rtol,
     check_t_span,
-    first_non_finite,
     safe_norm,
 )
-from riemgn._checks import (
-    QUIET as _QUIET,
-)
-from manifolds.linalg import (
-    GN_SOLVERS,
-    KERNEL_SOLVERS,
-    RankDeficiencyError,
-    gauss_newton_direction,
-    kernel_factorization,
-    stacked_lm_direction,
-)
-from riemgn.dynamics.damping import (
-    DampingState,
-    _NonFiniteDamping,
-    as_schedule,
-    evaluate_damping,
+from riemgn._checks import QUIET as _QUIET
+from riemgn.dynamics.damping import as_schedule
+from riemgn.dynamics.flows._dynamics import (
+    Counter,
+    Dynamics,
+    Evaluation,
+    GradientFlow,
+    LevenbergMarquardt,
 )
 from riemgn.dynamics.flows._integrate import (
     IMPLICIT_METHODS,
     METHODS,
+    REST_MOTION,
+    REST_STEPS,
     Event,
     FlowBreakdown,
+    RestTest,
+    finite_record,
     integrate,
 )
 from riemgn.dynamics.flows.trajectory import FLOW_MESSAGES, FlowStatus, Trajectory
@@ -123,162 +122,8 @@ __all__ = [
 # Jacobian of the gradient flow's right-hand side.
 MAX_DENSE_PARAMS = 4000
 
-#: The number of consecutive accepted steps over which a flow must be at rest
-#: (the loss not decreasing by more than ``ftol`` times itself, the state not
-#: moving by more than ``REST_MOTION`` error tolerances) to stop with
-#: ``converged``; see the notes on convergence in the module docstring.
-REST_STEPS = 5
-#: How far, in units of the integrator's error tolerance (the RMS of
-#: :math:`\Delta\theta_i / (atol + rtol\,|\theta_i|)`, scipy's error norm), the
-#: state may move in one step of a flow at rest. At the noise floor of an
-#: explicit Runge-Kutta method it moves about 1.6 of them per step.
-REST_MOTION = 10.0
 
-
-def _status_of(error: BaseException) -> FlowStatus:
-    """The status of a domain error raised while evaluating the dynamics."""
-    if isinstance(error, OutsideBallError):
-        return FlowStatus.LEFT_REGION
-    if isinstance(error, (NotAnImmersionError, np.linalg.LinAlgError)):
-        return FlowStatus.RANK_LOSS
-    return FlowStatus.BLOW_UP  # an overflow, or another failure of the geometry
-
-
-def _domain_call(what: str, function, *args):
-    """``function(*args)``; a domain error (an overflow, say) becomes a FlowBreakdown."""
-    try:
-        return function(*args)
-    except DOMAIN_ERRORS as error:
-        raise FlowBreakdown(
-            _status_of(error), f"{what}: {type(error).__name__}: {error}"
-        ) from None
-
-
-class _Counter:
-    """Counts evaluations of F and J on an output map."""
-
-    def __init__(self, output_map):
-        self.map = output_map
-        self.n_value = 0
-        self.n_jacobian = 0
-        self.n_solves = 0
-
-    def value(self, params):
-        self.n_value += 1
-        with np.errstate(**_QUIET):
-            value = np.asarray(
-                _domain_call("F(theta)", self.map.value, params), dtype=np.float64
-            )
-        n = self.map.n_outputs
-        if value.shape != (n,):
-            raise ValueError(
-                f"`output_map.value` returned shape {value.shape}, expected ({n},)"
-            )
-        if not np.all(np.isfinite(value)):
-            raise FlowBreakdown(
-                FlowStatus.BLOW_UP,
-                f"F(theta) is not finite at |theta| = {safe_norm(params):.3e}",
-            )
-        return value
-
-    def jacobian(self, params):
-        self.n_jacobian += 1
-        with np.errstate(**_QUIET):
-            J = np.asarray(
-                _domain_call("J(theta)", self.map.jacobian, params), dtype=np.float64
-            )
-        shape = (self.map.n_outputs, self.map.n_params)
-        if J.shape != shape:
-            raise ValueError(
-                f"`output_map.jacobian` returned shape {J.shape}, expected {shape}"
-            )
-        if not np.all(np.isfinite(J)):
-            raise FlowBreakdown(
-                FlowStatus.BLOW_UP,
-                f"J(theta) is not finite at |theta| = {safe_norm(params):.3e}",
-            )
-        return J
-
-
-@dataclass
-class _Evaluation:
-    """The right-hand side at one state, with what the events need."""
-
-    velocity: np.ndarray  # theta'
-    outputs: np.ndarray  # u
-    output_speed: float  # |J theta'|
-    loss: float
-    sigma_ratio: float = math.nan  # sigma_min / sigma_max of J, when computed
-    damping: float = math.nan
-    lambda_min: float = math.nan
-
-
-class _Dynamics:
-    """A parameter-space velocity field with an evaluation cache."""
-
-    name = ""
-
-    def __init__(self, counter: _Counter, loss, params0: np.ndarray):
-        self.counter = counter
-        self.loss = loss
-        self.params0 = params0
-        self._cache: OrderedDict[bytes, _Evaluation] = OrderedDict()
-
-    def evaluate(self, t: float, params: np.ndarray) -> _Evaluation:
-        params = np.asarray(params, dtype=np.float64)
-        key = params.tobytes()
-        evaluation = self._cache.get(key)
-        if evaluation is None:
-            if not np.all(np.isfinite(params)):
-                raise FlowBreakdown(FlowStatus.BLOW_UP, "theta is no longer finite")
-            try:
-                with np.errstate(**_QUIET):
-                    evaluation = self._evaluate(t, params)
-            except DOMAIN_ERRORS as error:
-                raise FlowBreakdown(
-                    _status_of(error), f"{type(error).__name__}: {error}"
-                ) from None
-            if not (
-                np.all(np.isfinite(evaluation.velocity))
-                and math.isfinite(evaluation.output_speed)
-            ):
-                raise FlowBreakdown(
-                    FlowStatus.BLOW_UP,
-                    f"the velocity theta' is not finite at t = {t:.6g}",
-                )
-            self._cache[key] = evaluation
-            if len(self._cache) > 16:
-                self._cache.popitem(last=False)
-        return evaluation
-
-    def __call__(self, t, params):
-        return self.evaluate(t, params).velocity
-
-    def blow_up_detail(self, params) -> str:
-        """What a blow-up message adds about the state (nothing by default)."""
-        return ""
-
-    def _evaluate(self, t: float, params: np.ndarray) -> _Evaluation:
-        raise NotImplementedError
-
-    def _outputs_and_gradient(self, params):
-        u = self.counter.value(params)
-        g = np.asarray(self.loss.gradient(u), dtype=np.float64)
-        if g.shape != u.shape:
-            raise ValueError(
-                f"`loss.gradient` returned shape {g.shape}, expected {u.shape}"
-            )
-        value = float(self.loss.value(u))
-        if not (np.all(np.isfinite(g)) and math.isfinite(value)):
-            raise FlowBreakdown(
-                FlowStatus.BLOW_UP,
-                f"the loss h(u) = {value:.3e} or its gradient is not finite at "
-                f"|u| = {safe_norm(u):.3e}",
-            )
-        return u, g, value
-
-
-class _GaussNewton(_Dynamics):
+class _GaussNewton(Dynamics):
     def __init__(self, counter, loss, params0, *, solver, rank_rtol, metric_weight):
         super().__init__(counter, loss, params0)
         self.solver = solver
@@ -301,7 +146,7 @@ class _GaussNewton(_Dynamics):
         except RankDeficiencyError as error:
             raise FlowBreakdown(FlowStatus.RANK_LOSS, str(error)) from None
         velocity = -eta / self.metric_weight
-        return _Evaluation(
+        return Evaluation(
             velocity, u, safe_norm(J @ velocity), value, sigma_ratio=ratio
         )
 
@@ -318,117 +163,8 @@ class _GaussNewton(_Dynamics):
         evaluation = self._cache.get(np.asarray(params, dtype=np.float64).tobytes())
         if evaluation is not None and not math.isnan(evaluation.sigma_ratio):
             return evaluation.sigma_ratio
-        s = np.linalg.svd(self.counter.jacobian(params), compute_uv=False)
-        return 0.0 if s[0] == 0 else float(s[-1] / s[0])
-
-
-class _LevenbergMarquardt(_Dynamics):
-    def __init__(self, counter, loss, params0, *, schedule, kernel_solver, rank_rtol):
-        super().__init__(counter, loss, params0)
-        self.schedule = schedule
-        self.rank_rtol = rank_rtol
-        self.kernel_solver = kernel_solver
-        closed_form = getattr(counter.map, "neural_tangent_kernel", None)
-        self.closed_form = closed_form if callable(closed_form) else None
-        n, p = counter.map.n_outputs, counter.map.n_params
-        self.kernel_form = p > n
-        self.name = "levenberg_marquardt/" + (
-            "kernel" if self.kernel_form else "stacked_qr"
-        )
-
-    def _evaluate(self, t, params):
-        u, g, value = self._outputs_and_gradient(params)
         J = self.counter.jacobian(params)
-        self.counter.n_solves += 1
-        if self.kernel_form:
-            kernel = None
-            if self.kernel_solver == "eigh" and self.closed_form is not None:
-                kernel = np.asarray(self.closed_form(params), dtype=np.float64)
-            factorization = kernel_factorization(
-                J, kernel=kernel, solver=self.kernel_solver
-            )
-            eigenvalues = factorization.kernel_eigenvalues
-        else:
-            eigenvalues = np.linalg.svd(J, compute_uv=False) ** 2
-        if not np.all(np.isfinite(eigenvalues)):
-            raise FlowBreakdown(
-                FlowStatus.BLOW_UP,
-                "the kernel eigenvalues sigma_i(J)^2 overflow: "
-                f"max |J_ij| = {float(np.max(np.abs(J))):.3e}",
-            )
-        state = DampingState(params, u, g, value, eigenvalues)
-        try:
-            lam = evaluate_damping(self.schedule, t, state)
-        except _NonFiniteDamping as error:  # a bad schedule's errors propagate
-            raise FlowBreakdown(FlowStatus.BLOW_UP, str(error)) from None
-        tolerance = self.rank_rtol * eigenvalues[0]
-        if eigenvalues[-1] <= tolerance and lam <= tolerance:
-            ratio = eigenvalues[-1] / eigenvalues[0] if eigenvalues[0] > 0 else 0.0
-            raise FlowBreakdown(
-                FlowStatus.RANK_LOSS,
-                f"lambda_min/lambda_max of the kernel = "
-                f"{ratio:.3e} <= rank_rtol = "
-                f"{self.rank_rtol:.3e} and the damping {lam:.3e} is too small to "
-                "regularize it: the system K + lambda I is numerically singular",
-            )
-        try:
-            if self.kernel_form:
-                velocity = -factorization.direction(g, lam)
-            else:
-                velocity = -stacked_lm_direction(J, g, lam)
-        except np.linalg.LinAlgError as error:
-            raise FlowBreakdown(FlowStatus.RANK_LOSS, str(error)) from None
-        return _Evaluation(
-            velocity,
-            u,
-            safe_norm(J @ velocity),
-            value,
-            damping=lam,
-            lambda_min=float(eigenvalues[-1]),
-        )
-
-
-class _GradientFlow(_Dynamics):
-    name = "gradient"
-
-    def _evaluate(self, t, params):
-        u, g, value = self._outputs_and_gradient(params)
-        J = self.counter.jacobian(params)
-        velocity = -(J.T @ g)
-        return _Evaluation(velocity, u, safe_norm(J @ velocity), value)
-
-    def jacobian(self, t, params):
-        r"""The Jacobian :math:`-(J^\top \nabla^2 h\, J + H_{\nabla h})` of :math:`-J^\top\nabla h`."""
-        try:
-            with np.errstate(**_QUIET):
-                jacobian = self._jacobian(params)
-        except DOMAIN_ERRORS as error:
-            raise FlowBreakdown(
-                _status_of(error), f"{type(error).__name__}: {error}"
-            ) from None
-        if not np.all(np.isfinite(jacobian)):
-            raise FlowBreakdown(
-                FlowStatus.BLOW_UP,
-                "the Jacobian of the right-hand side is not finite at |theta| = "
-                f"{safe_norm(params):.3e}",
-            )
-        return jacobian
-
-    def _jacobian(self, params):
-        params = np.asarray(params, dtype=np.float64)
-        u = self.counter.value(params)
-        g = self.loss.gradient(u)
-        J = self.counter.jacobian(params)
-        p = params.size
-        curvature = np.empty((p, p))
-        for k in range(p):
-            e = np.zeros(p)
-            e[k] = 1.0
-            curvature[:, k] = self.counter.map.weighted_hessian_vector(params, g, e)
-        loss_curvature = np.column_stack(
-            [self.loss.hessian_vector(u, J[:, k]) for k in range(p)]
-        )
-        return -(J.T @ loss_curvature + curvature)
+        return factorize(J, rank_rtol=self.rank_rtol).sigma_ratio
 
 
 # ----------------------------------------------------------------------
@@ -487,10 +223,17 @@ def _start(counter, loss, params0):
 # The driver shared by the three flows
 
 
-def _check_ftol(ftol):
-    if ftol is None:
-        return None
-    return check_positive_real("ftol", ftol, allow_zero=True)
+def _check_run_options(radius, blow_up, gtol, ftol, max_steps):
+    if radius is not None:
+        radius = check_positive_real("radius", radius)
+    blow_up = check_positive_real("blow_up", blow_up)
+    if blow_up <= 1:
+        raise ValueError(f"`blow_up` must be > 1, got {blow_up}")
+    if gtol is not None:
+        gtol = check_positive_real("gtol", gtol)
+    if ftol is not None:
+        ftol = check_positive_real("ftol", ftol, allow_zero=True)
+    return radius, blow_up, gtol, ftol, check_positive_int("max_steps", max_steps)
 
 
 def _rest_message(ftol: float, loss: float) -> str:
@@ -510,40 +253,8 @@ def _motion(old: np.ndarray, new: np.ndarray, rtol: float, atol: float) -> float
     return safe_norm(change) / math.sqrt(change.size)
 
 
-def _run(
-    dynamics: _Dynamics,
-    params0,
-    t_span,
-    *,
-    t_eval,
-    rtol,
-    atol,
-    method,
-    radius,
-    blow_up,
-    gtol,
-    ftol,
-    max_steps,
-    jac=None,
-    rank_event=None,
-    extras=(),
-) -> Trajectory:
-    counter = dynamics.counter
-    if radius is not None:
-        radius = check_positive_real("radius", radius)
-    blow_up = check_positive_real("blow_up", blow_up)
-    if blow_up <= 1:
-        raise ValueError(f"`blow_up` must be > 1, got {blow_up}")
-    if gtol is not None:
-        gtol = check_positive_real("gtol", gtol)
-    ftol = _check_ftol(ftol)
-    max_steps = check_positive_int("max_steps", max_steps)
-
-    _start(counter, dynamics.loss, params0)
-    try:
-        initial = dynamics.evaluate(t_span[0], params0)
-    except FlowBreakdown as breakdown:
-        raise ValueError(f"the flow cannot start at `params0`: {breakdown}") from None
+def _events(dynamics, params0, t0, initial, radius, blow_up, rank_event):
+    """The terminal events (region, distance, speed, rank), checked at the start."""
     distance_scale = blow_up * max(1.0, safe_norm(params0))
     speed_scale = blow_up * max(1.0, safe_norm(initial.velocity))
     if not (math.isfinite(distance_scale) and math.isfinite(speed_scale)):
@@ -552,7 +263,6 @@ def _run(
             f"{distance_scale:.3e} or blow_up x max(1, |theta'(0)|) = "
             f"{speed_scale:.3e} exceeds the float64 range; rescale the problem"
         )
-
     events = []
     if radius is not None:
         events.append(
@@ -585,68 +295,64 @@ def _run(
     if rank_event is not None:
         events.append(rank_event)
     for event in events:
-        if not event.function(t_span[0], params0) > 0:
+        if not event.function(t0, params0) > 0:
             raise ValueError(
-                f"the flow cannot start at `params0`: {event.describe(t_span[0], params0)}"
+                f"the flow cannot start at `params0`: {event.describe(t0, params0)}"
             )
+    return tuple(events)
 
-    best_loss, previous_state, previous_t = initial.loss, params0, t_span[0]
-    calm_steps = 0
-    t_last = t_span[1] if t_eval is None or not len(t_eval) else float(t_eval[-1])
+
+def _convergence_test(dynamics, params0, t0, t_last, initial, gtol, ftol, tolerances):
+    """``converged(t, y)`` for :func:`integrate`: the output-speed and rest tests."""
+    rest = None if ftol is None else RestTest(ftol, t_last, initial.loss)
+    previous = {"state": params0, "t": t0}
 
     def converged(t, y):
-        nonlocal best_loss, previous_state, previous_t, calm_steps
         evaluation = dynamics.evaluate(t, y)
         if gtol is not None and evaluation.output_speed <= gtol:
             return f"|u'| = {evaluation.output_speed:.3e} <= gtol = {gtol:.3e}"
-        if ftol is not None:
-            new_low = evaluation.loss < best_loss - ftol * abs(best_loss)
-            calm = not new_low and _motion(previous_state, y, rtol, atol) <= REST_MOTION
-            calm_steps = calm_steps + 1 if calm else 0
-            step, previous_t = t - previous_t, t
-            best_loss = min(best_loss, evaluation.loss)
-            previous_state = np.array(y)
+        if rest is not None:
+            motion = _motion(previous["state"], y, *tolerances)
+            step = t - previous["t"]
+            previous.update(state=np.array(y), t=t)
             # At rest within a step of the end, the run finishes instead: the
             # stop would save nothing, and t_end says more.
-            if calm_steps >= REST_STEPS and t_last - t > step:
+            if rest.at_rest(t, step, evaluation.loss, motion):
                 return _rest_message(ftol, evaluation.loss)
         return None
 
-    with np.errstate(**_QUIET):  # non-finite states are detected and reported
-        result = integrate(
-            dynamics,
-            params0,
-            t_span,
-            method=method,
-            rtol=rtol,
-            atol=atol,
-            t_eval=t_eval,
-            jac=jac,
-            events=tuple(events),
-            max_steps=max_steps,
-            converged=converged,
-        )
+    return converged
+
+
+def _sample(dynamics, t, theta, extras):
+    """The outputs, the loss and the ``extras`` at a recorded state."""
+    if extras:
+        evaluation = dynamics.evaluate(t, theta)
+        values = [getattr(evaluation, name) for name in extras]
+        return evaluation.outputs, evaluation.loss, values
+    outputs = dynamics.counter.value(theta)
+    with np.errstate(**_QUIET):
+        loss = dynamics.loss.value(outputs)
+    if not math.isfinite(loss):
+        raise FlowBreakdown(FlowStatus.BLOW_UP, f"the loss h(u) = {loss} is not finite")
+    return outputs, loss, []
+
+
+def _record(dynamics, result, initial, extras):
+    """Evaluate the recorded states; a sample that cannot be evaluated ends the record."""
     params = result.states
-    outputs = np.empty((params.shape[0], counter.map.n_outputs))
+    outputs = np.empty((params.shape[0], dynamics.counter.map.n_outputs))
     losses = np.empty(params.shape[0])
     recorded = {name: np.empty(params.shape[0]) for name in extras}
     keep = params.shape[0]
     status, message = result.status, result.message
     for k, theta in enumerate(params):
         try:
-            if extras:
-                evaluation = dynamics.evaluate(result.times[k], theta)
-                outputs[k], losses[k] = evaluation.outputs, evaluation.loss
-                for name in extras:
-                    recorded[name][k] = getattr(evaluation, name)
-            else:
-                outputs[k] = counter.value(theta)
-                with np.errstate(**_QUIET):
-                    losses[k] = dynamics.loss.value(outputs[k])
-                if not math.isfinite(losses[k]):
-                    raise FlowBreakdown(
-                        FlowStatus.BLOW_UP, f"the loss h(u) = {losses[k]} is not finite"
-                    )
+            outputs[k], losses[k], values = _sample(
+                dynamics, result.times[k], theta, extras
+            )
+            for name, value in zip(extras, values, strict=True):
+                recorded[name][k] = value
         except (FlowBreakdown, *DOMAIN_ERRORS) as error:
             keep = k  # the located event state itself may be unusable
             if status.success or k == 0:
@@ -663,37 +369,86 @@ def _run(
         outputs[0], losses[0] = initial.outputs, initial.loss
         for name in extras:
             recorded[name][0] = getattr(initial, name)
-    # Every recorded value must be finite; the evaluations above guarantee it,
-    # and this check keeps a future change from recording a NaN silently.
-    bad = first_non_finite(
+    return (
         {
-            "times": result.times[:keep],
-            "params": params[:keep],
-            "outputs": outputs[:keep],
-            "losses": losses[:keep],
-            **{name: values[:keep] for name, values in recorded.items()},
-        }
+            "times": result.times,
+            "params": params,
+            "outputs": outputs,
+            "losses": losses,
+            **recorded,
+        },
+        keep,
+        status,
+        message,
     )
-    if bad is not None:  # pragma: no cover - see above
-        status = FlowStatus.BLOW_UP
-        message = (
-            f"{FLOW_MESSAGES[status]}: the recorded `{bad[1]}` is not finite at "
-            f"t = {result.times[bad[0]]:.6g}"
-        )
-        keep = max(bad[0], 1)
+
+
+def _trajectory(dynamics, method, arrays, keep, status, message, extras):
+    """The :class:`Trajectory` of the first ``keep`` samples, all of them finite."""
+    keep, status, message = finite_record(arrays, keep, status, message)
+    counter = dynamics.counter
     return Trajectory(
-        times=result.times[:keep],
-        outputs=outputs[:keep],
-        losses=losses[:keep],
-        params=params[:keep],
+        times=arrays["times"][:keep],
+        outputs=arrays["outputs"][:keep],
+        losses=arrays["losses"][:keep],
+        params=arrays["params"][:keep],
         status=status,
         message=message,
         n_value_evals=counter.n_value,
         n_jacobian_evals=counter.n_jacobian,
         n_linear_solves=counter.n_solves,
         method=f"{dynamics.name}/{method}",
-        extras={name: values[:keep] for name, values in recorded.items()},
+        extras={name: arrays[name][:keep] for name in extras},
     )
+
+
+def _run(
+    dynamics: Dynamics,
+    params0,
+    t_span,
+    *,
+    t_eval,
+    rtol,
+    atol,
+    method,
+    radius,
+    blow_up,
+    gtol,
+    ftol,
+    max_steps,
+    jac=None,
+    rank_event=None,
+    extras=(),
+) -> Trajectory:
+    radius, blow_up, gtol, ftol, max_steps = _check_run_options(
+        radius, blow_up, gtol, ftol, max_steps
+    )
+    _start(dynamics.counter, dynamics.loss, params0)
+    try:
+        initial = dynamics.evaluate(t_span[0], params0)
+    except FlowBreakdown as breakdown:
+        raise ValueError(f"the flow cannot start at `params0`: {breakdown}") from None
+    events = _events(dynamics, params0, t_span[0], initial, radius, blow_up, rank_event)
+    t_last = t_span[1] if t_eval is None or not len(t_eval) else float(t_eval[-1])
+    converged = _convergence_test(
+        dynamics, params0, t_span[0], t_last, initial, gtol, ftol, (rtol, atol)
+    )
+    with np.errstate(**_QUIET):  # non-finite states are detected and reported
+        result = integrate(
+            dynamics,
+            params0,
+            t_span,
+            method=method,
+            rtol=rtol,
+            atol=atol,
+            t_eval=t_eval,
+            jac=jac,
+            events=events,
+            max_steps=max_steps,
+            converged=converged,
+        )
+    arrays, keep, status, message = _record(dynamics, result, initial, extras)
+    return _trajectory(dynamics, method, arrays, keep, status, message, extras)
 
 
 # ----------------------------------------------------------------------
@@ -849,7 +604,7 @@ def gauss_newton_flow(
             "levenberg_marquardt_flow (kernel form) instead"
         )
     dynamics = _GaussNewton(
-        _Counter(output_map),
+        Counter(output_map),
         loss,
         params0,
         solver=solver,
@@ -1007,8 +762,8 @@ def levenberg_marquardt_flow(
         raise ValueError(
             f"`kernel_solver` must be one of {KERNEL_SOLVERS}, got {describe(kernel_solver)}"
         )
-    dynamics = _LevenbergMarquardt(
-        _Counter(output_map),
+    dynamics = LevenbergMarquardt(
+        Counter(output_map),
         loss,
         params0,
         schedule=schedule,
@@ -1125,7 +880,7 @@ def gradient_flow(
         raise TypeError(
             "`loss` must provide hessian_vector(u, v) for the implicit solver"
         )
-    dynamics = _GradientFlow(_Counter(output_map), loss, params0)
+    dynamics = GradientFlow(Counter(output_map), loss, params0)
     return _run(
         dynamics,
         params0,

@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 import scipy.optimize
 import scipy.stats
 
@@ -19,6 +18,8 @@ from manifolds.validation import (
     max_abs,
     norm,
 )
+from riemgn.dynamics.solvers._gauss_newton import _gauss_newton
+from riemgn.dynamics.solvers._results import SOLVER_MESSAGES, SolverStatus
 from riemgn.theory._common import (
     _EPS,
     _check_output_map,
@@ -26,6 +27,9 @@ from riemgn.theory._common import (
 )
 
 __all__ = ["InClassOptimum", "optimal_in_class_risk"]
+
+#: The halvings of the line search: steps down to 2**-39 (> 1e-12).
+MAX_BACKTRACKS = 39
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,9 @@ def optimal_in_class_risk(
 ) -> InClassOptimum:
     r"""The optimal in-class risk :math:`h^*`, by a long Gauss-Newton run checked against scipy.
 
-    The Gauss-Newton iteration with Armijo backtracking,
+    The Gauss-Newton iteration with Armijo backtracking
+    (:func:`riemgn.solvers.gauss_newton` with ``line_search=True``, here
+    with up to 39 halvings, down to :math:`t = 2^{-39}`),
 
     .. math::
 
@@ -109,9 +115,11 @@ def optimal_in_class_risk(
 
     where :math:`u_k = F(\theta_k)`, :math:`\nabla h = s(u_k - y)`,
     :math:`J^+ = R^{-1}Q^\top` (thin QR), :math:`P = QQ^\top` and
-    :math:`t_k \in \{1, \tfrac12, \tfrac14, \dots\}`, runs until
+    :math:`t_k \in \{1, \tfrac12, \dots, 2^{-39}\}`, runs until
     :math:`\|J^\top \nabla h\| \le` ``gtol`` :math:`\max(1, \|J^\top\nabla h\|_0)`
-    or until the risk stops decreasing in float64, or until :math:`J` loses
+    or until the risk stops decreasing in float64 (no step decreases it, or
+    one leaves it unchanged: the run then ends at the iterate before that
+    step), or until :math:`J` loses
     rank (the optimum is then not attained near :math:`\theta_0`: neurons
     saturate, and ``consistent`` is usually False). This is the discrete
     counterpart of the GN flow, whose limit is the optimal in-class predictor
@@ -144,7 +152,7 @@ def optimal_in_class_risk(
     -------
     InClassOptimum
         The risk, minimizer and predictor, with the scipy cross-check (a
-        :class:`riemgn.theory.InClassOptimum`).
+        :class:`riemgn.solvers.InClassOptimum`).
 
     Raises
     ------
@@ -169,7 +177,6 @@ def optimal_in_class_risk(
     >>> optimum.consistent, optimum.reference_method
     (True, 'least_squares/trf')
     """
-    from manifolds.linalg import RankDeficiencyError, gauss_newton_direction
     from riemgn.losses import SquaredLoss
 
     n, p = _check_output_map(output_map)
@@ -191,71 +198,26 @@ def optimal_in_class_risk(
     max_iter = check_positive_int("max_iter", max_iter)
     gtol = check_positive_real("gtol", gtol)
     rtol = check_positive_real("rtol", rtol)
-
-    def risk_at(theta):
-        u = np.asarray(output_map.value(theta), dtype=np.float64)
-        return (loss.value(u), u) if np.all(np.isfinite(u)) else (math.inf, u)
-
-    risk, u = risk_at(params)
+    u = np.asarray(output_map.value(params), dtype=np.float64)
+    risk = loss.value(u) if np.all(np.isfinite(u)) else math.inf
     if not math.isfinite(risk):
         raise NonFiniteError(
             "the risk h(F(params0)) is not finite: the output map or the loss "
             f"overflows float64 at `params0` (max |params0| = {max_abs(params):.3e})"
         )
-    curvature = 1.0 / n if loss.mean else 1.0  # h = (s/2)|u - y|^2
     initial_risk = risk
-    scale = None
-    message = f"the iteration budget max_iter = {max_iter} ran out"
-    n_iter = 0
-    gradient_norm = math.inf
-    while n_iter < max_iter:
-        n_iter += 1
-        g = loss.gradient(u)
-        J = _jacobian(output_map, params)
-        with np.errstate(all="ignore"):
-            gradient_norm = norm(J.T @ g)
-        if not math.isfinite(gradient_norm):
-            raise NonFiniteError(
-                "J^T grad h is not finite, it overflows float64 during the Gauss-Newton run (max |J| = "
-                f"{max_abs(J):.3e}, max |grad h| = {max_abs(g):.3e}); the model's "
-                "scale (`alpha`) or the targets are too large"
-            )
-        scale = max(1.0, gradient_norm) if scale is None else scale
-        if gradient_norm <= gtol * scale:
-            message = (
-                f"converged: |J^T grad h| = {gradient_norm:.3e} <= gtol x {scale:.3e}"
-            )
-            break
-        try:
-            # The Gauss-Newton step of the residual u - y = grad h / s.
-            direction = -gauss_newton_direction(
-                J, g / curvature, solver="qr", rank_rtol=max(n, p) * _EPS
-            )
-        except RankDeficiencyError as error:
-            message = f"stopped: {error}"
-            break
-        slope = float(g @ (J @ direction))  # = -g^T P g / s
-        step, accepted = 1.0, False
-        while step > 1e-12:
-            trial = params + step * direction
-            trial_risk, trial_u = risk_at(trial)
-            if trial_risk <= risk + 1e-4 * step * slope:
-                accepted = True
-                break
-            step *= 0.5
-        if not accepted or trial_risk >= risk:
-            message = (
-                f"converged: the risk no longer decreases in float64 "
-                f"(|J^T grad h| = {gradient_norm:.3e})"
-            )
-            break
-        params, risk, u = trial, trial_risk, trial_u
+    scale = max(1.0, _gradient_norm(output_map, params, u, loss))
+    risk, params, u, gradient_norm, n_iter, message = _gauss_newton_run(
+        output_map, params, loss, max_iter=max_iter, gtol=gtol * scale
+    )
+    if message is None:
+        message = f"converged: |J^T grad h| = {gradient_norm:.3e} <= gtol x {scale:.3e}"
 
     reference_method, reference_risk = _reference_optimum(output_map, params0, loss, p)
     difference = abs(risk - reference_risk)
     tolerance = rtol * max(risk, reference_risk) + 1e3 * _EPS * initial_risk
+    params, u = np.array(params), np.array(u)
     params.flags.writeable = False
-    u = np.array(u)
     u.flags.writeable = False
     return InClassOptimum(
         risk=float(risk),
@@ -286,3 +248,71 @@ def _reference_optimum(output_map, params0, loss, p):
         max_nfev=200 * max(p, 5),
     )
     return "least_squares/trf", 0.5 * float(solution.fun @ solution.fun)
+
+
+def _gradient_norm(output_map, params, u, loss) -> float:
+    r""":math:`\|J^\top\nabla h\|` at ``params``; NonFiniteError if it overflows."""
+    g = loss.gradient(u)
+    J = _jacobian(output_map, params)
+    with np.errstate(all="ignore"):
+        gradient_norm = norm(J.T @ g)
+    if not math.isfinite(gradient_norm):
+        raise NonFiniteError(
+            "J^T grad h is not finite, it overflows float64 during the Gauss-Newton run "
+            f"(max |J| = {max_abs(J):.3e}, max |grad h| = {max_abs(g):.3e}); the model's "
+            "scale (`alpha`) or the targets are too large"
+        )
+    return gradient_norm
+
+
+def _gauss_newton_run(output_map, params, loss, *, max_iter, gtol):
+    """The Gauss-Newton run with Armijo backtracking, to ``gtol`` or no decrease.
+
+    Returns the risk, minimizer, predictor, last gradient norm, iterations
+    (the gradient evaluations) and the message (None for the gtol test). A
+    step that leaves the risk unchanged in float64 ends the run at the
+    iterate it started from.
+    """
+    iterates = [(params, None)]
+
+    def remember(info):  # the last two iterates, to undo a step that changed nothing
+        iterates[:] = [iterates[-1], (info.params, info.outputs)]
+
+    result = _gauss_newton(
+        output_map,
+        params,
+        loss,
+        step_size=1.0,
+        line_search=True,
+        max_iter=max_iter,
+        tol={"gtol": gtol, "ftol": 0.0, "xtol": 0.0},
+        rank_rtol=None,
+        callback=remember,
+        throw=False,
+        max_backtracks=MAX_BACKTRACKS,
+    )
+    status = result.status
+    if status is SolverStatus.NON_FINITE:
+        raise NonFiniteError(
+            f"the Gauss-Newton run of the optimal in-class risk failed: {result.message}"
+        )
+    params, u, risk = result.params, result.outputs, result.loss
+    if status in (SolverStatus.CONVERGED_GTOL, SolverStatus.RANK_LOSS):
+        # Stopped before a step: the gradient norm there, and that iteration.
+        gradient_norm = _gradient_norm(output_map, params, u, loss)
+        prefix = len(SOLVER_MESSAGES[SolverStatus.RANK_LOSS]) + 2
+        message = None if status.success else f"stopped: {result.message[prefix:]}"
+        return risk, params, u, gradient_norm, result.n_iter + 1, message
+    gradient_norm = float(result.history.gradient_norm[-1])
+    if status is SolverStatus.MAX_ITER:
+        message = f"the iteration budget max_iter = {max_iter} ran out"
+        return risk, params, u, gradient_norm, result.n_iter, message
+    if status is SolverStatus.CONVERGED_FTOL:  # the last step changed nothing: undo it
+        params, u = iterates[0]
+        if u is None:
+            u = np.asarray(output_map.value(params), dtype=np.float64)
+    message = (
+        f"converged: the risk no longer decreases in float64 "
+        f"(|J^T grad h| = {gradient_norm:.3e})"
+    )
+    return risk, params, u, gradient_norm, result.n_iter, message
