@@ -15,7 +15,9 @@ it is about:
 
 An example that needs anything else builds it itself. The names are built
 afresh for each example (so that no example sees another's cache), and only
-for the examples of ``manifolds``: those of ``riemgn`` import what they use.
+for the examples of ``manifolds``. Likewise the examples of
+``riemgn.verify`` share the toy claim ``claim`` that the docstring of
+``riemgn/verify/__init__.py`` builds. Other examples import what they use.
 """
 
 from __future__ import annotations
@@ -25,10 +27,37 @@ from pathlib import Path
 import pytest
 
 MANIFOLDS = Path(__file__).resolve().parent / "manifolds"
+VERIFY = Path(__file__).resolve().parent / "riemgn" / "verify"
 
 
 NAMES = ("anp", "np", "AutogradOutputMap", "OutputManifold", "X", "output_map")
 NAMES += ("theta0", "manifold", "u")
+
+
+VERIFY_NAMES = ("partial_sum", "claim")
+
+
+def _toy_claim() -> dict:
+    from riemgn.verify import Check, Claim, Task, Verdict
+
+    def partial_sum(n):
+        return sum(0.5**k for k in range(n))
+
+    claim = Claim(
+        id="C0",
+        title="Geometric series",
+        statement="1 + 1/2 + 1/4 + ... = 2.",
+        criterion="|S_n - 2| <= 1e-6",
+        presets={"quick": {"n": 30}, "full": {"n": 50}},
+        tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
+        evaluate=lambda config, results: Verdict(
+            [Check.below("error", abs(results[0] - 2.0), 1e-6)],
+            {"S_n": results[0]},
+            key="error",
+        ),
+        figure=lambda config, results, verdict: None,
+    )
+    return {"partial_sum": partial_sum, "claim": claim}
 
 
 def _namespace() -> dict:
@@ -56,12 +85,12 @@ def _namespace() -> dict:
 
 @pytest.fixture(autouse=True)
 def _manifold_doctest_names(request, doctest_namespace):
-    """Put the names of the module docstring into each ``manifolds`` doctest's namespace."""
+    """Put the shared names into the namespace of each doctest that uses them."""
     path = Path(str(request.node.path)).resolve()
-    if request.node.__class__.__name__ == "DoctestItem" and path.is_relative_to(
-        MANIFOLDS
-    ):
+    doctest = request.node.__class__.__name__ == "DoctestItem"
+    for name in NAMES + VERIFY_NAMES:
+        doctest_namespace.pop(name, None)
+    if doctest and path.is_relative_to(MANIFOLDS):
         doctest_namespace.update(_namespace())
-    else:
-        for name in NAMES:
-            doctest_namespace.pop(name, None)
+    elif doctest and path.is_relative_to(VERIFY) and path.name != "__init__.py":
+        doctest_namespace.update(_toy_claim())

@@ -41,6 +41,30 @@ C3 Effect of the scaling factor alpha
 C4 Effect of the initialization
 C5 LM is robust to an ill-conditioned kernel K
 C6 GN beats first-order methods when ill-conditioned
+
+The examples of the runner and the report use one toy claim, ``claim``: the
+partial sums of a geometric series, which pass at ``n = 30`` and fail at
+``n = 10`` (pytest provides it to those examples):
+
+>>> from riemgn.verify import Check, Claim, Task, Verdict, run
+>>> def partial_sum(n):
+...     return sum(0.5**k for k in range(n))
+>>> claim = Claim(
+...     id="C0",
+...     title="Geometric series",
+...     statement="1 + 1/2 + 1/4 + ... = 2.",
+...     criterion="|S_n - 2| <= 1e-6",
+...     presets={"quick": {"n": 30}, "full": {"n": 50}},
+...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
+...     evaluate=lambda config, results: Verdict(
+...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
+...         {"S_n": results[0]},
+...         key="error",
+...     ),
+...     figure=lambda config, results, verdict: None,
+... )
+>>> run([claim], plots=False, progress=False).status.value
+'pass'
 """
 
 from __future__ import annotations

@@ -72,23 +72,9 @@ class Progress:
 
     Examples
     --------
-    >>> from riemgn.verify import Check, Claim, Progress, Task, Verdict, run
-    >>> def partial_sum(n):
-    ...     return sum(0.5**k for k in range(n))
-    >>> claim = Claim(
-    ...     id="C0",
-    ...     title="Geometric series",
-    ...     statement="1 + 1/2 + 1/4 + ... = 2.",
-    ...     criterion="|S_n - 2| <= 1e-6",
-    ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
-    ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
-    ...     evaluate=lambda config, results: Verdict(
-    ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
-    ...         {"S_n": results[0]},
-    ...         key="error",
-    ...     ),
-    ...     figure=lambda config, results, verdict: None,
-    ... )
+    With the toy ``claim`` of :mod:`riemgn.verify` (a geometric series):
+
+    >>> from riemgn.verify import Progress, run
     >>> import io
     >>> log = io.StringIO()  # not a terminal: one line per claim
     >>> report = run([claim], plots=False, progress=Progress(log, width=10))
@@ -164,23 +150,9 @@ class Progress:
 
         Examples
         --------
-        >>> from riemgn.verify import Check, Claim, ClaimResult, Progress, Task, Verdict
-        >>> def partial_sum(n):
-        ...     return sum(0.5**k for k in range(n))
-        >>> claim = Claim(
-        ...     id="C0",
-        ...     title="Geometric series",
-        ...     statement="1 + 1/2 + 1/4 + ... = 2.",
-        ...     criterion="|S_n - 2| <= 1e-6",
-        ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
-        ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
-        ...     evaluate=lambda config, results: Verdict(
-        ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
-        ...         {"S_n": results[0]},
-        ...         key="error",
-        ...     ),
-        ...     figure=lambda config, results, verdict: None,
-        ... )
+        With the toy ``claim`` of :mod:`riemgn.verify` (a geometric series):
+
+        >>> from riemgn.verify import Check, ClaimResult, Progress, Verdict
         >>> import io
         >>> progress = Progress(io.StringIO(), width=10)
         >>> progress.start(claim, total=1)
@@ -550,26 +522,12 @@ def run(
 
     Examples
     --------
+    With the toy ``claim`` of :mod:`riemgn.verify` (a geometric series):
+
     A toy claim (see :class:`riemgn.verify.Claim`), run twice: as configured,
     and with an override that makes it fail.
 
-    >>> from riemgn.verify import Check, Claim, Task, Verdict, run
-    >>> def partial_sum(n):
-    ...     return sum(0.5**k for k in range(n))
-    >>> claim = Claim(
-    ...     id="C0",
-    ...     title="Geometric series",
-    ...     statement="1 + 1/2 + 1/4 + ... = 2.",
-    ...     criterion="|S_n - 2| <= 1e-6",
-    ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
-    ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
-    ...     evaluate=lambda config, results: Verdict(
-    ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
-    ...         {"S_n": results[0]},
-    ...         key="error",
-    ...     ),
-    ...     figure=lambda config, results, verdict: None,
-    ... )
+    >>> from riemgn.verify import run
     >>> report = run([claim], plots=False, progress=False)
     >>> print(report.status.value, report.results[0].key_text())
     pass error = 1.863e-09

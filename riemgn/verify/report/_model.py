@@ -81,23 +81,9 @@ class ClaimResult:
 
     Examples
     --------
-    >>> from riemgn.verify import Check, Claim, Task, Verdict
-    >>> def partial_sum(n):
-    ...     return sum(0.5**k for k in range(n))
-    >>> claim = Claim(
-    ...     id="C0",
-    ...     title="Geometric series",
-    ...     statement="1 + 1/2 + 1/4 + ... = 2.",
-    ...     criterion="|S_n - 2| <= 1e-6",
-    ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
-    ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
-    ...     evaluate=lambda config, results: Verdict(
-    ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
-    ...         {"S_n": results[0]},
-    ...         key="error",
-    ...     ),
-    ...     figure=lambda config, results, verdict: None,
-    ... )
+    With the toy ``claim`` of :mod:`riemgn.verify` (a geometric series):
+
+    >>> from riemgn.verify import Check, ClaimResult, Verdict
     >>> verdict = Verdict([Check.below("error", 1.9e-9, 1e-6)], {}, key="error")
     >>> result = ClaimResult(
     ...     claim, claim.config("quick"), verdict, figure=None, n_runs=1, wall_time=0.01
@@ -137,23 +123,9 @@ class ClaimResult:
 
         Examples
         --------
-        >>> from riemgn.verify import Check, Claim, ClaimResult, Task, Verdict
-        >>> def partial_sum(n):
-        ...     return sum(0.5**k for k in range(n))
-        >>> claim = Claim(
-        ...     id="C0",
-        ...     title="Geometric series",
-        ...     statement="1 + 1/2 + 1/4 + ... = 2.",
-        ...     criterion="|S_n - 2| <= 1e-6",
-        ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
-        ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
-        ...     evaluate=lambda config, results: Verdict(
-        ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
-        ...         {"S_n": results[0]},
-        ...         key="error",
-        ...     ),
-        ...     figure=lambda config, results, verdict: None,
-        ... )
+        With the toy ``claim`` of :mod:`riemgn.verify` (a geometric series):
+
+        >>> from riemgn.verify import Check, ClaimResult, Verdict
         >>> verdict = Verdict([Check.below("error", 1.862645e-9, 1e-6)], {}, key="error")
         >>> ClaimResult(claim, {"n": 30}, verdict, None, n_runs=1, wall_time=0.0).key_text()
         'error = 1.863e-09'
@@ -196,23 +168,9 @@ class Report:
 
     Examples
     --------
-    >>> from riemgn.verify import Check, Claim, Task, Verdict, run
-    >>> def partial_sum(n):
-    ...     return sum(0.5**k for k in range(n))
-    >>> claim = Claim(
-    ...     id="C0",
-    ...     title="Geometric series",
-    ...     statement="1 + 1/2 + 1/4 + ... = 2.",
-    ...     criterion="|S_n - 2| <= 1e-6",
-    ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
-    ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
-    ...     evaluate=lambda config, results: Verdict(
-    ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
-    ...         {"S_n": results[0]},
-    ...         key="error",
-    ...     ),
-    ...     figure=lambda config, results, verdict: None,
-    ... )
+    With the toy ``claim`` of :mod:`riemgn.verify` (a geometric series):
+
+    >>> from riemgn.verify import run
     >>> report = run([claim], plots=False, progress=False)
     >>> print(report.status.value, report.exit_code, report.preset, report.seed)
     pass 0 quick 0
@@ -267,23 +225,9 @@ class Report:
 
         Examples
         --------
-        >>> from riemgn.verify import Check, Claim, Task, Verdict, run
-        >>> def partial_sum(n):
-        ...     return sum(0.5**k for k in range(n))
-        >>> claim = Claim(
-        ...     id="C0",
-        ...     title="Geometric series",
-        ...     statement="1 + 1/2 + 1/4 + ... = 2.",
-        ...     criterion="|S_n - 2| <= 1e-6",
-        ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
-        ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
-        ...     evaluate=lambda config, results: Verdict(
-        ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
-        ...         {"S_n": results[0]},
-        ...         key="error",
-        ...     ),
-        ...     figure=lambda config, results, verdict: None,
-        ... )
+        With the toy ``claim`` of :mod:`riemgn.verify` (a geometric series):
+
+        >>> from riemgn.verify import run
         >>> data = run([claim], plots=False, progress=False).as_dict({"C0": ["C0.png"]})
         >>> data["status"], data["preset"], data["claims"][0]["figures"]
         ('pass', 'quick', ['C0.png'])
@@ -305,23 +249,9 @@ class Report:
 
         Examples
         --------
-        >>> from riemgn.verify import Check, Claim, Task, Verdict, run
-        >>> def partial_sum(n):
-        ...     return sum(0.5**k for k in range(n))
-        >>> claim = Claim(
-        ...     id="C0",
-        ...     title="Geometric series",
-        ...     statement="1 + 1/2 + 1/4 + ... = 2.",
-        ...     criterion="|S_n - 2| <= 1e-6",
-        ...     presets={"quick": {"n": 30}, "full": {"n": 50}},
-        ...     tasks=lambda config, *, data, seed: [Task("S_n", partial_sum, config)],
-        ...     evaluate=lambda config, results: Verdict(
-        ...         [Check.below("error", abs(results[0] - 2.0), 1e-6)],
-        ...         {"S_n": results[0]},
-        ...         key="error",
-        ...     ),
-        ...     figure=lambda config, results, verdict: None,
-        ... )
+        With the toy ``claim`` of :mod:`riemgn.verify` (a geometric series):
+
+        >>> from riemgn.verify import run
         >>> print(run([claim], plots=False, progress=False).table())
         claim                status  key number         criterion
         -------------------  ------  -----------------  ---------
