@@ -366,6 +366,11 @@ class OutputManifold(RiemannianSubmanifold):
         return self._radius
 
     @property
+    def rank_rtol(self) -> float:
+        r"""The relative rank tolerance of the immersion test (see :mod:`manifolds.linalg`)."""
+        return self._rank_rtol
+
+    @property
     def metric_weight(self) -> float:
         """The weight :math:`c` of the metric."""
         return self._metric_weight

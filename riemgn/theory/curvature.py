@@ -98,14 +98,17 @@ def _curvature_tensor(manifold: OutputManifold, params: np.ndarray) -> tuple:
     """
     output_map = manifold.output_map
     p = manifold.dim
-    info = manifold.rank_info(params)
+    # One QR for the rank test and the tensor, with the manifold's tolerance.
+    factorization = factorize(
+        _jacobian(output_map, params), rank_rtol=manifold.rank_rtol
+    )
+    info = factorization.rank_info()
     if info.rank < p:
         raise NotAnImmersionError(
             f"J(theta) is rank-deficient at this point: numerical rank {info.rank} "
             f"< n_params = {p} (tolerance {info.tolerance:.3e}); the second "
             "fundamental form is not defined where F is not an immersion"
         )
-    factorization = factorize(_jacobian(output_map, params))
     Q = factorization.Q
     V = factorization.triangular_inverse()  # R^{-1}
     try:
