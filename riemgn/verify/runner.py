@@ -273,23 +273,30 @@ def _call(task: Task):
         return _Failure(task.label, detail)
 
 
-def _execute(tasks: Sequence[Task], executor, progress: Progress) -> list:
-    results: list[Any] = [None] * len(tasks)
-    if executor is None:
-        with threadpool_limits(1):
-            for index, task in enumerate(tasks):
-                results[index] = _call(task)
-                progress.advance(task.label)
-        return results
+def _submit(tasks: Sequence[Task], executor) -> dict | None:
+    """Queue ``tasks`` on the pool (None without one): ``{future: index}``."""
+    if executor is None or not tasks:
+        return None
     # Workers start as tasks are submitted; with SIGINT blocked here they
     # inherit the block, so a Ctrl-C before their initializer ignores it
     # stays pending and is then discarded. This process still gets it: a
     # blocked signal waits, and one that another thread takes is handled here.
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        futures = {executor.submit(_call, task): i for i, task in enumerate(tasks)}
+        return {executor.submit(_call, task): i for i, task in enumerate(tasks)}
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _execute(tasks: Sequence[Task], futures: dict | None, progress: Progress) -> list:
+    """The results of ``tasks`` in order: run here, or collected from ``futures``."""
+    results: list[Any] = [None] * len(tasks)
+    if futures is None:
+        with threadpool_limits(1):
+            for index, task in enumerate(tasks):
+                results[index] = _call(task)
+                progress.advance(task.label)
+        return results
     for future in concurrent.futures.as_completed(futures):
         index = futures[future]
         results[index] = future.result()
@@ -345,31 +352,51 @@ def _figure(claim: Claim, config, results: list, verdict: Verdict, data: str):
     return figure, verdict
 
 
-def _run_claim(
-    claim: Claim, config: Mapping[str, Any], context: _Context
-) -> ClaimResult:
-    """Run one claim's tasks, evaluate them and draw its figure."""
-    start = time.perf_counter()
+@dataclass(frozen=True)
+class _Prepared:
+    """One claim's typed settings and tasks, or why they could not be set up."""
+
+    claim: Claim
+    config: Mapping[str, Any]
+    settings: Any
+    tasks: list
+    setup_error: str | None
+
+
+def _prepare(claim: Claim, config: Mapping[str, Any], context: _Context) -> _Prepared:
+    """The claim's tasks (none, with the reason, if setting them up raised)."""
     settings = _typed(claim, config)
     try:
         tasks = list(claim.tasks(settings, data=context.data, seed=context.seed))
     except Exception as error:
-        tasks = []
-        setup_error = f"the runs could not be set up: {_describe(error)}"
-    else:
-        setup_error = None
+        return _Prepared(
+            claim,
+            config,
+            settings,
+            [],
+            f"the runs could not be set up: {_describe(error)}",
+        )
+    return _Prepared(claim, config, settings, tasks, None)
+
+
+def _run_claim(
+    prepared: _Prepared, futures: dict | None, context: _Context
+) -> ClaimResult:
+    """Collect one claim's runs, evaluate them and draw its figure."""
+    start = time.perf_counter()
+    claim, settings, tasks = prepared.claim, prepared.settings, prepared.tasks
     context.progress.start(claim, len(tasks))
-    results = _execute(tasks, context.executor, context.progress) if tasks else []
+    results = _execute(tasks, futures, context.progress) if tasks else []
     figure = None
-    if setup_error is not None:
-        verdict = Verdict.inconclusive(setup_error)
+    if prepared.setup_error is not None:
+        verdict = Verdict.inconclusive(prepared.setup_error)
     else:
         verdict = _verdict(claim, settings, tasks, results)
         if context.plots and not any(isinstance(r, _Failure) for r in results):
             figure, verdict = _figure(claim, settings, results, verdict, context.data)
     result = ClaimResult(
         claim=claim,
-        config=dict(config),
+        config=dict(prepared.config),
         verdict=verdict,
         figure=figure,
         n_runs=len(tasks),
@@ -551,9 +578,17 @@ def run(
     start = time.perf_counter()
     with _pool(jobs) as executor:
         context = _Context(data, seed, executor, plots, progress)
-        results = tuple(
-            _run_claim(claim, config, context)
+        prepared = [
+            _prepare(claim, config, context)
             for claim, config in zip(claims, resolved, strict=True)
+        ]
+        # Every claim's runs are queued at once, so the pool never idles at
+        # the end of a claim: later claims' runs start while an earlier
+        # claim's last runs finish. Claims are still collected in order.
+        queued = [_submit(p.tasks, executor) for p in prepared]
+        results = tuple(
+            _run_claim(p, futures, context)
+            for p, futures in zip(prepared, queued, strict=True)
         )
     return Report(
         results=results,

@@ -77,7 +77,10 @@ class ClaimResult:
     n_runs : int
         The number of independent runs (tasks) of the experiment.
     wall_time : float
-        Seconds from setting up the runs to the end of the figure.
+        Seconds from the end of the previous claim (the start of the run for
+        the first) to the end of this claim's figure. With ``jobs > 1`` every
+        claim's runs are queued at once, so some may have run during earlier
+        claims; the claims' wall times add up to the run's.
 
     Examples
     --------
