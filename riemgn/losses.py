@@ -34,6 +34,9 @@ from manifolds.validation import as_finite_vector, check_positive_real
 
 __all__ = ["LogisticLoss", "PseudoHuberLoss", "SquaredLoss"]
 
+#: Residuals below this in size are squared and summed without overflow.
+_SAFE_RESIDUAL = 1e100
+
 
 class _OutputLoss:
     """The shared part of the losses: targets, scale, validation and ``problem``.
@@ -54,6 +57,9 @@ class _OutputLoss:
             raise TypeError(f"`mean` must be a bool, got {mean!r}")
         self._mean = mean
         self._scale = 1.0 / y.size if mean else 1.0
+        # Outputs with max |u| below this leave u - y and (u - y) . (u - y)
+        # far inside float64's range: the residual needs no overflow checks.
+        self._safe_outputs = _SAFE_RESIDUAL - float(np.max(np.abs(y)))
 
     def _check_targets(self, y: np.ndarray) -> None:
         """Further checks of the finite, non-empty targets; none by default."""
@@ -78,7 +84,16 @@ class _OutputLoss:
 
     def _residual(self, u) -> np.ndarray:
         """:math:`u - y` for validated outputs; ``OverflowError`` if it is not representable."""
+        return self._bounded_residual(u)[0]
+
+    def _bounded_residual(self, u) -> tuple[np.ndarray, bool]:
+        """:meth:`_residual`, and whether every entry is below ``_SAFE_RESIDUAL``."""
         u = self._outputs(u)
+        if np.abs(u).max() < self._safe_outputs:
+            return u - self._y, True
+        return self._slow_residual(u), False
+
+    def _slow_residual(self, u: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):
             residual = u - self._y
         if not np.isfinite(residual).all():
@@ -298,7 +313,9 @@ class SquaredLoss(_OutputLoss):
         >>> loss.value(np.array([1.0, 0.0]))  # (1/2) (1/2) 2^2
         1.0
         """
-        residual = self._residual(u)
+        residual, bounded = self._bounded_residual(u)
+        if bounded:  # r . r < n 1e200: no overflow
+            return 0.5 * self._scale * float(residual @ residual)
         with np.errstate(over="ignore"):
             value = 0.5 * self._scale * float(residual @ residual)
             if not math.isfinite(value):

@@ -14,6 +14,7 @@ import numpy as np
 
 from manifolds import jacobian_rank
 from manifolds.validation import (
+    all_finite,
     as_finite_vector,
     check_positive_int,
     check_positive_real,
@@ -121,7 +122,7 @@ def _evaluate(output_map, params: np.ndarray, n: int) -> np.ndarray | None:
     A trial step may overflow the model; the solver handles the non-finite
     result (it rejects the step), so numpy's overflow warnings are silenced.
     """
-    if not np.isfinite(params).all():  # an overflowed step: F is not evaluated
+    if not all_finite(params):  # an overflowed step: F is not evaluated
         return None
     try:
         outputs = np.asarray(output_map.value(params), dtype=np.float64)
@@ -131,7 +132,7 @@ def _evaluate(output_map, params: np.ndarray, n: int) -> np.ndarray | None:
         raise ValueError(
             f"the output map returned shape {outputs.shape}, expected ({n},)"
         )
-    return outputs if np.isfinite(outputs).all() else None
+    return outputs if all_finite(outputs) else None
 
 
 def _loss_at(loss, outputs: np.ndarray | None) -> float:
@@ -154,7 +155,7 @@ def _jacobian(output_map, params: np.ndarray, n: int, p: int) -> np.ndarray | No
         raise ValueError(
             f"the output map's jacobian has shape {J.shape}, expected ({n}, {p})"
         )
-    return J if np.isfinite(J).all() else None
+    return J if all_finite(J) else None
 
 
 def _loss_gradient(loss, outputs: np.ndarray) -> np.ndarray | None:
@@ -167,7 +168,7 @@ def _loss_gradient(loss, outputs: np.ndarray) -> np.ndarray | None:
         raise ValueError(
             f"`loss.gradient` returned shape {gradient.shape}, expected {outputs.shape}"
         )
-    return gradient if np.isfinite(gradient).all() else None
+    return gradient if all_finite(gradient) else None
 
 
 def _jacobian_and_gradient(run, output_map, loss, n: int, p: int, gtol: float):
@@ -238,15 +239,13 @@ class _Run:
         return len(self.rows["loss"])
 
     def record(self, *, gradient_norm, step_norm, damping, gain_ratio, accepted):
-        for name, value in (
-            ("loss", self.loss),
-            ("gradient_norm", gradient_norm),
-            ("step_norm", step_norm),
-            ("damping", damping),
-            ("gain_ratio", gain_ratio),
-            ("accepted", accepted),
-        ):
-            self.rows[name].append(value)
+        rows = self.rows
+        rows["loss"].append(self.loss)
+        rows["gradient_norm"].append(gradient_norm)
+        rows["step_norm"].append(step_norm)
+        rows["damping"].append(damping)
+        rows["gain_ratio"].append(gain_ratio)
+        rows["accepted"].append(accepted)
 
     def notify(self, *, damping, step_norm, accepted) -> bool:
         """Call the callback; True if it asks to stop."""
