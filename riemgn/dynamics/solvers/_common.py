@@ -52,6 +52,8 @@ def _weighted(loss, outputs, J, gradient):
         return J, gradient
     w = np.asarray(diagonal(outputs), dtype=np.float64)
     root = np.sqrt(np.maximum(w, 0.0))
+    if (root == 1.0).all():  # W = I (the squared loss): no copy of J
+        return J, gradient
     scaled = np.divide(gradient, root, out=np.zeros_like(gradient), where=root > 0)
     return root[:, None] * J, scaled
 
