@@ -97,6 +97,17 @@ ArrayFunction = Callable[[np.ndarray], np.ndarray]
 _autograd_erf = primitive(special.erf)
 _autograd_erfc = primitive(special.erfc)
 _autograd_tanh = primitive(np.tanh)
+# Found by name when pickled (an Activation, or an output map holding one, is
+# sent to worker processes), instead of as autograd's local wrapper; the
+# docstring copied from the wrapped function (with its examples) is replaced.
+for _primitive, _name in (
+    (_autograd_erf, "_autograd_erf"),
+    (_autograd_erfc, "_autograd_erfc"),
+    (_autograd_tanh, "_autograd_tanh"),
+):
+    _primitive.__module__, _primitive.__qualname__ = __name__, _name
+    _primitive.__doc__ = f"``{_primitive.__name__}`` as an autograd primitive."
+del _primitive, _name
 
 
 def _erf_prime_autograd(z):
@@ -275,6 +286,55 @@ def _erf_d1(z):
 def _erf_d2(z):
     zc = _clip_gauss(z)
     return -2.0 * zc * _TWO_OVER_SQRT_PI * np.exp(-zc * zc)
+
+
+class _Evaluation:
+    r"""An activation's :math:`\sigma, \sigma', \sigma''` at one array ``z``, each computed once.
+
+    Each is computed when first asked for and kept, so the output map's
+    methods at one point share them. For the built-in tanh,
+    :math:`\sigma'` and :math:`\sigma''` reuse :math:`t = \tanh z`:
+    ``1.0 - t * t`` and ``-2.0 * t * (1.0 - t * t)`` are the operations of
+    ``_tanh_d1`` and ``_tanh_d2``, in the same order, so the values are the
+    same bit for bit. Every other activation calls its own functions.
+    """
+
+    __slots__ = ("_activation", "_d1", "_d2", "_tanh", "_value", "z")
+
+    def __init__(self, activation: Activation, z: np.ndarray):
+        self._activation = activation
+        self.z = z
+        self._value = self._d1 = self._d2 = None
+        self._tanh = (
+            activation.value is np.tanh
+            and activation.derivative is _tanh_d1
+            and activation.second_derivative is _tanh_d2
+        )
+
+    def value(self) -> np.ndarray:
+        r""":math:`\sigma(z)`."""
+        if self._value is None:
+            self._value = self._activation.value(self.z)
+        return self._value
+
+    def derivative(self) -> np.ndarray:
+        r""":math:`\sigma'(z)`."""
+        if self._d1 is None:
+            if self._tanh:
+                t = self.value()
+                self._d1 = 1.0 - t * t
+            else:
+                self._d1 = self._activation.derivative(self.z)
+        return self._d1
+
+    def second_derivative(self) -> np.ndarray:
+        r""":math:`\sigma''(z)`."""
+        if self._d2 is None:
+            if self._tanh:
+                self._d2 = -2.0 * self.value() * self.derivative()
+            else:
+                self._d2 = self._activation.second_derivative(self.z)
+        return self._d2
 
 
 _REGISTRY: MappingProxyType[str, Activation] = MappingProxyType(

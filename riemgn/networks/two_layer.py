@@ -67,7 +67,7 @@ from manifolds.validation import (
     describe,
     max_abs,
 )
-from riemgn.networks.activations import Activation, get_activation
+from riemgn.networks.activations import Activation, _Evaluation, get_activation
 
 __all__ = ["INIT_SCHEMES", "TwoLayerNetwork", "TwoLayerOutputMap"]
 
@@ -102,6 +102,35 @@ def _check_scheme(scheme, allowed: tuple[str, ...] = INIT_SCHEMES) -> str:
     return scheme
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
+class _Point:
+    """A parameter point of one output map, and what its methods computed there.
+
+    ``key`` is the bytes of the point, an exact copy (a caller may change
+    its array in place afterwards); ``W`` the weights, a read-only view of
+    ``key``. The pre-activations :math:`Z = X W^\top` and the activation's
+    values there are computed on first use, once (inside the caller's
+    ``np.errstate``), and shared by every method called at this point.
+    """
+
+    __slots__ = ("_X", "_activation", "_evaluation", "W", "key")
+
+    def __init__(self, key: bytes, shape: tuple[int, int], X, activation):
+        self.key = key
+        self.W = np.frombuffer(key, dtype=np.float64).reshape(shape)
+        self._X = X
+        self._activation = activation
+        self._evaluation = None
+
+    def at(self) -> _Evaluation:
+        """The activation at :math:`Z = X W^T`: ``value()``, ``derivative()``, ..."""
+        if self._evaluation is None:
+            self._evaluation = _Evaluation(self._activation, self._X @ self.W.T)
+        return self._evaluation
+
+
 def _readonly(array: np.ndarray) -> np.ndarray:
     array.setflags(write=False)
     return array
@@ -123,6 +152,14 @@ class TwoLayerOutputMap:
     creation, so later calls to
     :meth:`riemgn.networks.TwoLayerNetwork.init_params` do not change this
     map.
+
+    The map remembers its last point: :math:`\sigma, \sigma', \sigma''` at
+    :math:`Z = X W^\top` are computed there once, when first needed, and
+    shared by every method called at the same ``params`` (compared by value
+    with a copy, so changing the array afterwards is safe); every result is
+    the same, bit for bit, as on a fresh map. :math:`X X^\top` is computed
+    by the first kernel and kept. Pickling or copying the map leaves both
+    behind.
 
     .. math::
 
@@ -213,6 +250,9 @@ class TwoLayerOutputMap:
         self._width = self._c.shape[0]
         self._input_dim = self._X.shape[1]
         self._scale = self._alpha / math.sqrt(self._width)
+        self._x_max = max_abs(self._X)
+        self._point: _Point | None = None  # the last point, see _at
+        self._gram: np.ndarray | None = None  # X X^T, once needed
         self._offset = None
         if center_params is not None:
             center_params = as_finite_vector(
@@ -263,9 +303,36 @@ class TwoLayerOutputMap:
 
     # --- helpers ------------------------------------------------------------
 
+    def __getstate__(self) -> dict:
+        # The caches are recomputed where needed, never pickled or copied.
+        return {**self.__dict__, "_point": None, "_gram": None}
+
     def _weights(self, params) -> np.ndarray:
         params = as_finite_vector("params", params, self.n_params)
         return params.reshape(self._width, self._input_dim)
+
+    def _at(self, params) -> _Point:
+        """The cached point if ``params`` holds exactly its values, else a new one.
+
+        A float64 array of the right shape whose bytes equal the last point's
+        is that point, already validated: no check, no copy. Anything else is
+        validated as ``params`` and becomes the cached point.
+        """
+        point = self._point
+        if (
+            point is not None
+            and type(params) is np.ndarray
+            and params.dtype is _FLOAT64
+            and params.shape == (self.n_params,)
+            and params.tobytes() == point.key
+        ):
+            return point
+        params = as_finite_vector("params", params, self.n_params)
+        point = _Point(
+            params.tobytes(), (self._width, self._input_dim), self._X, self._activation
+        )
+        self._point = point
+        return point
 
     def _directions(self, name: str, vector) -> np.ndarray:
         """``X V^T`` for ``V = vector.reshape(m, d)``, shape ``(n, m)``."""
@@ -330,12 +397,12 @@ class TwoLayerOutputMap:
         >>> bool(np.allclose(F.value(theta), by_hand))
         True
         """
-        W = self._weights(params)
+        point = self._at(params)
         with np.errstate(over="ignore", invalid="ignore"):
-            out = self._raw_value(W.ravel())
+            out = self._scale * (point.at().value() @ self._c)
             if self._offset is not None:
                 out = out - self._offset
-        return self._checked(out, "F(params)", {"params": W})
+        return self._checked(out, "F(params)", {"params": point.W})
 
     def jacobian(self, params: ArrayLike) -> np.ndarray:
         r"""The Jacobian :math:`J(\theta)`.
@@ -380,16 +447,19 @@ class TwoLayerOutputMap:
         >>> bool(np.allclose(J[:, 4], (F.value(theta + e) - F.value(theta - e)) / 2e-6))
         True
         """
-        W = self._weights(params)
+        point = self._at(params)
+        n, m, d = self.n_outputs, self._width, self._input_dim
+        J = np.empty((n, m * d))
         with np.errstate(over="ignore", invalid="ignore"):
-            S = self._activation.derivative(self._X @ W.T)  # (n, m)
-            coef = self._scale * S * self._c  # (n, m)
-            J = (coef[:, :, None] * self._X[:, None, :]).reshape(
-                self.n_outputs, self.n_params
-            )
-        # J = coef (x) X is finite when coef is and the largest product is.
-        if not (all_finite(coef) and np.isfinite(max_abs(coef) * max_abs(self._X))):
-            self._checked(J, "J(params)", {"params": W})
+            coef = self._scale * point.at().derivative() * self._c  # (n, m)
+            # J[j, i d + k] = coef[j, i] X[j, k], written in place: no temporary.
+            np.multiply(coef[:, :, None], self._X[:, None, :], out=J.reshape(n, m, d))
+            # J is finite when coef is and its largest entry times max |X| is.
+            # |max| + |min| bounds the entries and is NaN or inf unless all
+            # are finite (two reductions: no temporary, no BLAS threads).
+            bound = (abs(float(coef.max())) + abs(float(coef.min()))) * self._x_max
+        if not bound < 1e300:
+            self._checked(J, "J(params)", {"params": point.W})
         return J
 
     def describe_rank_loss(
@@ -618,12 +688,14 @@ class TwoLayerOutputMap:
         >>> bool(np.allclose(F.jvp(theta, v), F.jacobian(theta) @ v))
         True
         """
-        W = self._weights(params)
+        point = self._at(params)
         XV = self._directions("vector", vector)
         with np.errstate(over="ignore", invalid="ignore"):
-            S = self._activation.derivative(self._X @ W.T)
+            S = point.at().derivative()
             out = self._scale * ((S * XV) @ self._c)
-        return self._checked(out, "J(params) vector", {"params": W, "vector": vector})
+        return self._checked(
+            out, "J(params) vector", {"params": point.W, "vector": vector}
+        )
 
     def vjp(self, params: ArrayLike, cotangent: ArrayLike) -> np.ndarray:
         r"""The vector-Jacobian product :math:`J(\theta)^\top u`.
@@ -666,14 +738,14 @@ class TwoLayerOutputMap:
         >>> bool(np.allclose(F.vjp(theta, u), F.jacobian(theta).T @ u))
         True
         """
-        W = self._weights(params)
+        point = self._at(params)
         u = as_finite_vector("cotangent", cotangent, self.n_outputs)
         with np.errstate(over="ignore", invalid="ignore"):
-            S = self._activation.derivative(self._X @ W.T)
+            S = point.at().derivative()
             coef = self._scale * (u[:, None] * S) * self._c  # (n, m)
             out = (coef.T @ self._X).ravel()
         return self._checked(
-            out, "J(params)^T cotangent", {"params": W, "cotangent": u}
+            out, "J(params)^T cotangent", {"params": point.W, "cotangent": u}
         )
 
     def second_derivative(
@@ -726,16 +798,16 @@ class TwoLayerOutputMap:
         >>> bool(np.allclose(second, difference))
         True
         """
-        W = self._weights(params)
+        point = self._at(params)
         XA = self._directions("vector_a", vector_a)
         XB = self._directions("vector_b", vector_b)
         with np.errstate(over="ignore", invalid="ignore"):
-            S2 = self._activation.second_derivative(self._X @ W.T)
+            S2 = point.at().second_derivative()
             out = self._scale * ((S2 * XA * XB) @ self._c)
         return self._checked(
             out,
             "D^2F(params)[vector_a, vector_b]",
-            {"params": W, "vector_a": vector_a, "vector_b": vector_b},
+            {"params": point.W, "vector_a": vector_a, "vector_b": vector_b},
         )
 
     def weighted_hessian_vector(
@@ -790,17 +862,17 @@ class TwoLayerOutputMap:
         >>> bool(np.isclose(w @ hv, nu @ F.second_derivative(theta, v, w)))
         True
         """
-        W = self._weights(params)
+        point = self._at(params)
         nu = as_finite_vector("weights", weights, self.n_outputs)
         XV = self._directions("vector", vector)
         with np.errstate(over="ignore", invalid="ignore"):
-            S2 = self._activation.second_derivative(self._X @ W.T)
+            S2 = point.at().second_derivative()
             coef = self._scale * (nu[:, None] * S2 * XV) * self._c  # (n, m)
             out = (coef.T @ self._X).ravel()
         return self._checked(
             out,
             "H_weights(params) vector",
-            {"params": W, "weights": nu, "vector": vector},
+            {"params": point.W, "weights": nu, "vector": vector},
         )
 
     def neural_tangent_kernel(self, params: ArrayLike) -> np.ndarray:
@@ -846,15 +918,20 @@ class TwoLayerOutputMap:
         >>> K.shape, bool(np.allclose(K, J @ J.T))
         ((5, 5), True)
         """
-        W = self._weights(params)
+        point = self._at(params)
         with np.errstate(over="ignore", invalid="ignore"):
-            S = self._activation.derivative(self._X @ W.T)
+            S = point.at().derivative()
             try:
                 square = self._scale**2
             except OverflowError:  # Python floats raise where numpy gives inf
                 square = math.inf
-            K = square * (S @ S.T) * (self._X @ self._X.T)
-        return self._checked(K, "K(params) = J J^T", {"params": W})
+            if self._gram is None:  # X X^T depends on X only: computed once
+                self._gram = _readonly(self._X @ self._X.T)
+            # square * (S S^T) * (X X^T), in place, in this order.
+            K = S @ S.T
+            K *= square
+            K *= self._gram
+        return self._checked(K, "K(params) = J J^T", {"params": point.W})
 
 
 class TwoLayerNetwork:
