@@ -252,8 +252,14 @@ class Chart:
     params: np.ndarray
     point: np.ndarray
     factorization: JacobianFactorization | None = None
-    condition: float = float("nan")
     cut: tuple[str, str] | None = None
+
+    @property
+    def condition(self) -> float:
+        """The condition number of :math:`J` (NaN until factorized), computed on first use."""
+        if self.factorization is None:
+            return float("nan")
+        return self.factorization.condition
 
     @property
     def nbytes(self) -> int:
@@ -349,7 +355,7 @@ class Atlas:
         self.cache = cache
         self.reference_chart = self.new_chart(reference_params)
         factorization = self.factorize(self.reference_chart)
-        self.sigma_max = float(factorization.singular_values[0])
+        self.sigma_max = factorization.sigma_max
         self.scale = self.sigma_max * (radius or 1.0)
 
     def check_in_ball(self, params: np.ndarray, what: str) -> None:
@@ -388,7 +394,7 @@ class Atlas:
             return ("rank", str(error))
         except NonFiniteError as error:
             return ("non_finite", str(error))
-        if not chart.condition <= max_condition:
+        if not chart.factorization.condition_at_most(max_condition):
             return (
                 "rank",
                 f"cond J(theta) = {chart.condition:.6e} > max_condition = "
@@ -445,7 +451,6 @@ class Atlas:
                 )
             old = chart.nbytes
             chart.factorization = factorization
-            chart.condition = factorization.condition
             self.cache.resized(point_key(chart.point), old)
         return chart.factorization
 

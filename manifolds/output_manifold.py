@@ -333,7 +333,8 @@ class OutputManifold(RiemannianSubmanifold):
             )
         self._reference_point = self._reference_chart.point
         if self._safeguard:
-            if not self._reference_chart.condition <= self._max_condition:
+            factorization = self._reference_chart.factorization
+            if not factorization.condition_at_most(self._max_condition):
                 raise ValueError(
                     "`reference_params` lie outside the safeguarded region: "
                     f"cond J(theta0) = {self._reference_chart.condition:.3e} > "
@@ -667,10 +668,9 @@ class OutputManifold(RiemannianSubmanifold):
         True
         """
         factorization = self._factorization(self._chart(point))
-        Q, R = factorization.Q, factorization.R
         eta = as_finite_vector("params_vector", params_vector, self._p)
         return self._finite(
-            "J params_vector", lambda v: Q @ (R @ v), {"params_vector": eta}
+            "J params_vector", factorization.apply, {"params_vector": eta}
         )
 
     # ------------------------------------------------------------------
@@ -1391,13 +1391,12 @@ class OutputManifold(RiemannianSubmanifold):
                     "diffeomorphism, take a shorter one"
                 )
         factorization = self._factorization(chart)
-        Q, R = factorization.Q, factorization.R
 
         def inverse_differential(v):
             w = self._pinv(target, v)  # J(theta')^+ g
             if kind == "second_order":
                 w = system.solve(w)
-            return Q @ (R @ w)
+            return factorization.apply(w)  # J(theta) w
 
         return self._finite(
             "the inverse differential of the retraction",
