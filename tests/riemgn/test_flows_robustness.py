@@ -9,8 +9,6 @@ result or a clear error.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -131,11 +129,10 @@ def test_a_loss_that_stops_being_finite_ends_the_run_with_blow_up(small, flow):
 @pytest.mark.parametrize("flow", list(PARAMETER_FLOWS))
 def test_a_converged_flow_stops_over_a_huge_horizon(small, flow):
     F, params0, loss = small
-    start = time.perf_counter()
     # Before the fix the integrator stepped at its stability limit until the
-    # step budget ran out (158 s for t1 = 1e6 with the default budget).
+    # step budget ran out (158 s for t1 = 1e6 with the default budget); that
+    # would end with status max_steps here.
     trajectory = PARAMETER_FLOWS[flow](F, params0, loss, (0.0, 1e300), max_steps=3000)
-    assert time.perf_counter() - start < 10.0
     assert trajectory.status is FlowStatus.CONVERGED, trajectory.message
     assert "ftol" in trajectory.message
     assert trajectory.losses[-1] < 1e-16 * trajectory.losses[0]
@@ -174,7 +171,7 @@ def test_the_rest_test_does_not_cut_a_moving_flow_short(small):
 
 def test_an_unreachable_fixed_step_grid_is_refused_at_once(small):
     F, params0, loss = small
-    start = time.perf_counter()
+    # Refused before any step: the errors come from the argument checks.
     with pytest.raises(ValueError, match="`step` = 0.001 needs 10000000000000 steps"):
         _intrinsic(F, params0, loss, (0.0, 1e10), step=1e-3)
     # t + step == t near the end of the span: the grid would not advance.
@@ -182,7 +179,6 @@ def test_an_unreachable_fixed_step_grid_is_refused_at_once(small):
         _intrinsic(F, params0, loss, (0.0, 1e300), step=0.1)
     with pytest.raises(ValueError, match="`step` = 1 is below 16 x the spacing"):
         _intrinsic(F, params0, loss, (1e16, 1e16 + 64.0), step=1.0)
-    assert time.perf_counter() - start < 5.0
 
 
 # ----------------------------------------------------------------------

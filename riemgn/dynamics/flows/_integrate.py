@@ -70,12 +70,17 @@ class FlowBreakdown(Exception):
 class Event:
     """A terminal event: ``function(t, y) > 0`` inside; crossing zero ends the run.
 
-    ``describe(t, y)`` returns the message's specifics at the event.
+    ``describe(t, y)`` returns the message's specifics at the event. The
+    driver uses only the sign of ``function`` at the accepted states; root
+    finding needs its values, and takes them from ``exact`` when given (a
+    ``function`` that returns a cheaper value of the same sign, such as a
+    certified bound, then changes nothing in a run).
     """
 
     status: FlowStatus
     function: Callable[[float, np.ndarray], float]
     describe: Callable[[float, np.ndarray], str]
+    exact: Callable[[float, np.ndarray], float] | None = None
 
 
 @dataclass(frozen=True)
@@ -176,8 +181,10 @@ class RestTest:
 
 
 def _locate(event: Event, interpolant, t_old: float, t_new: float) -> float:
+    function = event.function if event.exact is None else event.exact
+
     def g(t):
-        return event.function(t, interpolant(t))
+        return function(t, interpolant(t))
 
     g_old = g(t_old)
     if not g_old > 0:  # already outside at the step's start (cannot happen often)
@@ -219,13 +226,17 @@ class _Samples:
 
 
 def _first_event(events, t_old, t_new, y_new, dense):
-    """The earliest terminal event in the step, as ``(t_event, event)``, or ``None``."""
+    """The earliest terminal event in the step, as ``(t_event, event)``, or ``None``.
+
+    Every sign at ``y_new`` is taken before any root finding: the dense
+    output evaluates new states, which may push ``y_new``'s cached work out.
+    """
     fired = None
-    for event in events:
-        if not event.function(t_new, y_new) > 0:
-            t_event = _locate(event, dense(), t_old, t_new)
-            if fired is None or t_event < fired[0]:
-                fired = (t_event, event)
+    crossed = [event for event in events if not event.function(t_new, y_new) > 0]
+    for event in crossed:
+        t_event = _locate(event, dense(), t_old, t_new)
+        if fired is None or t_event < fired[0]:
+            fired = (t_event, event)
     return fired
 
 

@@ -93,12 +93,21 @@ goes on to ``t1``, whose step count is checked against ``max_steps`` up
 front.
 
 *Cost.* Each stage costs one retraction (one evaluation of :math:`F`), one
-Riemannian gradient at the new point (one QR factorization of :math:`J`
+Riemannian gradient at the new point (one factorization of :math:`J`
 there; :class:`~manifolds.OutputManifold` caches it) and one inverse
 differential, which on :class:`~manifolds.OutputManifold` re-evaluates
 :math:`F` once to find the cached chart of the stage point and reuses its
 factors (plus :math:`p` second derivatives and a :math:`p \times p` solve for
 the second-order retraction).
+
+*Shared charts.* Every point is factorized once: the first stage is at the
+step's start, whose chart and gradient the step before computed (the
+reference chart for the first step), the inverse differentials reuse the
+charts of the base point and of the stage point, and the step's end is the
+next step's start. A scheme with :math:`s` stages therefore factorizes
+:math:`s` new points per step, :math:`s - 1` stage points and the end
+(``tests/riemgn/test_flows_reuse.py`` counts them); the adaptive pair, two
+per accepted step and one per rejected one.
 """
 
 from __future__ import annotations

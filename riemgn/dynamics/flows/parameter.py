@@ -59,7 +59,9 @@ alternative, in the units of :math:`u'`.
 
 *Caching.* Adaptive solvers evaluate the right-hand side at the same state
 more than once (FSAL stages, event checks); the last few evaluations are
-cached by the bytes of :math:`\theta`.
+cached by the bytes of :math:`\theta`. Gauss-Newton keeps the factorization
+of :math:`J` with them, so that its rank event at an accepted state costs no
+new Jacobian, factorization or SVD (see ``riemgn/dynamics/flows/_dynamics.py``).
 """
 
 from __future__ import annotations
@@ -68,13 +70,7 @@ import math
 
 import numpy as np
 
-from manifolds.linalg import (
-    GN_SOLVERS,
-    KERNEL_SOLVERS,
-    RankDeficiencyError,
-    factorize,
-    gauss_newton_direction,
-)
+from manifolds.linalg import GN_SOLVERS, KERNEL_SOLVERS
 from manifolds.validation import (
     as_finite_array,
     as_finite_vector,
@@ -95,7 +91,7 @@ from riemgn.dynamics.damping import as_schedule
 from riemgn.dynamics.flows._dynamics import (
     Counter,
     Dynamics,
-    Evaluation,
+    GaussNewton,
     GradientFlow,
     LevenbergMarquardt,
 )
@@ -121,50 +117,6 @@ __all__ = [
 # The largest p for which an implicit method may build the dense (p, p)
 # Jacobian of the gradient flow's right-hand side.
 MAX_DENSE_PARAMS = 4000
-
-
-class _GaussNewton(Dynamics):
-    def __init__(self, counter, loss, params0, *, solver, rank_rtol, metric_weight):
-        super().__init__(counter, loss, params0)
-        self.solver = solver
-        self.rank_rtol = rank_rtol
-        self.metric_weight = metric_weight
-        self.name = f"gauss_newton/{solver}"
-
-    def _evaluate(self, t, params):
-        u, g, value = self._outputs_and_gradient(params)
-        J = self.counter.jacobian(params)
-        self.counter.n_solves += 1
-        try:
-            eta, ratio = gauss_newton_direction(
-                J,
-                g,
-                solver=self.solver,
-                rank_rtol=self.rank_rtol,
-                return_sigma_ratio=True,
-            )
-        except RankDeficiencyError as error:
-            raise FlowBreakdown(FlowStatus.RANK_LOSS, str(error)) from None
-        velocity = -eta / self.metric_weight
-        return Evaluation(
-            velocity, u, safe_norm(J @ velocity), value, sigma_ratio=ratio
-        )
-
-    def blow_up_detail(self, params) -> str:
-        return (
-            f"; sigma_min/sigma_max of J is {self.sigma_ratio(params):.3e} there "
-            f"(rank_rtol = {self.rank_rtol:.1e}): J^+ amplifies by 1/sigma_min, so "
-            "the velocity blows up as J approaches rank loss"
-        )
-
-    def sigma_ratio(self, params) -> float:
-        # A by-product of the velocity's rank check: the accepted states'
-        # right-hand sides are cached, so the rank event costs no extra J.
-        evaluation = self._cache.get(np.asarray(params, dtype=np.float64).tobytes())
-        if evaluation is not None and not math.isnan(evaluation.sigma_ratio):
-            return evaluation.sigma_ratio
-        J = self.counter.jacobian(params)
-        return factorize(J, rank_rtol=self.rank_rtol).sigma_ratio
 
 
 # ----------------------------------------------------------------------
@@ -603,7 +555,7 @@ def gauss_newton_flow(
             f"{n}: J^+ J is not the identity for an overparameterized map; use "
             "levenberg_marquardt_flow (kernel form) instead"
         )
-    dynamics = _GaussNewton(
+    dynamics = GaussNewton(
         Counter(output_map),
         loss,
         params0,
@@ -615,11 +567,12 @@ def gauss_newton_flow(
     margin = 2.0 * rank_rtol
     rank_event = Event(
         FlowStatus.RANK_LOSS,
-        lambda t, y: math.log(max(dynamics.sigma_ratio(y), 1e-300) / margin),
+        lambda t, y: dynamics.rank_margin(y, margin),
         lambda t, y: (
             f"sigma_min/sigma_max of J fell to {margin:.3e} (2 x rank_rtol = "
             f"{rank_rtol:.3e}); J^+ does not exist beyond this point"
         ),
+        exact=lambda t, y: dynamics.rank_margin(y, margin, exact=True),
     )
     return _run(
         dynamics,
