@@ -174,6 +174,11 @@ OBJECT = {
     "int": lambda good: 3,
     "none": lambda good: None,
 }
+CHOICE = {
+    "unknown": lambda good: "no-such-choice",
+    "int": lambda good: 3,
+    "none": lambda good: None,
+}
 RNG = {
     "seed": lambda good: 3,
     "legacy": lambda good: np.random.RandomState(0),
@@ -732,8 +737,16 @@ ENTRIES = [
     Entry(
         "manifolds.linalg.factorize",
         lambda ctx, **kw: linalg.factorize(**kw),
-        lambda ctx: {"J": ctx.F.jacobian(ctx.params0), "rank_rtol": 1e-10},
-        {"J": ARRAY, "rank_rtol": optional(positive(1.0, 2.0))},
+        lambda ctx: {
+            "J": ctx.F.jacobian(ctx.params0),
+            "rank_rtol": 1e-10,
+            "method": "semi_normal",
+        },
+        {
+            "J": ARRAY,
+            "rank_rtol": optional(positive(1.0, 2.0)),
+            "method": CHOICE,
+        },
     ),
     Entry(
         "manifolds.linalg.rank_info",
