@@ -227,10 +227,10 @@ def _sizes_text(sizes: dict) -> str:
 
 
 def _ratio_text(entry: dict) -> str:
-    if entry["status"] in ("skipped", "not available"):
-        return entry.get("reason", entry["status"])
     if entry["status"] == "error":
         return "error"
+    if entry.get("ratio") is None:  # skipped, not available, not run
+        return entry.get("reason", entry["status"])
     return f"{entry['ratio']:.3g}"
 
 
