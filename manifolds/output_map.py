@@ -141,6 +141,11 @@ class OutputMap(Protocol):
         Returns
         -------
         ndarray, shape (n_outputs, n_params)
+            A new array, the caller's to keep and to overwrite: the manifold
+            factorizes it in place, and the semi-normal factorization of
+            :func:`manifolds.linalg.factorize` solves with it later. A map
+            must not return an array that it changes afterwards (a reused
+            buffer).
 
         Examples
         --------
