@@ -14,9 +14,8 @@ accepted state reuses it instead of evaluating and factorizing :math:`J`
 again. The event only needs the *sign* of
 :math:`\log(\sigma_{min}/\sigma_{max}) - \log(\text{margin})` there (the
 driver compares it with 0): the condition bound that the core's rank check
-already proved certifies it (``condition_at_most``; without it,
-:func:`ratio_lower_bound`, from :math:`R` and :math:`R^{-1}`), with no SVD,
-and only a state near the threshold, or root finding (which needs the
+already proved certifies it (``condition_at_most``), with no SVD, and
+only a state near the threshold, or root finding (which needs the
 values), takes the exact singular values of :math:`R`. The returned value
 then differs from the exact one, but never its sign, so every run is the
 same bit for bit.
@@ -52,7 +51,6 @@ from riemgn.dynamics.damping import DampingState, _NonFiniteDamping, evaluate_da
 from riemgn.dynamics.flows._integrate import FlowBreakdown, status_of
 from riemgn.dynamics.flows.trajectory import FlowStatus
 
-_EPS = float(np.finfo(np.float64).eps)
 #: The bytes of factorizations kept with the cached evaluations (the newest
 #: evaluation always keeps its own).
 FACTORS_BUDGET = 64 * 2**20
@@ -211,63 +209,15 @@ class Dynamics:
         return u, g, value
 
 
-def ratio_lower_bound(factorization) -> float:
-    r"""A lower bound of ``factorization.sigma_ratio`` from :math:`R` and :math:`R^{-1}`; 0 if none.
-
-    :math:`\sigma_{max}(R) \le \|R\|_F` and :math:`1/\sigma_{min}(R) =
-    \|R^{-1}\|_2 \le \|R^{-1}\|_F`, so :math:`\sigma_{min}/\sigma_{max}
-    \ge 1/\kappa_F`, :math:`\kappa_F = \|R\|_F\|R^{-1}\|_F \le p\,\kappa_2`.
-    Rounding, bounded by the standard error analysis: the computed inverse
-    :math:`X` has columns with :math:`(R + \Delta_j)x_j = e_j`,
-    :math:`|\Delta_j| \le \gamma_p|R|` (Higham, *Accuracy and Stability of
-    Numerical Algorithms*, Thm 8.5), so :math:`\|R^{-1}\|_F \le
-    \|X\|_F/(1 - \gamma_p\|R\|_F\|X\|_F)`; the two Frobenius norms (of the
-    matrices scaled to unit maximum, so that no square underflows) are
-    within :math:`(p+2)^2\epsilon` each; and the singular values that
-    ``sigma_ratio`` divides are within :math:`\delta = 64p\epsilon\,\sigma_{max}`
-    of the true ones (a backward-stable SVD), so that ratio is at least
-    :math:`(1/\kappa_F - \delta)/(1 + \delta)`. One triangular solve,
-    :math:`p^3` flops, against an SVD's :math:`\approx 10 p^3` at half the rate.
-    """
-    R = factorization.R
-    p = R.shape[1]
-    if p == 0:
-        return 0.0
-    try:
-        with np.errstate(**_QUIET):
-            X = factorization.triangular_inverse()
-            kappa = _scaled_norm(R) * _scaled_norm(X)
-    except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
-        return 0.0
-    gamma = p * _EPS / (1.0 - p * _EPS)
-    if not (math.isfinite(kappa) and 0.0 < gamma * kappa < 0.5):
-        return 0.0
-    kappa = kappa * (1.0 + 2.0 * (p + 2) ** 2 * _EPS) / (1.0 - gamma * kappa)
-    delta = 64.0 * p * _EPS
-    return max(0.0, (1.0 / kappa - delta) / (1.0 + delta))
-
-
 def _certified_ratio(factorization, margin: float) -> float:
     """A lower bound of the exact ``sigma_ratio``, proved cheaply, or 0.
 
     The core's ``condition_at_most`` decides from the condition bound its rank
     check already proved (no SVD when that bound suffices); it answers for
     the exact condition number, so ``condition <= 1 / (2 margin)`` gives a
-    ratio of at least ``2 margin (1 - 2 eps)``. Without it,
-    :func:`ratio_lower_bound`.
+    ratio of at least ``2 margin (1 - 2 eps)``.
     """
-    condition_at_most = getattr(factorization, "condition_at_most", None)
-    if condition_at_most is None:
-        return ratio_lower_bound(factorization)
-    return 1.5 * margin if condition_at_most(0.5 / margin) else 0.0
-
-
-def _scaled_norm(A: np.ndarray) -> float:
-    """The Frobenius norm, computed on ``A / max|A|`` so that no square underflows."""
-    scale = float(np.max(np.abs(A)))
-    if not (math.isfinite(scale) and scale > 0.0):
-        raise ZeroDivisionError
-    return scale * float(np.linalg.norm(A / scale))
+    return 1.5 * margin if factorization.condition_at_most(0.5 / margin) else 0.0
 
 
 class GaussNewton(Dynamics):
