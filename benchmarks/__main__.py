@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import sys
 import tempfile
 import time
@@ -130,5 +131,12 @@ def main(argv: list[str] | None = None, *, rows=None) -> int:
     return 0
 
 
+def _terminate(signum, frame):
+    """SIGTERM as an exception, so that a running ``riemgn verify`` child is
+    killed by ``subprocess.run`` and temporary files are removed on the way out."""
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(main())
