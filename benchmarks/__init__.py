@@ -30,6 +30,7 @@ ROW_MODULES = (
     "rows_solvers",
     "rows_verify",
     "rows_scaling",
+    "rows_memory",
 )
 
 

@@ -11,8 +11,11 @@ manifold, built in the example of :class:`~manifolds.OutputManifold`.
 
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = [
     "GeodesicError",
+    "KrylovConvergenceError",
     "ManifoldError",
     "NotAnImmersionError",
     "NotOnManifoldError",
@@ -124,3 +127,37 @@ class GeodesicError(ManifoldError, RuntimeError):
         ...
     manifolds.exceptions.GeodesicError: the chart degenerates along the geodesic: ...
     """
+
+
+class KrylovConvergenceError(np.linalg.LinAlgError):
+    r"""A matrix-free (Krylov) solve missed its tolerance within its iterations.
+
+    Raised by the solves of :class:`manifolds.linalg.KrylovFactorization`
+    and :class:`manifolds.linalg.KrylovKernelFactorization`. A subclass of
+    ``numpy.linalg.LinAlgError``, so the flows and solvers turn it into a
+    status like any failed factorization. Raise ``maxiter`` or ``tol``.
+
+    Parameters
+    ----------
+    iterations : int
+        The Krylov iterations run.
+    residual : float
+        The relative residual reached.
+    tolerance : float
+        The tolerance it missed.
+
+    Examples
+    --------
+    >>> from manifolds.exceptions import KrylovConvergenceError
+    >>> print(KrylovConvergenceError(2, 3.5e-4, 1e-12))
+    the Krylov solve did not converge: relative residual 3.500e-04 > tol = 1.000e-12 after 2 iterations; raise `maxiter` or `tol`
+    """
+
+    def __init__(self, iterations: int, residual: float, tolerance: float):
+        self.iterations = iterations
+        self.residual = residual
+        self.tolerance = tolerance
+        super().__init__(
+            f"the Krylov solve did not converge: relative residual {residual:.3e} > "
+            f"tol = {tolerance:.3e} after {iterations} iterations; raise `maxiter` or `tol`"
+        )

@@ -123,24 +123,35 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
 
+from manifolds.exceptions import KrylovConvergenceError  # noqa: F401 - re-exported
 from manifolds.validation import as_finite_array, check_rank_rtol
 
 __all__ = [
+    "DENSE_BUDGET",
     "FACTORIZATION_METHODS",
     "GN_SOLVERS",
     "KERNEL_SOLVERS",
+    "KRYLOV_TOL",
     "JacobianFactorization",
+    "JacobianOperator",  # noqa: F822 - lazy, see __getattr__
     "KernelFactorization",
+    "KrylovConvergenceError",
+    "KrylovFactorization",  # noqa: F822 - lazy, see __getattr__
+    "KrylovInfo",  # noqa: F822 - lazy, see __getattr__
+    "KrylovKernelFactorization",  # noqa: F822 - lazy, see __getattr__
     "RankDeficiencyError",
     "RankInfo",
+    "SOLVERS",
     "SquareSystem",
     "default_rank_rtol",
     "factorize",
     "gauss_newton_direction",
+    "gram_factor",
     "kernel_factorization",
     "least_squares_solution",
     "orthonormal_basis",
     "rank_info",
+    "resolve_solver",
     "singular_values",
     "singular_value_decomposition",
     "stacked_lm_direction",
@@ -156,6 +167,125 @@ FACTORIZATION_METHODS = ("auto", "householder", "householder_r", "semi_normal")
 
 #: The factorizations of :func:`kernel_factorization`.
 KERNEL_SOLVERS = ("eigh", "svd")
+
+#: The linear solvers (dense factorizations of J, Krylov with products, or by size).
+SOLVERS = ("auto", "dense", "krylov")
+
+#: Bytes of a dense float64 Jacobian (8 n p) up to which ``"auto"`` stays dense.
+DENSE_BUDGET = 2**30
+
+#: The default relative tolerance of a Krylov solve (see ``manifolds._krylov``).
+KRYLOV_TOL = 1e-12
+
+# The matrix-free backend, imported on first use (it imports this module).
+_KRYLOV_NAMES = (
+    "JacobianOperator",  # noqa: F822 - lazy, see __getattr__
+    "KrylovFactorization",  # noqa: F822 - lazy, see __getattr__
+    "KrylovInfo",  # noqa: F822 - lazy, see __getattr__
+    "KrylovKernelFactorization",  # noqa: F822 - lazy, see __getattr__
+)
+
+
+def __getattr__(name: str):
+    if name in _KRYLOV_NAMES:
+        from manifolds import _krylov
+
+        return getattr(_krylov, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def resolve_solver(solver: str, n: int, p: int, *, budget: int | None = None) -> str:
+    r"""``"dense"`` or ``"krylov"``: ``solver``, or for ``"auto"`` the choice by memory.
+
+    ``"auto"`` stays dense while the float64 Jacobian, :math:`8np` bytes,
+    fits ``budget`` (:data:`DENSE_BUDGET` by default).
+
+    Parameters
+    ----------
+    solver : {"auto", "dense", "krylov"}
+        One of :data:`SOLVERS`.
+    n, p : int
+        The shape of :math:`J`.
+    budget : int, optional
+        The bytes allowed for a dense :math:`J`.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        If ``solver`` is not in :data:`SOLVERS`.
+
+    Examples
+    --------
+    >>> from manifolds.linalg import resolve_solver
+    >>> resolve_solver("auto", 1000, 100), resolve_solver("auto", 10**5, 10**4)
+    ('dense', 'krylov')
+    """
+    if not isinstance(solver, str) or solver not in SOLVERS:
+        raise ValueError(f"`solver` must be one of {SOLVERS}, got {solver!r}")
+    if solver != "auto":
+        return solver
+    budget = DENSE_BUDGET if budget is None else budget
+    return "dense" if 8 * n * p <= budget else "krylov"
+
+
+def gram_factor(G: np.ndarray) -> tuple[np.ndarray, float]:
+    r"""The upper :math:`R` with :math:`R^\top R = G + \delta I`, in place: for preconditioners only.
+
+    The Cholesky factor of a symmetric positive semi-definite ``G`` (only its
+    upper triangle is read; Fortran-ordered ``G`` is factorized in place),
+    with :math:`\delta = 0` when it succeeds; otherwise :math:`\delta` grows
+    from :math:`p\epsilon\max_i G_{ii}` tenfold until it does. A Gram
+    matrix squares the condition number: never solve with it for a result,
+    only precondition an iteration that refines on the true operator.
+
+    Parameters
+    ----------
+    G : ndarray, shape (p, p)
+        Symmetric positive semi-definite, finite.
+
+    Returns
+    -------
+    R : ndarray, shape (p, p)
+        Upper triangular (``G``'s memory when ``G`` is Fortran-ordered).
+    shift : float
+        :math:`\delta`.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If no shift up to :math:`10^{39}` times the first makes it definite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from manifolds.linalg import gram_factor
+    >>> R, shift = gram_factor(np.array([[4.0, 2.0], [2.0, 2.0]], order="F"))
+    >>> R, shift
+    (array([[2., 1.],
+           [0., 1.]]), 0.0)
+    >>> gram_factor(np.ones((2, 2), order="F"))[1] > 0
+    True
+    """
+    p = G.shape[0]
+    G = np.asfortranarray(G)
+    for j in range(p):  # mirror the upper triangle: the lower one is the backup
+        G[j + 1 :, j] = G[j, j + 1 :]
+    diagonal = G.diagonal().copy()
+    shift, step = 0.0, max(float(np.max(diagonal, initial=0.0)), 1e-300) * p * _EPS
+    for _ in range(40):
+        R, info = scipy.linalg.lapack.dpotrf(G, lower=0, clean=0, overwrite_a=1)
+        for j in range(p):  # zero the lower triangle, or restore G's upper from it
+            R[j + 1 :, j] = 0.0 if info == 0 else R[j + 1 :, j]
+            G[:j, j] = G[:j, j] if info == 0 else G[j, :j]
+        if info == 0:
+            return R, shift
+        shift = step if shift == 0 else 10 * shift
+        G[np.diag_indices(p)] = diagonal + shift
+    raise np.linalg.LinAlgError("`G` is not positive semi-definite: no shift helps")
 
 
 def default_rank_rtol(n: int, p: int) -> float:
@@ -1093,8 +1223,15 @@ def factorize(
     rank_rtol: float | None = None,
     overwrite: bool = False,
     method: str = "auto",
+    **krylov_options,
 ) -> JacobianFactorization:
     r"""Factorize an ``(n, p)`` Jacobian with ``p <= n``: the core's one entry point.
+
+    Given a :class:`JacobianOperator` instead of an array, the matrix-free
+    backend: a :class:`KrylovFactorization` (``method == "krylov"``) with the
+    same methods, and the keyword options ``tol`` (:data:`KRYLOV_TOL`),
+    ``maxiter``, ``rng``, ``progress`` and ``sketch_size`` (see
+    ``manifolds._krylov``).
 
     Parameters
     ----------
@@ -1135,6 +1272,12 @@ def factorize(
     >>> fast.method, bool(np.allclose(fast.pinv(g), np.linalg.pinv(J) @ g))
     ('semi_normal', True)
     """
+    from manifolds import _krylov
+
+    if isinstance(J, _krylov.JacobianOperator):
+        return _krylov.KrylovFactorization(J, rank_rtol=rank_rtol, **krylov_options)
+    if krylov_options:
+        raise TypeError(f"options {sorted(krylov_options)} need a JacobianOperator `J`")
     J = as_finite_array("J", J, ndim=2)
     if J.shape[1] > J.shape[0]:
         raise ValueError(
@@ -1359,9 +1502,18 @@ class KernelFactorization:
 
 
 def kernel_factorization(
-    J: np.ndarray, *, kernel: np.ndarray | None = None, solver: str = "eigh"
+    J: np.ndarray,
+    *,
+    kernel: np.ndarray | None = None,
+    solver: str = "eigh",
+    **krylov_options,
 ) -> KernelFactorization:
     r"""The factorization behind the kernel form, for an ``(n, p)`` Jacobian.
+
+    Given a :class:`JacobianOperator`, a :class:`KrylovKernelFactorization`:
+    preconditioned CG with products (options ``tol``, ``maxiter``, ``rng``,
+    ``progress``, ``rank``), or with a dense ``kernel`` its ``"eigh"`` here
+    and only :math:`J^\top` products.
 
     ``"eigh"`` diagonalizes :math:`K` (``kernel`` if given, e.g. the closed
     form of a two-layer network, else :math:`JJ^\top`). ``"svd"`` takes the
@@ -1393,6 +1545,15 @@ def kernel_factorization(
     >>> kernel_factorization(J, solver="svd").kernel_eigenvalues
     array([4., 1.])
     """
+    from manifolds import _krylov
+
+    krylov = _krylov.KrylovKernelFactorization
+    if operator := isinstance(J, _krylov.JacobianOperator):
+        if kernel is None:
+            return krylov(J, **krylov_options)
+        solver = "eigh"
+    elif krylov_options:
+        raise TypeError(f"options {sorted(krylov_options)} need a JacobianOperator `J`")
     if solver == "svd":
         U, s, Vt = scipy.linalg.svd(
             J, full_matrices=False, check_finite=False, lapack_driver="gesdd"
@@ -1406,7 +1567,8 @@ def kernel_factorization(
     eigenvalues, U = scipy.linalg.eigh(K, check_finite=False)
     order = np.argsort(eigenvalues)[::-1]
     eigenvalues = np.maximum(eigenvalues[order], 0.0)
-    return KernelFactorization(U[:, order], eigenvalues, J=J)
+    dense = KernelFactorization(U[:, order], eigenvalues, J=J)
+    return krylov(J, dense=dense, **krylov_options) if operator else dense
 
 
 class SquareSystem:

@@ -69,8 +69,18 @@ def test_the_check_mode_runs_every_row(check_run):
     statuses = {row["name"]: row["status"] for row in document["rows"]}
     assert "error" not in statuses.values(), statuses
     # Rows of optional peers may be skipped; the riemgn-only rows always run.
-    for name in ("jacobian", "ntk", "chart", "gn_flow", "gn_trf", "scaling_gn_n"):
+    for name in (
+        "jacobian",
+        "ntk",
+        "chart",
+        "gn_flow",
+        "gn_trf",
+        "scaling_gn_n",
+        "memory_gn_krylov",
+    ):
         assert statuses[name] == "ran", statuses
+    memory = next(r for r in document["rows"] if r["name"] == "memory_gn_krylov")
+    assert memory["residual"] <= 1e-6 and memory["peak_rss_gb"] > 0
     assert "ratio" in done.stdout and "target" in done.stdout
 
 
