@@ -70,6 +70,7 @@ nitpick_ignore_regex = [
     ("py:class", r"(Exception|ValueError|TypeError|RuntimeError|ArithmeticError)"),
     ("py:exc", r"(numpy|scipy)\..*"),
     ("py:class", r"numpy\.(linalg|random)\..*"),
+    ("py:class", r"scipy\.sparse\.linalg\..*"),
 ]
 
 # -- math: the LaTeX macros shared by the theory page and the docstrings ----

@@ -8,13 +8,14 @@ metric, Weingarten map, exp/log and transport.
 
 The modules, lowest first: :mod:`manifolds.validation` (argument checks,
 overflow-safe arithmetic), :mod:`manifolds.linalg` (every factorization of
-a Jacobian and the one rank test), :mod:`manifolds.output_map` and
-:mod:`manifolds.autograd_map` (the map :math:`F`),
+a Jacobian and the one rank test), :mod:`manifolds.output_map`,
+:mod:`manifolds.autograd_map` and :mod:`manifolds.jax_map` (the map :math:`F`),
 :mod:`manifolds.geodesics`, :mod:`manifolds.output_manifold` (the geometry,
 with its derivations) and :mod:`manifolds.checks` (numerical checks of it).
 
 This package depends on numpy, scipy and pymanopt only (``autograd`` is
-imported lazily by :class:`AutogradOutputMap`), and never imports
+imported lazily by :class:`AutogradOutputMap`, and ``jax`` by
+:class:`JaxOutputMap`, only when one is built), and never imports
 :mod:`riemgn`.
 """
 
@@ -33,12 +34,14 @@ from manifolds.exceptions import (
     NotOnManifoldError,
     OutsideBallError,
 )
+from manifolds.jax_map import JaxOutputMap
 from manifolds.output_manifold import OutputManifold, RankInfo, jacobian_rank
 from manifolds.output_map import OutputMap
 
 __all__ = [
     "AutogradOutputMap",
     "GeodesicError",
+    "JaxOutputMap",
     "CheckVerdict",
     "ManifoldCheckResult",
     "ManifoldError",

@@ -30,6 +30,7 @@ from public_api import public_objects
 import riemgn
 from manifolds import (
     AutogradOutputMap,
+    JaxOutputMap,
     ManifoldError,
     OutputManifold,
     check_manifold,
@@ -217,6 +218,11 @@ class Entry:
 
 def _map_args(ctx):
     return {"params": ctx.params0}
+
+
+def _jax_map():
+    """A small JaxOutputMap for the rows of its methods (p = n = 3)."""
+    return JaxOutputMap(lambda params: params * 1.0, np.ones(3))
 
 
 def _time_pair(good):
@@ -430,6 +436,19 @@ ENTRIES = [
         lambda ctx, **kw: AutogradOutputMap(**kw),
         lambda ctx: {"fun": lambda params: params * 1.0, "n_params": 3},
         {"fun": OBJECT, "n_params": count()},
+    ),
+    Entry(
+        "manifolds.JaxOutputMap",
+        lambda ctx, **kw: JaxOutputMap(**kw),
+        lambda ctx: {"fun": lambda params: params * 1.0, "params": np.ones(3)},
+        {"fun": OBJECT, "params": ARRAY},
+    ),
+    Entry(
+        "manifolds.JaxOutputMap.jvp_batch",
+        lambda ctx, **kw: _jax_map().jvp_batch(**kw),
+        lambda ctx: {"params": np.ones(3), "vectors": np.ones((3, 2))},
+        {"params": SHAPED, "vectors": SHAPED},
+        covers=("manifolds.JaxOutputMap.vjp_batch",),
     ),
     # networks --------------------------------------------------------------
     Entry(
@@ -754,6 +773,53 @@ ENTRIES = [
         lambda ctx: {"J": ctx.F.jacobian(ctx.params0), "rank_rtol": 1e-10},
         {"J": ARRAY, "rank_rtol": optional(positive(1.0, 2.0))},
     ),
+    # the matrix-free backend (helper K) ---------------------------------------
+    Entry(
+        "manifolds.linalg.JacobianOperator",
+        lambda ctx, **kw: linalg.JacobianOperator(**kw),
+        lambda ctx: {
+            "output_map": ctx.F,
+            "params": ctx.params0,
+            "row_scale": np.ones(12),
+        },
+        {"output_map": OBJECT, "params": SHAPED, "row_scale": optional(SHAPED)},
+    ),
+    Entry(
+        "manifolds.linalg.KrylovFactorization",
+        lambda ctx, **kw: linalg.factorize(
+            linalg.JacobianOperator(ctx.F, ctx.params0), **kw
+        ),
+        lambda ctx: {
+            "tol": 1e-10,
+            "maxiter": 50,
+            "rng": np.random.default_rng(0),
+            "sketch_size": 8,
+        },
+        {
+            "tol": positive(1.0, 2.0),
+            "maxiter": optional(count()),
+            "rng": RNG,
+            "sketch_size": optional(count(2)),
+        },
+    ),
+    Entry(
+        "manifolds.linalg.KrylovKernelFactorization",
+        lambda ctx, **kw: linalg.kernel_factorization(
+            linalg.JacobianOperator(ctx.F, ctx.params0), **kw
+        ),
+        lambda ctx: {"tol": 1e-10, "maxiter": 50, "rank": 3},
+        {
+            "tol": positive(1.0, 2.0),
+            "maxiter": optional(count()),
+            "rank": optional(count(13)),
+        },
+    ),
+    Entry(
+        "manifolds.linalg.resolve_solver",
+        lambda ctx, **kw: linalg.resolve_solver(**kw),
+        lambda ctx: {"solver": "auto", "n": 10, "p": 2},
+        {"solver": CHOICE},
+    ),
     # equivalence and theory ------------------------------------------------
     Entry(
         "riemgn.equivalence.velocity_residual",
@@ -880,6 +946,10 @@ EXEMPT = {
     "manifolds.checks.ManifoldCheckResult": "result record",
     "manifolds.checks.TaylorCheck": "result record",
     "manifolds.linalg.RankInfo": "result record",
+    "manifolds.linalg.KrylovInfo": "result record",
+    "manifolds._krylov.KrylovInfo": "result record",
+    "manifolds.exceptions.KrylovConvergenceError": "exception",
+    "manifolds.linalg.gram_factor": "kernel on checked arrays",
     "manifolds.geodesics.GeodesicSolution": "result record",
     "riemgn.dynamics.solvers._results.SolverResult": "result record",
     "riemgn.dynamics.solvers._results.SolverHistory": "result record",
