@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from manifolds.exceptions import ManifoldError
+from manifolds.linalg import KRYLOV_TOL
 from manifolds.output_manifold import OutputManifold
 from manifolds.validation import (
     as_finite_vector,
@@ -309,6 +310,10 @@ class ManifoldCheckResult:
     sweep_stop : float
         The first Taylor step whose geodesic or retraction left the chart,
         which ended the sweep; ``nan`` when every step stayed in it.
+    solver_tolerance : float
+        The relative tolerance of the manifold's iterative solves
+        (:data:`manifolds.linalg.KRYLOV_TOL` for ``solver="krylov"``), 0 for
+        the dense factorizations; it widens the identities' tolerances.
 
     Examples
     --------
@@ -340,6 +345,7 @@ class ManifoldCheckResult:
     point: np.ndarray | None = None
     condition: float = math.nan
     sweep_stop: float = math.nan
+    solver_tolerance: float = 0.0
 
     def verdicts(self) -> list[CheckVerdict]:
         r"""Each measured number against its criterion: pass, fail or unresolved.
@@ -350,7 +356,9 @@ class ManifoldCheckResult:
         with :math:`J`, to :math:`\tau = 10^3\,\varepsilon \max(1,
         \kappa(J))`; the exp/log and distance errors to
         :math:`\max(10^{-8}, \tau)`, with :math:`\kappa(J)` the condition
-        number of :math:`J` at the point (``condition``). A Taylor slope
+        number of :math:`J` at the point (``condition``); with iterative
+        solves (``solver_tolerance`` > 0) each of these bounds is at least
+        :math:`100\,\mathtt{solver\_tolerance}\max(1, \kappa(J))`. A Taylor slope
         must be at least its order less 0.25 (2 for the gradient and the
         chart retraction, 3 for the Hessian and the second-order retraction;
         a wrong derivative loses a whole order, while a steeper slope only
@@ -383,9 +391,12 @@ class ManifoldCheckResult:
         'pass'
         """
         kappa = self.condition if math.isfinite(self.condition) else 1.0
-        tau = IDENTITY_FACTOR * _EPS * max(1.0, kappa)
+        # An iterative solve is accurate to its tolerance times cond J (the
+        # condition being an estimate there, with a factor RESOLUTION of room).
+        iterative = RESOLUTION * self.solver_tolerance * max(1.0, kappa)
+        tau = max(IDENTITY_FACTOR * _EPS * max(1.0, kappa), iterative)
         geodesic = max(GEODESIC_TOLERANCE, tau)
-        exact = IDENTITY_FACTOR * _EPS  # orthogonal factors: no kappa
+        exact = max(IDENTITY_FACTOR * _EPS, iterative)  # orthogonal factors: no kappa
         rows = [
             _bounded("projection idempotence", self.projection_idempotence, exact),
             _bounded("projection symmetry", self.projection_symmetry, exact),
@@ -684,6 +695,9 @@ def check_manifold(
         point=u.copy(),
         condition=float(manifold.rank_info(manifold.lift(u)).condition_number),
         sweep_stop=sweep_stop,
+        solver_tolerance=(
+            KRYLOV_TOL if getattr(manifold, "solver", "dense") == "krylov" else 0.0
+        ),
     )
 
 

@@ -38,8 +38,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from manifolds.linalg import (
+    DENSE_BUDGET,
+    KRYLOV_TOL,
     JacobianFactorization,
+    JacobianOperator,
     RankDeficiencyError,
+    factorize,
     gauss_newton_direction,
     kernel_factorization,
     singular_values,
@@ -54,6 +58,20 @@ from riemgn.dynamics.flows.trajectory import FlowStatus
 #: The bytes of factorizations kept with the cached evaluations (the newest
 #: evaluation always keeps its own).
 FACTORS_BUDGET = 64 * 2**20
+
+
+def krylov_tolerance(rtol: float) -> float:
+    """The Krylov tolerance of a flow integrated to ``rtol``: ``1e-4 rtol`` in [1e-14, KRYLOV_TOL].
+
+    A solve stopped at a tolerance is a piecewise smooth function of the
+    state, with jumps of that size where the iteration count changes. An
+    adaptive integrator's error estimate must not see them: with the core's
+    1e-12 at cond(J) = 1e6, a DOP853 Gauss-Newton flow at ``rtol = 1e-10``
+    took 24713 evaluations instead of the dense flow's 149; at 1e-14, 157.
+    """
+    return min(KRYLOV_TOL, max(1e-4 * rtol, 1e-14))
+
+
 #: From this n p^2 on, Levenberg-Marquardt (p <= n) factorizes J once per point.
 #: verify's problems (p <= 20, n <= 442) stay below it, on the stacked QR.
 FACTORED_LM_WORK = 2**24
@@ -223,15 +241,30 @@ def _certified_ratio(factorization, margin: float) -> float:
 class GaussNewton(Dynamics):
     """The Gauss-Newton field: one factorization of :math:`J` per evaluation."""
 
-    def __init__(self, counter, loss, params0, *, solver, rank_rtol, metric_weight):
+    def __init__(
+        self,
+        counter,
+        loss,
+        params0,
+        *,
+        solver,
+        rank_rtol,
+        metric_weight,
+        progress=None,
+        krylov_tol=KRYLOV_TOL,
+    ):
         super().__init__(counter, loss, params0)
         self.solver = solver
+        self.progress = progress
+        self.krylov_tol = krylov_tol
         self.rank_rtol = rank_rtol
         self.metric_weight = metric_weight
         self.name = f"gauss_newton/{solver}"
 
     def _evaluate(self, t, params):
         u, g, value = self._outputs_and_gradient(params)
+        if self.solver == "krylov":
+            return self._evaluate_krylov(params, u, g, value)
         J = self.counter.jacobian(params)
         self.counter.n_solves += 1
         factorization, ratio = None, math.nan
@@ -262,6 +295,33 @@ class GaussNewton(Dynamics):
             factorization=factorization,
         )
 
+    def _evaluate_krylov(self, params, u, g, value):
+        """The field matrix-free: LSMR with products of J only (``manifolds._krylov``)."""
+        self.counter.n_solves += 1
+        factorization = self._krylov_factors(params)
+        try:
+            factorization.check_rank()
+            eta = factorization.pinv(g)
+        except RankDeficiencyError as error:
+            raise FlowBreakdown(FlowStatus.RANK_LOSS, str(error)) from None
+        velocity = -eta / self.metric_weight
+        return Evaluation(
+            velocity,
+            u,
+            safe_norm(factorization.apply(velocity)),
+            value,
+            factorization=factorization,
+        )
+
+    def _krylov_factors(self, params):
+        operator = JacobianOperator(self.counter.map, params)
+        return factorize(
+            operator,
+            rank_rtol=self.rank_rtol,
+            tol=self.krylov_tol,
+            progress=self.progress,
+        )
+
     def blow_up_detail(self, params) -> str:
         return (
             f"; sigma_min/sigma_max of J is {self.sigma_ratio(params):.3e} there "
@@ -275,6 +335,8 @@ class GaussNewton(Dynamics):
         evaluation = self._cache.get(params.tobytes())
         if evaluation is not None and evaluation.factorization is not None:
             return evaluation, evaluation.factorization
+        if self.solver == "krylov":
+            return evaluation, self._krylov_factors(params)
         J = self.counter.jacobian(params)
         return evaluation, JacobianFactorization(J, rank_rtol=self.rank_rtol)
 
@@ -315,8 +377,23 @@ class GaussNewton(Dynamics):
 
 
 class LevenbergMarquardt(Dynamics):
-    def __init__(self, counter, loss, params0, *, schedule, kernel_solver, rank_rtol):
+    def __init__(
+        self,
+        counter,
+        loss,
+        params0,
+        *,
+        schedule,
+        kernel_solver,
+        rank_rtol,
+        solver="dense",
+        progress=None,
+        krylov_tol=KRYLOV_TOL,
+    ):
         super().__init__(counter, loss, params0)
+        self.solver = solver
+        self.progress = progress
+        self.krylov_tol = krylov_tol
         self.schedule = schedule
         self.rank_rtol = rank_rtol
         self.kernel_solver = kernel_solver
@@ -326,14 +403,44 @@ class LevenbergMarquardt(Dynamics):
         self.kernel_form = p > n
         # One factorization of J per point from this size on (module notes).
         self.factored = not self.kernel_form and n * p * p >= FACTORED_LM_WORK
-        self.name = "levenberg_marquardt/" + (
-            "kernel" if self.kernel_form else "stacked_qr"
-        )
+        if solver == "krylov":
+            self.factored = True
+            form = "kernel_krylov" if self.kernel_form else "krylov"
+        else:
+            form = "kernel" if self.kernel_form else "stacked_qr"
+        self.name = "levenberg_marquardt/" + form
 
-    def _evaluate(self, t, params):
-        u, g, value = self._outputs_and_gradient(params)
+    def _krylov_factors(self, params):
+        """The matrix-free factorization at ``params``, with the kernel eigenvalues.
+
+        The kernel form takes the map's closed-form kernel when it has one
+        and the ``(n, n)`` array fits ``DENSE_BUDGET`` (exact eigenvalues, and
+        :math:`J^\top` by vjp); otherwise the eigenvalues are estimates (see
+        :class:`~manifolds.linalg.KrylovFactorization` and
+        :class:`~manifolds.linalg.KrylovKernelFactorization`).
+        """
+        operator = JacobianOperator(self.counter.map, params)
+        n = self.counter.map.n_outputs
+        if not self.kernel_form:
+            factorization = factorize(
+                operator,
+                rank_rtol=self.rank_rtol,
+                tol=self.krylov_tol,
+                progress=self.progress,
+            )
+            return operator, factorization, factorization.singular_values**2
+        kernel = None
+        if self.closed_form is not None and 8 * n * n <= DENSE_BUDGET:
+            kernel = np.asarray(self.closed_form(params), dtype=np.float64)
+        factorization = kernel_factorization(
+            operator, kernel=kernel, tol=self.krylov_tol, progress=self.progress
+        )
+        return operator, factorization, factorization.kernel_eigenvalues
+
+    def _dense_factors(self, params):
+        """J, its factorization for the direction (or None) and the kernel eigenvalues."""
         J = self.counter.jacobian(params)
-        self.counter.n_solves += 1
+        factorization = None
         if self.kernel_form:
             kernel = None
             if self.kernel_solver == "eigh" and self.closed_form is not None:
@@ -353,6 +460,19 @@ class LevenbergMarquardt(Dynamics):
                 "the kernel eigenvalues sigma_i(J)^2 overflow: "
                 f"max |J_ij| = {float(np.max(np.abs(J))):.3e}",
             )
+        return J, factorization, eigenvalues
+
+    def _evaluate(self, t, params):
+        u, g, value = self._outputs_and_gradient(params)
+        self.counter.n_solves += 1
+        if self.solver == "krylov":
+            J, factorization, eigenvalues = self._krylov_factors(params)
+            if not np.all(np.isfinite(eigenvalues)):
+                raise FlowBreakdown(
+                    FlowStatus.BLOW_UP, "the kernel eigenvalues are not finite"
+                )
+        else:
+            J, factorization, eigenvalues = self._dense_factors(params)
         state = DampingState(params, u, g, value, eigenvalues)
         try:
             lam = evaluate_damping(self.schedule, t, state)
@@ -369,18 +489,18 @@ class LevenbergMarquardt(Dynamics):
                 "regularize it: the system K + lambda I is numerically singular",
             )
         try:
-            if self.kernel_form:
+            if self.kernel_form:  # dense or matrix-free: the same interface
                 velocity = -factorization.direction(g, lam)
             elif self.factored:
                 velocity = -factorization.damped_solve(g, lam)
             else:
                 velocity = -stacked_lm_direction(J, g, lam)
         except np.linalg.LinAlgError as error:
-            raise FlowBreakdown(FlowStatus.RANK_LOSS, str(error)) from None
+            raise FlowBreakdown(status_of(error), str(error)) from None
         return Evaluation(
             velocity,
             u,
-            safe_norm(J @ velocity),
+            safe_norm(J @ velocity),  # a jvp when J is an operator
             value,
             damping=lam,
             lambda_min=float(eigenvalues[-1]),
@@ -390,9 +510,16 @@ class LevenbergMarquardt(Dynamics):
 class GradientFlow(Dynamics):
     name = "gradient"
 
+    def __init__(self, counter, loss, params0, *, solver="dense"):
+        super().__init__(counter, loss, params0)
+        self.solver = solver
+
     def _evaluate(self, t, params):
         u, g, value = self._outputs_and_gradient(params)
-        J = self.counter.jacobian(params)
+        if self.solver == "krylov":  # two products, no J
+            J = JacobianOperator(self.counter.map, params)
+        else:
+            J = self.counter.jacobian(params)
         velocity = -(J.T @ g)
         return Evaluation(velocity, u, safe_norm(J @ velocity), value)
 

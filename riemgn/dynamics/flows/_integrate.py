@@ -30,7 +30,11 @@ import numpy as np
 import scipy.integrate
 import scipy.optimize
 
-from manifolds.exceptions import NotAnImmersionError, OutsideBallError
+from manifolds.exceptions import (
+    KrylovConvergenceError,
+    NotAnImmersionError,
+    OutsideBallError,
+)
 from riemgn._checks import first_non_finite
 from riemgn.dynamics.flows.trajectory import FLOW_MESSAGES, FlowStatus
 
@@ -97,7 +101,9 @@ def status_of(error: BaseException, *, solver_errors: tuple = ()) -> FlowStatus:
 
     Leaving the ball is ``left_region`` and :class:`~manifolds.NotAnImmersionError`
     is ``rank_loss``; then ``solver_errors`` (the caller's own solver
-    failures) are ``solver_failed``; any other ``LinAlgError`` (a
+    failures) and a Krylov solve that misses its tolerance
+    (:class:`~manifolds.exceptions.KrylovConvergenceError`) are
+    ``solver_failed``; any other ``LinAlgError`` (a
     factorization of :math:`J`) is ``rank_loss``, and the rest (an overflow,
     a non-finite value, another failure of the geometry) ``blow_up``.
     """
@@ -105,7 +111,7 @@ def status_of(error: BaseException, *, solver_errors: tuple = ()) -> FlowStatus:
         return FlowStatus.LEFT_REGION
     if isinstance(error, NotAnImmersionError):
         return FlowStatus.RANK_LOSS
-    if isinstance(error, solver_errors):
+    if isinstance(error, solver_errors + (KrylovConvergenceError,)):
         return FlowStatus.SOLVER_FAILED
     if isinstance(error, np.linalg.LinAlgError):
         return FlowStatus.RANK_LOSS

@@ -70,7 +70,7 @@ import math
 
 import numpy as np
 
-from manifolds.linalg import GN_SOLVERS, KERNEL_SOLVERS
+from manifolds.linalg import GN_SOLVERS, KERNEL_SOLVERS, SOLVERS, resolve_solver
 from manifolds.validation import (
     as_finite_array,
     as_finite_vector,
@@ -94,6 +94,7 @@ from riemgn.dynamics.flows._dynamics import (
     GaussNewton,
     GradientFlow,
     LevenbergMarquardt,
+    krylov_tolerance,
 )
 from riemgn.dynamics.flows._integrate import (
     IMPLICIT_METHODS,
@@ -417,7 +418,7 @@ def gauss_newton_flow(
     rtol: float = 1e-10,
     atol: float = 1e-12,
     method: str = "DOP853",
-    solver: str = "qr",
+    solver: str = "auto",
     metric_weight: float = 1.0,
     rank_rtol: float = 1e-8,
     radius: float | None = None,
@@ -464,11 +465,22 @@ def gauss_newton_flow(
         relative tolerance float64 can meet.
     method : str, default "DOP853"
         A ``scipy.integrate.solve_ivp`` method name.
-    solver : {"qr", "lstsq", "normal_equations"}, default "qr"
-        How :math:`J^+\nabla h` is computed: thin QR (default), LAPACK's SVD
-        least squares, or the practitioner's :math:`(J^\top J)^{-1}J^\top
-        \nabla h`, which squares the condition number and is kept only to
-        compare against.
+    solver : {"auto", "dense", "krylov", "qr", "lstsq", "normal_equations"}, default "auto"
+        How :math:`J^+\nabla h` is computed. ``"dense"`` (= ``"qr"``)
+        factorizes :math:`J` (:func:`manifolds.linalg.factorize`);
+        ``"krylov"`` never forms :math:`J`: preconditioned LSMR with
+        products of :math:`J` (``jvp``, ``vjp``), whose rank event is
+        decided on the estimated singular values of a sketch of :math:`J`;
+        ``"auto"`` is dense while :math:`8np` bytes fit
+        :data:`manifolds.linalg.DENSE_BUDGET`, matrix-free above
+        (:func:`manifolds.linalg.resolve_solver`). ``"lstsq"`` is LAPACK's
+        SVD least squares and ``"normal_equations"`` the practitioner's
+        :math:`(J^\top J)^{-1}J^\top \nabla h`, which squares the condition
+        number and is kept only to compare against. The Krylov solves run
+        to ``1e-4 rtol`` (within :math:`[10^{-14}, 10^{-12}]`), so that the
+        integrator's error estimate does not see where their iteration
+        counts change; one that misses it ends the flow with
+        ``solver_failed``.
     metric_weight : float, default 1.0
         The weight :math:`c` of the output metric. To compare with the
         Riemannian gradient flow on an :class:`~manifolds.OutputManifold`,
@@ -540,9 +552,9 @@ def gauss_newton_flow(
     params0, t_span, t_eval = _validate_common(
         output_map, params0, loss, t_span, t_eval, rtol, atol, method
     )
-    if solver not in GN_SOLVERS:
+    if not isinstance(solver, str) or solver not in SOLVERS + GN_SOLVERS:
         raise ValueError(
-            f"`solver` must be one of {GN_SOLVERS}, got {describe(solver)}"
+            f"`solver` must be one of {SOLVERS + GN_SOLVERS}, got {describe(solver)}"
         )
     metric_weight = check_positive_real("metric_weight", metric_weight)
     rank_rtol = check_positive_real("rank_rtol", rank_rtol)
@@ -555,6 +567,8 @@ def gauss_newton_flow(
             f"{n}: J^+ J is not the identity for an overparameterized map; use "
             "levenberg_marquardt_flow (kernel form) instead"
         )
+    if solver in SOLVERS:
+        solver = {"dense": "qr", "krylov": "krylov"}[resolve_solver(solver, n, p)]
     dynamics = GaussNewton(
         Counter(output_map),
         loss,
@@ -562,6 +576,7 @@ def gauss_newton_flow(
         solver=solver,
         rank_rtol=rank_rtol,
         metric_weight=metric_weight,
+        krylov_tol=krylov_tolerance(rtol),
     )
     # Stop a little before the threshold at which the velocity stops existing.
     margin = 2.0 * rank_rtol
@@ -603,6 +618,7 @@ def levenberg_marquardt_flow(
     atol: float = 1e-12,
     method: str = "DOP853",
     kernel_solver: str = "eigh",
+    solver: str = "auto",
     rank_rtol: float = 1e-13,
     radius: float | None = None,
     blow_up: float = 1e3,
@@ -654,6 +670,15 @@ def levenberg_marquardt_flow(
         or take the thin SVD of :math:`J` (resolves :math:`\sigma_{min}(J)` to
         relative accuracy :math:`\epsilon\operatorname{cond}(J)`, a few times
         slower).
+    solver : {"auto", "dense", "krylov"}, default "auto"
+        ``"dense"`` forms :math:`J` (the stacked QR, or the kernel form with
+        ``kernel_solver``); ``"krylov"`` never forms it: for :math:`p \le n`
+        LSMR on :math:`[J; \sqrt{\lambda_t} I]`, for :math:`p > n` the map's
+        closed-form kernel when it has one (exact eigenvalues, :math:`J^\top`
+        by vjp), else preconditioned CG with kernel products and only the
+        largest and smallest kernel eigenvalues, estimated (so a damping
+        schedule sees those two). ``"auto"`` is dense while :math:`8np`
+        bytes fit :data:`manifolds.linalg.DENSE_BUDGET`.
     rank_rtol : float, default 1e-13
         The flow stops with ``rank_loss`` when :math:`\lambda_{min}(K) \le`
         ``rank_rtol`` :math:`\lambda_{max}(K)` (eigenvalues of :math:`G` when
@@ -722,6 +747,8 @@ def levenberg_marquardt_flow(
         schedule=schedule,
         kernel_solver=kernel_solver,
         rank_rtol=rank_rtol,
+        solver=resolve_solver(solver, n, p),
+        krylov_tol=krylov_tolerance(rtol),
     )
     return _run(
         dynamics,
@@ -750,6 +777,7 @@ def gradient_flow(
     rtol: float = 1e-8,
     atol: float = 1e-12,
     method: str = "BDF",
+    solver: str = "auto",
     radius: float | None = None,
     blow_up: float = 1e3,
     gtol: float | None = None,
@@ -788,6 +816,11 @@ def gradient_flow(
         relative tolerance float64 can meet.
     method : str, default "BDF"
         A ``scipy.integrate.solve_ivp`` method name.
+    solver : {"auto", "dense", "krylov"}, default "auto"
+        ``"krylov"`` takes :math:`J^\top\nabla h` and :math:`\|J\theta'\|`
+        from ``vjp`` and ``jvp`` and never forms :math:`J` (then the implicit
+        methods, which need :math:`J`, are refused); ``"auto"`` is dense
+        while :math:`8np` bytes fit :data:`manifolds.linalg.DENSE_BUDGET`.
 
     Returns
     -------
@@ -833,7 +866,14 @@ def gradient_flow(
         raise TypeError(
             "`loss` must provide hessian_vector(u, v) for the implicit solver"
         )
-    dynamics = GradientFlow(Counter(output_map), loss, params0)
+    n, p = int(output_map.n_outputs), int(output_map.n_params)
+    solver = resolve_solver(solver, n, p)
+    if solver == "krylov" and method in IMPLICIT_METHODS:
+        raise ValueError(
+            f"`method` = {method!r} needs the dense Jacobian J, which `solver` = "
+            "'krylov' never forms; pass an explicit method such as 'RK45'"
+        )
+    dynamics = GradientFlow(Counter(output_map), loss, params0, solver=solver)
     return _run(
         dynamics,
         params0,

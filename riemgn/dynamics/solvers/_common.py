@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from manifolds import jacobian_rank
+from manifolds.linalg import JacobianOperator
 from manifolds.validation import (
     all_finite,
     as_finite_vector,
@@ -55,6 +56,8 @@ def _weighted(loss, outputs, J, gradient):
     if (root == 1.0).all():  # W = I (the squared loss): no copy of J
         return J, gradient
     scaled = np.divide(gradient, root, out=np.zeros_like(gradient), where=root > 0)
+    if isinstance(J, JacobianOperator):  # matrix-free: scale the rows of J v
+        return JacobianOperator(J.output_map, J.params, row_scale=root), scaled
     return root[:, None] * J, scaled
 
 
@@ -173,14 +176,21 @@ def _loss_gradient(loss, outputs: np.ndarray) -> np.ndarray | None:
     return gradient if all_finite(gradient) else None
 
 
-def _jacobian_and_gradient(run, output_map, loss, n: int, p: int, gtol: float):
+def _jacobian_and_gradient(
+    run, output_map, loss, n: int, p: int, gtol: float, solver: str = "dense"
+):
     r"""``J``, :math:`\nabla h` and :math:`\|J^\top\nabla h\|` at the iterate, and the stop if any.
 
     The stop is ``(status, message)``: a non-finite :math:`J` or gradient, or
-    the gradient test of :func:`check_gradient`; None to go on.
+    the gradient test of :func:`check_gradient`; None to go on. With
+    ``solver="krylov"``, ``J`` is a :class:`~manifolds.linalg.JacobianOperator`
+    (products only; their finiteness is checked where they are used).
     """
     gradient = _loss_gradient(loss, run.outputs)
-    J = _jacobian(output_map, run.params, n, p)
+    if solver == "krylov":
+        J = JacobianOperator(output_map, run.params)
+    else:
+        J = _jacobian(output_map, run.params, n, p)
     run.n_jacobian_evals += 1
     if J is None:
         return (

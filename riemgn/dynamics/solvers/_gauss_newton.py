@@ -7,7 +7,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from manifolds.linalg import RankDeficiencyError, default_rank_rtol, factorize
+from manifolds.exceptions import KrylovConvergenceError
+from manifolds.linalg import (
+    RankDeficiencyError,
+    default_rank_rtol,
+    factorize,
+    resolve_solver,
+)
 from manifolds.validation import check_positive_real, describe
 from riemgn._checks import QUIET as _QUIET
 from riemgn._checks import safe_norm
@@ -47,6 +53,7 @@ def gauss_newton(
     ftol: float = 1e-12,
     xtol: float = 1e-12,
     rank_rtol: float | None = None,
+    solver: str = "auto",
     callback: Callable[[IterationInfo], bool | None] | None = None,
     throw: bool = False,
 ) -> SolverResult:
@@ -119,6 +126,13 @@ def gauss_newton(
         :math:`J` counts as rank-deficient when
         :math:`\sigma_{min} \le` ``rank_rtol`` :math:`\sigma_{max}`; default
         ``max(n, p) * eps``.
+    solver : {"auto", "dense", "krylov"}, default "auto"
+        ``"dense"`` factorizes :math:`J` (:func:`manifolds.linalg.factorize`);
+        ``"krylov"`` never forms it: preconditioned LSMR with ``jvp`` and
+        ``vjp`` (the rank test then decided on the estimated singular values
+        of a sketch of :math:`J`), and a solve that misses its tolerance stops
+        the solver with ``linear_solve_failed`` and the solve's message; ``"auto"`` is
+        dense while :math:`8np` bytes fit :data:`manifolds.linalg.DENSE_BUDGET`.
     callback : callable, optional
         ``callback(info)`` with a :class:`riemgn.solvers.IterationInfo` after
         each accepted step; returning True stops the solver (status
@@ -174,6 +188,7 @@ def gauss_newton(
         max_iter=max_iter,
         tol={"gtol": gtol, "ftol": ftol, "xtol": xtol},
         rank_rtol=rank_rtol,
+        solver=solver,
         callback=callback,
         throw=throw,
     )
@@ -191,6 +206,7 @@ def _gauss_newton(
     rank_rtol,
     callback,
     throw,
+    solver="auto",
     max_backtracks=MAX_BACKTRACKS,
 ) -> SolverResult:
     """:func:`gauss_newton`, with the number of halvings of its line search."""
@@ -210,7 +226,9 @@ def _gauss_newton(
     rank_rtol = check_positive_real("rank_rtol", rank_rtol)
     if rank_rtol >= 1:
         raise ValueError(f"`rank_rtol` must be < 1, got {rank_rtol}")
-    method = "gauss_newton/qr" + ("/armijo" if line_search else "")
+    solver = resolve_solver(solver, n, p)
+    form = "qr" if solver == "dense" else "krylov"
+    method = f"gauss_newton/{form}" + ("/armijo" if line_search else "")
     run = _Run(method, params, outputs, value, callback, throw)
     backtracks = max_backtracks if line_search else None
     with np.errstate(**_QUIET):
@@ -224,18 +242,28 @@ def _gauss_newton(
             max_iter,
             tol,
             rank_rtol,
+            solver,
         )
 
 
 def _iterations(
-    run, output_map, loss, shape, step_size, backtracks, max_iter, tol, rank_rtol
+    run,
+    output_map,
+    loss,
+    shape,
+    step_size,
+    backtracks,
+    max_iter,
+    tol,
+    rank_rtol,
+    solver,
 ) -> SolverResult:
     """The iterations; ``backtracks`` is the line search's halvings (None: none)."""
     n, p = shape
     line_search = backtracks is not None
     for _ in range(max_iter):
         J, gradient, gradient_norm, stop = _jacobian_and_gradient(
-            run, output_map, loss, n, p, tol["gtol"]
+            run, output_map, loss, n, p, tol["gtol"], solver
         )
         if stop is None:
             direction, stop = _direction(run, output_map, loss, J, gradient, rank_rtol)
@@ -292,8 +320,12 @@ def _direction(run, output_map, loss, J, gradient, rank_rtol):
         factorization.check_rank()
         return -factorization.pinv(gradient_weighted), None
     except RankDeficiencyError as error:
-        detail = str(error) + _rank_cause(output_map, run.params, rank_rtol)
+        detail = str(error)
+        if isinstance(J, np.ndarray):  # the measured cause needs the dense J
+            detail += _rank_cause(output_map, run.params, rank_rtol)
         return None, (SolverStatus.RANK_LOSS, detail)
+    except KrylovConvergenceError as error:
+        return None, (SolverStatus.LINEAR_SOLVE_FAILED, str(error))
     except np.linalg.LinAlgError as error:
         return None, (SolverStatus.RANK_LOSS, f"LinAlgError: {error}")
 

@@ -8,7 +8,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from manifolds.linalg import RankDeficiencyError, default_rank_rtol
+from manifolds.exceptions import KrylovConvergenceError
+from manifolds.linalg import RankDeficiencyError, default_rank_rtol, resolve_solver
 from riemgn._checks import QUIET as _QUIET
 from riemgn._checks import safe_norm
 from riemgn.dynamics.damping import _NonFiniteDamping
@@ -43,6 +44,7 @@ def levenberg_marquardt(
     gtol: float = 1e-10,
     ftol: float = 1e-12,
     xtol: float = 1e-12,
+    solver: str = "auto",
     callback: Callable[[IterationInfo], bool | None] | None = None,
     throw: bool = False,
 ) -> SolverResult:
@@ -129,6 +131,15 @@ def levenberg_marquardt(
         The largest number of iterations (trial steps, accepted or not).
     gtol, ftol, xtol : float
         Tolerances, ``>= 0`` (0 disables a test).
+    solver : {"auto", "dense", "krylov"}, default "auto"
+        ``"krylov"`` never forms :math:`J`: each trial step is a
+        preconditioned LSMR (:math:`p \le n`) or CG (kernel form) solve with
+        ``jvp`` and ``vjp``, and the damping rules see estimated singular
+        values (``"nielsen"`` starts from :math:`\tau\sigma_{max}^2`, an upper
+        bound of the largest column norm); ``"trust_region"`` needs the SVD of
+        :math:`J` and is refused. A solve that misses its tolerance ends the
+        run with ``linear_solve_failed``. ``"auto"`` is dense while
+        :math:`8np` bytes fit :data:`manifolds.linalg.DENSE_BUDGET`.
     callback : callable, optional
         ``callback(info)`` with a :class:`riemgn.solvers.IterationInfo` after
         each iteration, accepted or not; returning True stops the solver
@@ -183,7 +194,14 @@ def levenberg_marquardt(
     max_iter, tol = _check_options(
         max_iter, {"gtol": gtol, "ftol": ftol, "xtol": xtol}, callback, throw
     )
-    form = "kernel" if p > n else "qr"
+    solver = resolve_solver(solver, n, p)
+    if solver == "krylov" and rule.needs_svd:
+        raise ValueError(
+            f"`damping` = {rule.name!r} solves its trust-region equation with the "
+            f"SVD of J, which `solver` = 'krylov' (chosen for n = {n}, p = {p}) never "
+            "forms; pass damping='nielsen' or a schedule, or solver='dense'"
+        )
+    form = ("kernel" if p > n else "qr") if solver == "dense" else "krylov"
     run = _Run(
         f"levenberg_marquardt/{rule.name}/{form}",
         params,
@@ -193,7 +211,7 @@ def levenberg_marquardt(
         throw,
     )
     with np.errstate(**_QUIET):
-        return _iterations(run, rule, output_map, loss, n, p, max_iter, tol)
+        return _iterations(run, rule, output_map, loss, (n, p, solver), max_iter, tol)
 
 
 class _Linearization(NamedTuple):
@@ -205,21 +223,28 @@ class _Linearization(NamedTuple):
     gradient_norm: float
 
 
-def _iterations(run, rule, output_map, loss, n, p, max_iter, tol) -> SolverResult:
+def _iterations(run, rule, output_map, loss, shape, max_iter, tol) -> SolverResult:
+    n, p, solver = shape
     rank_rtol = default_rank_rtol(n, p)
     model = None
     n_accepted = 0
     for _ in range(max_iter):
         if model is None:
-            model = _linearize(run, rule, output_map, loss, (n, p), tol, n_accepted)
+            model = _linearize(run, rule, output_map, loss, shape, tol, n_accepted)
             if isinstance(model, SolverResult):
                 return model
         lam = rule.damping(model.subproblem)
         try:
             step = -model.subproblem.direction(lam)
         except (RankDeficiencyError, _RankLoss) as error:
-            detail = str(error) + _rank_cause(output_map, run.params, rank_rtol)
+            detail = str(error)
+            if solver == "dense":  # the measured cause needs the dense J
+                detail += _rank_cause(output_map, run.params, rank_rtol)
             return run.finish(SolverStatus.RANK_LOSS, f"at lambda = {lam:g}: {detail}")
+        except KrylovConvergenceError as error:
+            return run.finish(
+                SolverStatus.LINEAR_SOLVE_FAILED, f"at lambda = {lam:g}: {error}"
+            )
         except np.linalg.LinAlgError as error:
             return run.finish(
                 SolverStatus.RANK_LOSS, f"at lambda = {lam:g}: LinAlgError: {error}"
@@ -275,10 +300,10 @@ def _iterations(run, rule, output_map, loss, n, p, max_iter, tol) -> SolverResul
 
 def _linearize(run, rule, output_map, loss, shape, tol, n_accepted):
     """The model at a new iterate, or the result if the solver stops there."""
-    n, p = shape
+    n, p, solver = shape
     rank_rtol = default_rank_rtol(n, p)
     J, gradient, gradient_norm, stop = _jacobian_and_gradient(
-        run, output_map, loss, n, p, tol["gtol"]
+        run, output_map, loss, n, p, tol["gtol"], solver
     )
     if stop is not None:
         return run.finish(*stop)
@@ -291,9 +316,11 @@ def _linearize(run, rule, output_map, loss, shape, tol, n_accepted):
         rule.new_jacobian(subproblem, run, n_accepted)
     except (_NonFiniteDamping, OverflowError) as error:
         return run.finish(SolverStatus.NON_FINITE, str(error))
+    except KrylovConvergenceError as error:
+        return run.finish(SolverStatus.LINEAR_SOLVE_FAILED, str(error))
     except np.linalg.LinAlgError as error:
-        return run.finish(
-            SolverStatus.RANK_LOSS,
-            f"LinAlgError: {error}" + _rank_cause(output_map, run.params, rank_rtol),
+        cause = (
+            _rank_cause(output_map, run.params, rank_rtol) if solver == "dense" else ""
         )
+        return run.finish(SolverStatus.RANK_LOSS, f"LinAlgError: {error}" + cause)
     return _Linearization(subproblem, J, gradient, gradient_norm)

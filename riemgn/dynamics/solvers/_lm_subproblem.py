@@ -40,6 +40,7 @@ class _LMSubproblem:
     ):
         n, p = J.shape
         self.J = J
+        self.matrix_free = not isinstance(J, np.ndarray)  # a JacobianOperator
         self.gradient = gradient
         self.rank_rtol = rank_rtol
         self.kernel_form = p > n
@@ -48,7 +49,9 @@ class _LMSubproblem:
         if self.kernel_form:
             # The SVD form resolves lambda_min(K) = sigma_min^2 to eps * cond(J);
             # diagonalizing K = J J^T would square cond(J).
-            self._kernel = kernel_factorization(J, solver="svd")
+            self._kernel = kernel_factorization(
+                J, **({} if self.matrix_free else {"solver": "svd"})
+            )
             self._singular_values = np.sqrt(self._kernel.kernel_eigenvalues)
             if svd:
                 self._svd = (
@@ -73,7 +76,13 @@ class _LMSubproblem:
 
     @property
     def max_column_norm2(self) -> float:
-        r""":math:`\max_j \|J_{:,j}\|^2 = \max \operatorname{diag}(J^\top J)`."""
+        r""":math:`\max_j \|J_{:,j}\|^2 = \max \operatorname{diag}(J^\top J)`.
+
+        Matrix-free, its upper bound :math:`\sigma_{max}^2` (estimated), which
+        needs no column of :math:`J`.
+        """
+        if self.matrix_free:
+            return float(self.singular_values[0] ** 2)
         return float(np.max(np.einsum("ij,ij->j", self.J, self.J)))
 
     @property

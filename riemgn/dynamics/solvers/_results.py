@@ -22,7 +22,8 @@ class SolverStatus(str, enum.Enum):
 
     The three ``CONVERGED_*`` members (the ``gtol``, ``ftol`` and ``xtol``
     tests) and ``CALLBACK_STOP`` are successes; ``MAX_ITER``, ``RANK_LOSS``,
-    ``NON_FINITE``, ``LINE_SEARCH_FAILED`` and ``LEFT_REGION`` are not. Each
+    ``NON_FINITE``, ``LINE_SEARCH_FAILED``, ``LEFT_REGION`` and
+    ``LINEAR_SOLVE_FAILED`` (a Krylov solve that missed its tolerance) are not. Each
     status's message opens with its entry of
     :data:`riemgn.solvers.SOLVER_MESSAGES`. The members are strings, so a
     status compares equal to its value.
@@ -46,6 +47,7 @@ class SolverStatus(str, enum.Enum):
     NON_FINITE = "non_finite"
     LINE_SEARCH_FAILED = "line_search_failed"
     LEFT_REGION = "left_region"
+    LINEAR_SOLVE_FAILED = "linear_solve_failed"
 
     @property
     def success(self) -> bool:
@@ -73,6 +75,7 @@ SOLVER_MESSAGES = {
     SolverStatus.NON_FINITE: "blow-up: the outputs, loss or Jacobian are not finite",
     SolverStatus.LINE_SEARCH_FAILED: "no acceptable step: no trial step decreased the loss",
     SolverStatus.LEFT_REGION: "left the region B(theta0, radius) of the output manifold",
+    SolverStatus.LINEAR_SOLVE_FAILED: "the matrix-free (Krylov) solve of the step did not reach its tolerance",
 }
 
 _HISTORY_FIELDS = ("loss", "gradient_norm", "step_norm", "damping", "gain_ratio")
