@@ -42,7 +42,13 @@ from manifolds.exceptions import (
     NotOnManifoldError,
     OutsideBallError,
 )
-from manifolds.linalg import JacobianFactorization, RankInfo, factorize, rank_info
+from manifolds.linalg import (
+    JacobianFactorization,
+    JacobianOperator,
+    RankInfo,
+    factorize,
+    rank_info,
+)
 from manifolds.output_map import OutputMap
 from manifolds.validation import (
     NonFiniteError,
@@ -345,8 +351,10 @@ class Atlas:
         rank_rtol: float,
         point_rtol: float,
         cache: ChartCache,
+        solver: str = "dense",
     ):
         self.map = output_map
+        self.solver = solver
         self.n, self.p = int(output_map.n_outputs), int(output_map.n_params)
         self.reference_params = reference_params
         self.radius = radius
@@ -434,25 +442,41 @@ class Atlas:
         return chart
 
     def factorize(self, chart: Chart) -> JacobianFactorization:
-        """The factorization of :math:`J` at ``chart``, computed once; checks the rank."""
+        """The factorization of :math:`J` at ``chart``, computed once; checks the rank.
+
+        Under ``solver == "krylov"`` the factorization of the matrix-free
+        :class:`~manifolds.linalg.JacobianOperator`: :math:`J` is never formed,
+        and the rank test uses the sketch's singular-value estimates.
+        """
         if chart.factorization is None:
-            J = _jacobian_at(self.map, chart.params, self.n, self.p)
-            factorization = factorize(J, rank_rtol=self.rank_rtol, overwrite=True)
+            if self.solver == "krylov":
+                operator = JacobianOperator(self.map, chart.params)
+                factorization = factorize(operator, rank_rtol=self.rank_rtol)
+            else:
+                J = _jacobian_at(self.map, chart.params, self.n, self.p)
+                factorization = factorize(J, rank_rtol=self.rank_rtol, overwrite=True)
             info = factorization.rank_info()
             if info.rank < self.p:
-                J = _jacobian_at(self.map, chart.params, self.n, self.p)
                 raise NotAnImmersionError(
                     f"J(theta) is rank-deficient: numerical rank {info.rank} < "
                     f"n_params = {self.p} (tolerance {info.tolerance:.3e} = rank_rtol "
                     f"{self.rank_rtol:.3e} x sigma_max {info.singular_values[0]:.3e}). "
                     "F is not an immersion here, so the output manifold does not "
-                    "exist at this point. Measured: "
-                    f"{rank_loss_cause(J, info, self.map, chart.params)}"
+                    f"exist at this point. Measured: {self._rank_cause(chart, info)}"
                 )
             old = chart.nbytes
             chart.factorization = factorization
             self.cache.resized(point_key(chart.point), old)
         return chart.factorization
+
+    def _rank_cause(self, chart: Chart, info: RankInfo) -> str:
+        if self.solver == "krylov":
+            return (
+                "singular values estimated matrix-free (solver='krylov'); build the "
+                "manifold with solver='dense' for the columns that cause it"
+            )
+        J = _jacobian_at(self.map, chart.params, self.n, self.p)
+        return rank_loss_cause(J, info, self.map, chart.params)
 
     def chart(self, point, name: str = "point") -> Chart:
         """The chart of ``point``: from the cache, or lifted by least squares."""
@@ -506,6 +530,14 @@ class Atlas:
         chart = Chart(params=params, point=point.copy())
         return self._register(chart, point_key(chart.point))
 
+    def _lift_jacobian(self, params: np.ndarray, scale: float):
+        # Matrix-free under krylov: least_squares then solves with LSMR.
+        if self.solver == "krylov":
+            return JacobianOperator(
+                self.map, params, row_scale=np.full(self.n, 1 / scale)
+            )
+        return self.map.jacobian(params) / scale
+
     def _solve_lift(self, start: np.ndarray, point: np.ndarray):
         # least_squares' gtol is absolute: scale the residual to order one.
         scale = max(norm(point), self.scale)
@@ -518,9 +550,10 @@ class Atlas:
                 solution = scipy.optimize.least_squares(
                     residual,
                     start,
-                    jac=lambda params: self.map.jacobian(params) / scale,
+                    jac=lambda params: self._lift_jacobian(params, scale),
                     method="trf",
-                    x_scale="jac",
+                    x_scale=1.0 if self.solver == "krylov" else "jac",
+                    **({"tr_solver": "lsmr"} if self.solver == "krylov" else {}),
                     ftol=1e-15,
                     xtol=1e-15,
                     gtol=1e-15,

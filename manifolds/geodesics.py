@@ -44,7 +44,12 @@ import numpy as np
 import scipy.integrate
 
 from manifolds.exceptions import GeodesicError, NotAnImmersionError, OutsideBallError
-from manifolds.linalg import factorize, least_squares_solution
+from manifolds.linalg import (
+    JacobianOperator,
+    factorize,
+    least_squares_solution,
+    resolve_solver,
+)
 from manifolds.validation import (
     NonFiniteError,
     all_finite,
@@ -134,23 +139,33 @@ def geodesic_acceleration(
     return _acceleration(output_map, params, velocity, rank_rtol)
 
 
-def _acceleration(output_map, params, velocity, rank_rtol):
+def _acceleration(output_map, params, velocity, rank_rtol, solver="dense"):
     """The right-hand side of :func:`geodesic_acceleration`, unvalidated."""
-    factorization = _guarded_factorization(output_map, params, rank_rtol)
+    factorization = _guarded_factorization(output_map, params, rank_rtol, solver)
     curvature = output_map.second_derivative(params, velocity, velocity)
     return -factorization.pinv(curvature)
 
 
-def _guarded_factorization(output_map, params: np.ndarray, rank_rtol: float | None):
-    """The factorization of J(params); NotAnImmersionError if J lost rank."""
-    with np.errstate(all="ignore"):
-        J = output_map.jacobian(params)
-    if not all_finite(J):
-        raise _JacobianNotFinite(
-            "the Jacobian J(theta) holds NaN or inf values on the geodesic: the output "
-            f"map overflows float64 there (max |theta| = {max_abs(params):.3e})"
+def _guarded_factorization(
+    output_map, params: np.ndarray, rank_rtol: float | None, solver: str = "dense"
+):
+    """The factorization of J(params); NotAnImmersionError if J lost rank.
+
+    Under ``solver == "krylov"`` the matrix-free factorization (J is not formed).
+    """
+    if solver == "krylov":
+        factorization = factorize(
+            JacobianOperator(output_map, params), rank_rtol=rank_rtol
         )
-    factorization = factorize(J, rank_rtol=rank_rtol, overwrite=True)
+    else:
+        with np.errstate(all="ignore"):
+            J = output_map.jacobian(params)
+        if not all_finite(J):
+            raise _JacobianNotFinite(
+                "the Jacobian J(theta) holds NaN or inf values on the geodesic: the "
+                f"output map overflows float64 there (max |theta| = {max_abs(params):.3e})"
+            )
+        factorization = factorize(J, rank_rtol=rank_rtol, overwrite=True)
     info = factorization.rank_info()
     if info.rank < info.n_params:
         raise NotAnImmersionError(
@@ -162,7 +177,11 @@ def _guarded_factorization(output_map, params: np.ndarray, rank_rtol: float | No
 
 
 def _second_order_start(
-    output_map, params: np.ndarray, chord: np.ndarray, rank_rtol: float | None
+    output_map,
+    params: np.ndarray,
+    chord: np.ndarray,
+    rank_rtol: float | None,
+    solver: str = "dense",
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""An initial velocity and sensitivity for shooting, both from second order.
 
@@ -174,19 +193,25 @@ def _second_order_start(
     """
     p = chord.shape[0]
     try:
-        pinv = _guarded_factorization(output_map, params, rank_rtol).pinv
+        factorization = _guarded_factorization(output_map, params, rank_rtol, solver)
     except (NotAnImmersionError, _JacobianNotFinite):
         return chord.copy(), np.eye(p)
 
     try:
         with np.errstate(all="ignore"):
-            velocity = chord + 0.5 * pinv(
+            velocity = chord + 0.5 * factorization.pinv(
                 output_map.second_derivative(params, chord, chord)
             )
             mixed = np.column_stack(
                 [output_map.second_derivative(params, velocity, e) for e in np.eye(p)]
             )
-            sensitivity = np.eye(p) - pinv(mixed)
+            if solver == "krylov":  # one iterative solve per column
+                correction = np.column_stack(
+                    [factorization.pinv(column) for column in mixed.T]
+                )
+            else:
+                correction = factorization.pinv(mixed)
+            sensitivity = np.eye(p) - correction
     except ValueError:  # a model that refuses to overflow
         return chord.copy(), np.eye(p)
     if not (all_finite(velocity) and all_finite(sensitivity)):
@@ -247,6 +272,7 @@ def solve_geodesic(
     rank_rtol: float | None = None,
     max_stretch: float = 1e4,
     max_evaluations: int = 20_000,
+    solver: str = "dense",
 ) -> GeodesicSolution:
     r"""Integrate :math:`\theta'' = -J^+ D^2F[\theta', \theta']` from :math:`t = 0` to ``t_end``.
 
@@ -290,6 +316,10 @@ def solve_geodesic(
         integration stops with an error instead of grinding on.
     max_evaluations : int, default 20000
         The budget of right-hand-side evaluations.
+    solver : {"dense", "krylov", "auto"}, default "dense"
+        ``"krylov"`` solves with :math:`J^+` matrix-free
+        (:class:`~manifolds.linalg.JacobianOperator`; :math:`J` is never
+        formed); ``"auto"`` chooses with :func:`~manifolds.linalg.resolve_solver`.
 
     Returns
     -------
@@ -331,6 +361,7 @@ def solve_geodesic(
     atol = check_positive_real("atol", atol)
     max_stretch = check_positive_real("max_stretch", max_stretch)
     max_evaluations = check_positive_int("max_evaluations", max_evaluations)
+    solver = resolve_solver(solver, output_map.n_outputs, output_map.n_params)
     p = params.shape[0]
     speed = vector_norm(velocity)
     if speed == 0.0 or t_end == 0.0:
@@ -348,7 +379,7 @@ def solve_geodesic(
             raise _BudgetExhausted
         try:
             acceleration = _acceleration(
-                output_map, params + state[:p], state[p:], rank_rtol
+                output_map, params + state[:p], state[p:], rank_rtol, solver
             )
         except _JacobianNotFinite:
             raise _NotFinite(_t) from None
@@ -438,6 +469,7 @@ def shoot_geodesic(
     radius: float | None = None,
     rank_rtol: float | None = None,
     max_iter: int = 50,
+    solver: str = "dense",
 ) -> np.ndarray:
     r"""The initial velocity of the geodesic from :math:`\theta_a` to :math:`\theta_b` at time 1.
 
@@ -476,6 +508,8 @@ def shoot_geodesic(
         Passed to :func:`geodesic_acceleration`.
     max_iter : int, default 50
         The number of quasi-Newton iterations.
+    solver : {"dense", "krylov", "auto"}, default "dense"
+        Passed to :func:`solve_geodesic`.
 
     Returns
     -------
@@ -511,6 +545,7 @@ def shoot_geodesic(
     rtol = check_positive_real("rtol", rtol)
     atol = check_positive_real("atol", atol)
     max_iter = check_positive_int("max_iter", max_iter)
+    solver = resolve_solver(solver, output_map.n_outputs, output_map.n_params)
     p = params_a.shape[0]
     with np.errstate(over="ignore"):
         chord = params_b - params_a
@@ -534,13 +569,16 @@ def shoot_geodesic(
             center=center,
             radius=radius,
             rank_rtol=rank_rtol,
+            solver=solver,
         )
         return end.params - params_b
 
     # The iteration first converges with loose integration tolerances (cheap
     # steps while far from the solution) and then refines with the requested
     # ones, keeping the velocity and the sensitivity matrix.
-    velocity, sensitivity = _second_order_start(output_map, params_a, chord, rank_rtol)
+    velocity, sensitivity = _second_order_start(
+        output_map, params_a, chord, rank_rtol, solver
+    )
     iterations = 0
     for tolerance in sorted({max(rtol, 1e-8), rtol}, reverse=True):
         target = 100.0 * (tolerance + tolerance * atol / rtol) * scale

@@ -125,7 +125,14 @@ from pymanopt.manifolds.manifold import RiemannianSubmanifold
 from manifolds._charts import Atlas, Chart, ChartCache, jacobian_rank
 from manifolds.exceptions import NotAnImmersionError
 from manifolds.geodesics import shoot_geodesic, solve_geodesic
-from manifolds.linalg import RankInfo, SquareSystem, default_rank_rtol
+from manifolds.linalg import (
+    JacobianOperator,
+    RankInfo,
+    SquareSystem,
+    default_rank_rtol,
+    factorize,
+    resolve_solver,
+)
 from manifolds.output_map import OutputMap
 from manifolds.validation import (
     NonFiniteError,
@@ -215,6 +222,14 @@ class OutputManifold(RiemannianSubmanifold):
         The number of charts kept.
     cache_max_bytes : int, default 512 MiB
         The bytes the cached charts may hold (the newest chart is always kept).
+    solver : {"auto", "dense", "krylov"}, default "auto"
+        How the charts solve with :math:`J`: ``"dense"`` factorizes the formed
+        Jacobian; ``"krylov"`` factorizes the matrix-free
+        :class:`~manifolds.linalg.JacobianOperator` (products ``jvp``/``vjp``
+        only, :math:`J` is never formed; solves are iterative to
+        :data:`~manifolds.linalg.KRYLOV_TOL`, and condition numbers and the
+        rank test use sketched estimates); ``"auto"`` chooses by memory with
+        :func:`~manifolds.linalg.resolve_solver`. The choice is :attr:`solver`.
 
     Raises
     ------
@@ -266,10 +281,12 @@ class OutputManifold(RiemannianSubmanifold):
         rng: np.random.Generator | None = None,
         cache_max_entries: int = 64,
         cache_max_bytes: int = 512 * 2**20,
+        solver: str = "auto",
     ):
         self._map = check_output_map(output_map)
         n, p = int(output_map.n_outputs), int(output_map.n_params)
         self._n, self._p = n, p
+        self._solver = resolve_solver(solver, n, p)
         self._reference_params = as_finite_vector(
             "reference_params", reference_params, p
         )
@@ -318,6 +335,7 @@ class OutputManifold(RiemannianSubmanifold):
             rank_rtol=self._rank_rtol,
             point_rtol=self._point_rtol,
             cache=cache,
+            solver=self._solver,
         )
         self._cache = cache
         self._reference_chart = self._atlas.reference_chart
@@ -345,6 +363,17 @@ class OutputManifold(RiemannianSubmanifold):
 
     # ------------------------------------------------------------------
     # Properties
+
+    @property
+    def solver(self) -> str:
+        """``"dense"`` or ``"krylov"``: the resolved ``solver`` of the charts.
+
+        Examples
+        --------
+        >>> manifold.solver
+        'dense'
+        """
+        return self._solver
 
     @property
     def output_map(self) -> OutputMap:
@@ -449,6 +478,10 @@ class OutputManifold(RiemannianSubmanifold):
         >>> info.rank, info.n_params, round(info.condition_number, 4)
         (2, 2, 2.249)
         """
+        if self._solver == "krylov":  # the sketch's estimates, J is not formed
+            params = as_finite_vector("params", params, self._p)
+            operator = JacobianOperator(self._map, params)
+            return factorize(operator, rank_rtol=self._rank_rtol).rank_info()
         return jacobian_rank(self._map, params, rank_rtol=self._rank_rtol)
 
     def point(self, params) -> np.ndarray:
@@ -1411,6 +1444,7 @@ class OutputManifold(RiemannianSubmanifold):
             "center": self._reference_params,
             "radius": self._radius,
             "rank_rtol": self._rank_rtol,
+            "solver": self._solver,
         }
 
     def exp(self, point, tangent_vector) -> np.ndarray:
@@ -1707,8 +1741,11 @@ class OutputManifold(RiemannianSubmanifold):
         True
         """
         rng = self._rng if rng is None else check_generator(rng)
-        Q = self._factorization(self._chart(point)).Q
-        vector = Q @ rng.standard_normal(self._p)
+        factorization = self._factorization(self._chart(point))
+        if self._solver == "krylov":  # J eta is tangent; no orthonormal basis
+            vector = factorization.apply(rng.standard_normal(self._p))
+        else:
+            vector = factorization.Q @ rng.standard_normal(self._p)
         return vector / self.norm(point, vector)
 
     def zero_vector(self, point) -> np.ndarray:

@@ -254,6 +254,7 @@ ENTRIES = [
             "safeguard": True,
             "max_condition": 1e8,
             "rng": np.random.default_rng(0),
+            "solver": "auto",
         },
         {
             "output_map": OBJECT,
@@ -266,6 +267,7 @@ ENTRIES = [
             # cond J(theta0).
             "max_condition": positive(1e10, 1.5),
             "rng": RNG,
+            "solver": CHOICE,
         },
     ),
     Entry(
@@ -418,8 +420,15 @@ ENTRIES = [
             "params": ctx.params0,
             "velocity": 1e-2 * ctx.params0,
             "t_end": 1.0,
+            "solver": "dense",
         },
-        {"output_map": OBJECT, "params": SHAPED, "velocity": SHAPED, "t_end": REAL},
+        {
+            "output_map": OBJECT,
+            "params": SHAPED,
+            "velocity": SHAPED,
+            "t_end": REAL,
+            "solver": CHOICE,
+        },
     ),
     Entry(
         "manifolds.geodesics.shoot_geodesic",
@@ -428,8 +437,14 @@ ENTRIES = [
             "output_map": ctx.F,
             "params_a": ctx.params0,
             "params_b": ctx.params0,
+            "solver": "dense",
         },
-        {"output_map": OBJECT, "params_a": SHAPED, "params_b": SHAPED},
+        {
+            "output_map": OBJECT,
+            "params_a": SHAPED,
+            "params_b": SHAPED,
+            "solver": CHOICE,
+        },
     ),
     Entry(
         "manifolds.AutogradOutputMap",
@@ -987,6 +1002,8 @@ EXEMPT = {
     "riemgn.verify.report._json.schema": "takes no argument",
     "riemgn.verify.report._model.environment": "takes no argument",
     "riemgn.data.diabetes": "takes no argument",
+    "riemgn.data.breast_cancer": "takes no argument",
+    "riemgn.data.digits": "takes no argument",
     # the linear-algebra core: the kernels behind factorize (which has a row);
     # the library calls them on arrays it has checked
     "manifolds.linalg.JacobianFactorization": "built by the factorize row",
