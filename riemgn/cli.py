@@ -50,8 +50,9 @@ exit codes:
   1    a claim failed or was inconclusive (the reasons are in the report), or
        the report could not be written (--out is then unchanged)
   2    a usage error (unknown claim, bad option, unwritable or occupied --out,
-       --out in use by another riemgn verify, --data diabetes without
-       scikit-learn)
+       --out in use by another riemgn verify, a real --data without
+       scikit-learn, a --data no requested claim supports: the reason is
+       printed)
   130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM: --out is unchanged
        unless the message says the report was written
   141  standard output was closed early (as by `| head`); the report is written
@@ -233,12 +234,14 @@ def _verify_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--data",
-        choices=("synthetic", "diabetes"),
+        choices=("synthetic", "diabetes", "breast_cancer", "digits"),
         default="synthetic",
         help=(
             "synthetic: teacher-student data with controlled conditioning; "
-            "diabetes: scikit-learn's bundled diabetes set (needs "
-            "the 'data' extra), for the claims that support it"
+            "diabetes, breast_cancer (labels +-1), digits (regression on the "
+            "digit value): scikit-learn's bundled sets (need the 'data' "
+            "extra), for the claims that support them; the report says why "
+            "the others do not"
         ),
     )
     parser.add_argument(
@@ -415,29 +418,47 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def _verify(args, parser) -> int:
-    from riemgn.data import MissingExtraError, diabetes
-    from riemgn.verify import CLAIMS, OutputDirectoryError, prepare_output, run
-    from riemgn.verify._outdir import OutputLock
-    from riemgn.verify._signals import Terminated, sigterm_raises
-    from riemgn.verify.report import _publish
+def _selected_claims(args, parser) -> list[str]:
+    """The ids of the claims to run on ``--data``; a usage error, with the reasons, if none can."""
+    from riemgn.data import MissingExtraError
+    from riemgn.verify import CLAIMS
 
     if args.claims is None:
         ids = [c.id for c in CLAIMS.values() if args.data in c.data]
+        if not ids:
+            reasons = "; ".join(
+                f"{c.id}: {c.unsupported_reason(args.data)}" for c in CLAIMS.values()
+            )
+            parser.error(f"--data {args.data}: no claim runs on it yet. Why: {reasons}")
     else:
         ids = args.claims
         unsupported = [i for i in ids if args.data not in CLAIMS[i].data]
         if unsupported:
             supported = [c.id for c in CLAIMS.values() if args.data in c.data]
+            reasons = "; ".join(
+                f"{i}: {CLAIMS[i].unsupported_reason(args.data)}" for i in unsupported
+            )
             parser.error(
                 f"--data {args.data} is not supported by {', '.join(unsupported)} "
-                f"(claims that run on it: {', '.join(supported)})"
+                f"(claims that run on it: {', '.join(supported)}). Why: {reasons}"
             )
-    if args.data == "diabetes":
+    if args.data != "synthetic":
+        from riemgn.verify._common import load_data
+
         try:
-            diabetes()
+            load_data(args.data)
         except MissingExtraError as error:
-            parser.error(f"--data diabetes: {error}")
+            parser.error(f"--data {args.data}: {error}")
+    return ids
+
+
+def _verify(args, parser) -> int:
+    from riemgn.verify import CLAIMS, OutputDirectoryError, prepare_output, run
+    from riemgn.verify._outdir import OutputLock
+    from riemgn.verify._signals import Terminated, sigterm_raises
+    from riemgn.verify.report import _publish
+
+    ids = _selected_claims(args, parser)
     claims = [CLAIMS[i] for i in ids]
     lock = OutputLock(args.out)
     written: dict = {}

@@ -10,8 +10,10 @@ r"""Data sets for the experiments: controlled teacher-student problems and a rea
 - :func:`riemgn.data.near_duplicate_inputs` makes the neural tangent kernel
   ill-conditioned in a controlled way, for overparameterized experiments.
 - :func:`riemgn.data.diabetes` loads scikit-learn's bundled diabetes
-  regression set (442 x 10), standardized. It needs the ``data`` extra
-  (scikit-learn).
+  regression set (442 x 10), standardized; :func:`riemgn.data.breast_cancer`
+  its breast cancer classification set (569 x 30, labels :math:`\pm 1`) and
+  :func:`riemgn.data.digits` its handwritten digits (1797 x 61, regression
+  on the digit value). They need the ``data`` extra (scikit-learn).
 
 These are the data of THEORY §4 ("Guidance for the experiments").
 Everything is seeded through a ``numpy.random.Generator`` argument, never
@@ -39,8 +41,10 @@ from riemgn.networks.two_layer import TwoLayerOutputMap
 __all__ = [
     "MissingExtraError",
     "TeacherStudent",
+    "breast_cancer",
     "conditioned_inputs",
     "diabetes",
+    "digits",
     "near_duplicate_inputs",
     "teacher_student",
 ]
@@ -437,3 +441,131 @@ def diabetes() -> tuple[np.ndarray, np.ndarray]:
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     y = (y - y.mean()) / y.std()
     return X, y
+
+
+def _sklearn_datasets(name: str):
+    """``sklearn.datasets``, or a :class:`MissingExtraError` naming the data set."""
+    try:
+        from sklearn import datasets
+    except ImportError as error:
+        raise MissingExtraError(
+            f"the {name} data set needs scikit-learn, which is not installed; "
+            "install the 'data' extra: pip install 'riemgn[data]'"
+        ) from error
+    return datasets
+
+
+def _standardized_columns(X: np.ndarray) -> np.ndarray:
+    """``X`` with each column centred and divided by its population standard deviation."""
+    X = np.asarray(X, dtype=float)
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+def breast_cancer() -> tuple[np.ndarray, np.ndarray]:
+    r"""scikit-learn's bundled Wisconsin breast cancer set: standardized features, labels :math:`\pm 1`.
+
+    569 tumours, 30 real features (mean, standard error and worst value of
+    ten measurements of the cell nuclei in a digitized image). The label is
+    the diagnosis, as :math:`\pm 1` for :class:`riemgn.losses.LogisticLoss`
+    (whose labels are :math:`y_i \in \{-1, +1\}`):
+
+    .. math::
+
+        y_j = +1 \ \text{(benign, 357 samples)}, \qquad
+        y_j = -1 \ \text{(malignant, 212 samples)},
+
+    and each feature column is centred and scaled to unit population standard
+    deviation, as in :func:`riemgn.data.diabetes`. The data ship inside
+    scikit-learn: no download. Deterministic: the same arrays at every call.
+
+    Returns
+    -------
+    X : ndarray, shape (569, 30)
+        The standardized features.
+    y : ndarray, shape (569,)
+        The labels, ``+1.0`` (benign) or ``-1.0`` (malignant).
+
+    Raises
+    ------
+    MissingExtraError
+        If scikit-learn is not installed; the message names the extra.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = breast_cancer()
+    >>> X.shape, y.shape, sorted(set(y.tolist()))
+    ((569, 30), (569,), [-1.0, 1.0])
+    >>> int((y > 0).sum()), bool(np.allclose(X.std(axis=0), 1.0))
+    (357, True)
+    """
+    datasets = _sklearn_datasets("breast cancer")
+    X, target = datasets.load_breast_cancer(return_X_y=True)
+    y = np.where(np.asarray(target) == 1, 1.0, -1.0)
+    return _standardized_columns(X), y
+
+
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    r"""scikit-learn's bundled handwritten digits, as a regression on the digit value.
+
+    1797 images of 8 x 8 pixels (grey levels 0-16) of the digits 0-9, from
+    the UCI optical recognition data set. The three pixels that are blank in
+    every image (columns 0, 32 and 39) carry no information and cannot be
+    standardized, so they are dropped; the other :math:`d = 61` columns are
+    centred, scaled to unit population standard deviation and divided by
+    :math:`\sqrt d`, so that an image has unit mean squared norm. Without that
+    factor :math:`\langle w, x\rangle` has variance about 61 at a standard
+    initialization :math:`w \sim N(0, I_d)`, tanh saturates and
+    :math:`\operatorname{cond}(G_0)` is of order :math:`10^{34}` (with it,
+    about :math:`10^6` for two neurons). The target is the digit value
+    :math:`0, \dots, 9`, centred and scaled:
+
+    .. math::
+
+        X_{jk} = \frac{P_{jk} - \bar P_k}{\sqrt d\,\operatorname{sd}(P_{:,k})},
+        \qquad
+        y_j = \frac{k_j - \bar k}{\operatorname{sd}(k)},
+
+    where :math:`P_{jk}` is pixel :math:`k` of image :math:`j` and
+    :math:`k_j` the digit it shows.
+
+    Why a regression and not a classification: the networks of
+    :mod:`riemgn.networks` have one output, so the ten-class problem does not
+    fit them, and a binary task (say, even against odd) would be a second
+    logistic problem next to :func:`riemgn.data.breast_cancer`. The regression
+    on the digit value keeps the squared loss, which is strongly convex in
+    the outputs: the claims that need that (the exponential rate of C2) run
+    on it, with more samples (1797) and features (61) than the diabetes set.
+
+    Returns
+    -------
+    X : ndarray, shape (1797, 61)
+        The standardized non-blank pixels, divided by ``sqrt(61)``.
+    y : ndarray, shape (1797,)
+        The standardized digit value.
+
+    Raises
+    ------
+    MissingExtraError
+        If scikit-learn is not installed; the message names the extra.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = digits()
+    >>> X.shape, y.shape
+    ((1797, 61), (1797,))
+    >>> bool(np.isclose(y.mean(), 0.0) and np.isclose(y.std(), 1.0))
+    True
+    >>> round(float(np.mean(np.sum(X**2, axis=1))), 12)  # unit mean squared norm
+    1.0
+    >>> bool(np.array_equal(digits()[0], X))  # deterministic
+    True
+    """
+    datasets = _sklearn_datasets("digits")
+    X, target = datasets.load_digits(return_X_y=True)
+    X = np.asarray(X, dtype=float)
+    X = X[:, X.std(axis=0) > 0]
+    y = np.asarray(target, dtype=float)
+    X = _standardized_columns(X) / np.sqrt(X.shape[1])
+    return X, (y - y.mean()) / y.std()

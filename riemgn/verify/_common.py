@@ -12,12 +12,17 @@ from riemgn.verify._style import new_figure  # noqa: F401  (the claims' import)
 
 __all__ = [
     "CONDITION_TOLERANCE",
+    "DATA",
+    "REAL_DATA",
     "MAX_DRAWS",
     "data_set_description",
+    "data_support",
+    "data_words",
     "farthest",
     "gram_condition",
     "gram_conditioned_problem",
     "largest",
+    "load_data",
     "log_slope",
     "new_figure",
     "run_rng",
@@ -30,6 +35,35 @@ __all__ = [
 #: replaced, at most MAX_DRAWS times.
 CONDITION_TOLERANCE = 1.2
 MAX_DRAWS = 10
+
+#: The real data sets of ``--data`` (loaders in :mod:`riemgn.data`), and all
+#: the ``--data`` choices.
+REAL_DATA = ("diabetes", "breast_cancer", "digits")
+DATA = ("synthetic", *REAL_DATA)
+
+#: The words a report uses for each real data set's features and target.
+_DATA_WORDS = {
+    "diabetes": ("diabetes", "standardized target"),
+    "breast_cancer": ("breast cancer", "+-1 diagnosis labels"),
+    "digits": ("digits", "standardized digit value"),
+}
+
+
+def load_data(data: str):
+    """The features and target of a real ``--data`` choice: ``(X, y)``.
+
+    Examples
+    --------
+    >>> X, y = load_data("breast_cancer")
+    >>> X.shape, y.shape
+    ((569, 30), (569,))
+    """
+    from riemgn.data import breast_cancer, diabetes, digits
+
+    loaders = {"diabetes": diabetes, "breast_cancer": breast_cancer, "digits": digits}
+    if data not in loaders:
+        raise ValueError(f"data must be one of {REAL_DATA}, got {data!r}")
+    return loaders[data]()
 
 
 def run_seed(seed: int, claim_id: str, *keys: int) -> tuple[int, ...]:
@@ -202,28 +236,35 @@ def data_set_description(data: str) -> dict:
 
     Written to ``report.json`` as ``data_set``, and shown at the top of
     ``report.md``. How each claim then uses the data (which targets, which
-    columns rescaled) is a note of that claim.
+    columns rescaled) is a note of that claim; which claims support the data
+    and why the others do not is in ``claims`` (see
+    :func:`data_support`).
 
     Parameters
     ----------
-    data : {"synthetic", "diabetes"}
+    data : {"synthetic", "diabetes", "breast_cancer", "digits"}
         The ``--data`` choice.
 
     Returns
     -------
     dict
-        ``name``, ``source`` and ``preprocessing`` (a list of sentences); for
-        ``diabetes`` also ``n_samples`` and ``n_features``, read from the
-        arrays the claims use, and ``features`` and ``target``.
+        ``name``, ``source``, ``preprocessing`` (a list of sentences) and
+        ``claims``; for a real data set also ``n_samples`` and
+        ``n_features``, read from the arrays the claims use, and
+        ``features`` and ``target``.
 
     Examples
     --------
     >>> description = data_set_description("diabetes")
     >>> description["n_samples"], description["n_features"]
     (442, 10)
+    >>> data_set_description("digits")["n_features"]
+    61
     >>> data_set_description("synthetic")["preprocessing"]
     []
     """
+    if data not in DATA:
+        raise ValueError(f"unknown data {data!r}; choose one of {', '.join(DATA)}")
     if data == "synthetic":
         return {
             "name": "synthetic",
@@ -235,25 +276,61 @@ def data_set_description(data: str) -> dict:
                 "claim's sizes are in its configuration"
             ),
             "preprocessing": [],
+            "claims": data_support(data),
         }
-    if data != "diabetes":
-        raise ValueError(f"unknown data {data!r}; choose synthetic or diabetes")
     import importlib.metadata
 
-    from riemgn.data import diabetes
-
-    X, _ = diabetes()  # the features every diabetes run starts from
+    X, _ = load_data(data)  # the features every run on the data starts from
     version = importlib.metadata.version("scikit-learn")
+    description = {"name": data, **_REAL_DESCRIPTIONS[data](version)}
+    description.update(n_samples=int(X.shape[0]), n_features=int(X.shape[1]))
+    description["preprocessing"] = [
+        *description["preprocessing"],
+        f"all {X.shape[0]} samples and {X.shape[1]} features used: no "
+        "subsampling, no train/test split",
+    ]
+    description["claims"] = data_support(data)
+    return description
+
+
+def data_support(data: str) -> dict:
+    """Which claims run on ``data``, and why each of the others does not.
+
+    Returns
+    -------
+    dict
+        ``supported``: the claim ids; ``unsupported``: ``{claim id: reason}``,
+        the reasons declared next to each claim's ``data``
+        (:attr:`riemgn.verify.Claim.unsupported`).
+
+    Examples
+    --------
+    >>> support = data_support("breast_cancer")
+    >>> support["supported"]
+    ['C1']
+    >>> "strongly convex" in support["unsupported"]["C2"]
+    True
+    """
+    from riemgn.verify import CLAIMS
+
     return {
-        "name": "diabetes",
+        "supported": [c.id for c in CLAIMS.values() if data in c.data],
+        "unsupported": {
+            c.id: c.unsupported_reason(data)
+            for c in CLAIMS.values()
+            if data not in c.data
+        },
+    }
+
+
+def _diabetes_description(version: str) -> dict:
+    return {
         "source": (
             f"scikit-learn's bundled diabetes data set (scikit-learn {version}, "
             "sklearn.datasets.load_diabetes with scaled=False; Efron, Hastie, "
             "Johnstone and Tibshirani, Least Angle Regression, Annals of "
             "Statistics 32, 2004), read from the installed package, no download"
         ),
-        "n_samples": int(X.shape[0]),
-        "n_features": int(X.shape[1]),
         "features": (
             "age, sex, body mass index, average blood pressure and six blood "
             "serum measurements s1-s6, as recorded"
@@ -263,7 +340,69 @@ def data_set_description(data: str) -> dict:
             "each feature column centred and divided by its population standard "
             "deviation (mean 0, standard deviation 1)",
             "the target centred and divided by its population standard deviation",
-            f"all {X.shape[0]} samples and {X.shape[1]} features used: no "
-            "subsampling, no train/test split",
         ],
     }
+
+
+def _breast_cancer_description(version: str) -> dict:
+    return {
+        "source": (
+            f"scikit-learn's bundled breast cancer Wisconsin (diagnostic) data set "
+            f"(scikit-learn {version}, sklearn.datasets.load_breast_cancer; "
+            "Street, Wolberg and Mangasarian, 1993), read from the installed "
+            "package, no download"
+        ),
+        "features": (
+            "mean, standard error and worst value of ten measurements of the "
+            "cell nuclei in a digitized image of a fine needle aspirate"
+        ),
+        "target": "the diagnosis: +1 benign (357), -1 malignant (212)",
+        "preprocessing": [
+            "each feature column centred and divided by its population standard "
+            "deviation (mean 0, standard deviation 1)",
+            "the labels mapped to +1 (benign) and -1 (malignant), the convention "
+            "of riemgn.losses.LogisticLoss",
+        ],
+    }
+
+
+def _digits_description(version: str) -> dict:
+    return {
+        "source": (
+            f"scikit-learn's bundled handwritten digits (scikit-learn {version}, "
+            "sklearn.datasets.load_digits; a copy of the test set of the UCI "
+            "optical recognition of handwritten digits data), read from the "
+            "installed package, no download"
+        ),
+        "features": "the grey levels (0-16) of the 8 x 8 pixels of each image",
+        "target": (
+            "the digit value 0-9, as a regression target (the networks have one "
+            "output, and the squared loss is strongly convex)"
+        ),
+        "preprocessing": [
+            "the 3 pixels blank in every image dropped (they cannot be "
+            "standardized); each other column centred and divided by its "
+            "population standard deviation and by sqrt(61), so that an image "
+            "has unit mean squared norm (else tanh saturates at a standard "
+            "initialization and cond(G0) is of order 1e34)",
+            "the digit value centred and divided by its population standard deviation",
+        ],
+    }
+
+
+_REAL_DESCRIPTIONS = {
+    "diabetes": _diabetes_description,
+    "breast_cancer": _breast_cancer_description,
+    "digits": _digits_description,
+}
+
+
+def data_words(data: str) -> tuple[str, str]:
+    """How a claim's notes name a real data set and its target.
+
+    Examples
+    --------
+    >>> data_words("digits")
+    ('digits', 'standardized digit value')
+    """
+    return _DATA_WORDS[data]

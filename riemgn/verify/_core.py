@@ -677,6 +677,10 @@ class Claim:
         ``figure(config, results, verdict) -> matplotlib.figure.Figure``.
     data : tuple of str
         The ``--data`` choices the experiment supports.
+    unsupported : dict
+        ``{data: reason}``: why the experiment does not run on a ``--data``
+        choice outside ``data``, in words, for the report and the command
+        line's error (:meth:`riemgn.verify.Claim.unsupported_reason`).
     expected_seconds : dict
         Typical wall time per preset on one core, for the documentation.
     config_type : type or None
@@ -726,6 +730,22 @@ class Claim:
     data: tuple[str, ...] = ("synthetic",)
     expected_seconds: Mapping[str, float] = field(default_factory=dict)
     config_type: type | None = None
+    unsupported: Mapping[str, str] = field(default_factory=dict)
+
+    def unsupported_reason(self, data: str) -> str | None:
+        """Why the claim does not run on ``data``; ``None`` if it does.
+
+        Examples
+        --------
+        >>> from riemgn.verify import CLAIMS
+        >>> CLAIMS["C1"].unsupported_reason("breast_cancer") is None
+        True
+        >>> "logistic" in CLAIMS["C2"].unsupported_reason("breast_cancer")
+        True
+        """
+        if data in self.data:
+            return None
+        return self.unsupported.get(data, "no experiment is defined on this data")
 
     def config(self, preset: str, data: str = "synthetic") -> dict[str, Any]:
         """The configuration of ``preset`` (``"quick"`` or ``"full"``).
@@ -758,10 +778,10 @@ class Claim:
         >>> c1 = CLAIMS["C1"]
         >>> c1.config("quick")["n_points"], c1.config("quick", "diabetes")["n_points"]
         (5, 3)
-        >>> CLAIMS["C3"].config("quick", "diabetes")
+        >>> CLAIMS["C3"].config("quick", "diabetes")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        ValueError: C3 does not support data 'diabetes'; it supports synthetic
+        ValueError: C3 does not support data 'diabetes' (...); it supports synthetic
         """
         if preset not in self.presets:
             raise ValueError(
@@ -770,7 +790,8 @@ class Claim:
             )
         if data not in self.data:
             raise ValueError(
-                f"{self.id} does not support data {data!r}; "
+                f"{self.id} does not support data {data!r} "
+                f"({self.unsupported_reason(data)}); "
                 f"it supports {', '.join(self.data)}"
             )
         config = {k: v for k, v in self.presets[preset].items() if k != "data"}

@@ -75,6 +75,10 @@ start plus noise, so the residual does not vanish and the flow bends along
 :math:`M`. ``diabetes``: the scikit-learn diabetes features (442 x 10) with
 their real standardized targets (a non-zero residual case); the pointwise
 problems scale its feature columns to set :math:`\operatorname{cond}(G_0)`.
+``breast_cancer``: the scikit-learn breast cancer features (569 x 30) and
+their :math:`\pm 1` diagnosis labels, treated the same way (the squared loss
+fits the labels, the logistic loss classifies them). ``digits`` is not
+supported: see ``CLAIM.unsupported``.
 
 **Sizes.** ``quick``: one problem; pointwise on :math:`n = 40` samples in
 :math:`d = 2` dimensions, 2 neurons, 5 points per manifold, input condition
@@ -83,8 +87,10 @@ numbers :math:`1, 10, \dots, 10^4` (the measured span of
 :math:`d = 3` up to ``t_end`` :math:`= 1` with steps
 :math:`h = 0.1, 0.05, 0.025, 0.0125`. ``full``: 5 independent problems, 9
 input condition numbers from 1 to :math:`10^4` and 10 points per manifold.
-On the diabetes data: 3 points per manifold (10 in ``full``) and the steps
-:math:`h = 0.05, 0.025, 0.0125, 0.00625`.
+On the real data: 3 points per manifold (10 in ``full``) and the steps
+:math:`h = 0.05, 0.025, 0.0125, 0.00625`; ``full`` on ``breast_cancer``:
+input condition numbers from 1 to :math:`10^5` (11) and the steps
+:math:`h = 0.0125, 0.00625, 0.003125`.
 
 **Criterion.** The claim passes when all of these hold (the numbers are the
 same in both presets unless stated):
@@ -119,6 +125,8 @@ from riemgn.dynamics.flows import gauss_newton_flow, riemannian_gradient_flow
 from riemgn.dynamics.flows.intrinsic import SCHEMES
 from riemgn.losses import LogisticLoss, SquaredLoss
 from riemgn.verify._common import (
+    REAL_DATA,
+    data_words,
     gram_condition,
     largest,
     log_slope,
@@ -176,7 +184,15 @@ _QUICK = {
         "synthetic": _SYNTHETIC,
         # The real targets make the flow stiffer: h = 0.1 is pre-asymptotic for RK4.
         "diabetes": {"n_points": 3, "steps": _DIABETES_STEPS, "radius": None},
+        "breast_cancer": {"n_points": 3, "steps": _DIABETES_STEPS, "radius": None},
     },
+}
+
+_REAL_FULL = {
+    "n_points": 10,
+    "min_decades": _MIN_DECADES,
+    "steps": _DIABETES_STEPS,
+    "radius": None,
 }
 
 _FULL = {
@@ -187,11 +203,15 @@ _FULL = {
     "min_decades": _MIN_DECADES_FULL,
     "data": {
         "synthetic": _SYNTHETIC,
-        "diabetes": {
-            "n_points": 10,
-            "min_decades": _MIN_DECADES,
-            "steps": _DIABETES_STEPS,
-            "radius": None,
+        "diabetes": _REAL_FULL,
+        # Five problems on the breast cancer features: cond(G0) starts near
+        # 1e6 (so a wider input sweep for 5 decades), and one of the five flows
+        # is stiffer: h = 0.05 is pre-asymptotic for RK4 and h = 0.0015625
+        # reaches the reference's floor, so three smaller steps.
+        "breast_cancer": {
+            **_REAL_FULL,
+            "input_conditions": [float(c) for c in np.geomspace(1.0, 1e5, 11)],
+            "steps": [0.0125, 0.00625, 0.003125],
         },
     },
 }
@@ -269,10 +289,10 @@ class TrajectoryResult:
     condition: float
 
 
-def _diabetes():
-    from riemgn.data import diabetes
+def _real_data(data):
+    from riemgn.verify._common import load_data
 
-    return diabetes()
+    return load_data(data)
 
 
 LOSSES = ("squared", "logistic")
@@ -302,8 +322,8 @@ def pointwise_residuals(
     from riemgn.data import teacher_student
 
     rng = run_rng(entropy)
-    if data == "diabetes":
-        X, y_real = _diabetes()
+    if data in REAL_DATA:
+        X, y_real = _real_data(data)
         n, d = X.shape
         X = X * np.geomspace(1.0, 1.0 / input_condition, d)
         problem = teacher_student(n, d, config.width, rng=rng, X=X)
@@ -317,7 +337,7 @@ def pointwise_residuals(
     for _ in range(config.n_points):
         u = manifold.random_point(rng=rng)
         kappa = manifold.rank_info(manifold.lift(u)).condition_number
-        y = y_real if data == "diabetes" else rng.standard_normal(n)
+        y = y_real if data in REAL_DATA else rng.standard_normal(n)
         for name, loss in _losses(y).items():
             residual = velocity_residual(manifold, loss, u)
             gradient = loss.gradient(u)
@@ -347,8 +367,8 @@ def _trajectory_problem(config: Config, data, entropy):
     from riemgn.data import teacher_student
 
     rng = run_rng(entropy)
-    if data == "diabetes":
-        X, y = _diabetes()
+    if data in REAL_DATA:
+        X, y = _real_data(data)
         problem = teacher_student(*X.shape, config.width, rng=rng, X=X, distance=0.0)
     else:
         problem = teacher_student(
@@ -500,17 +520,18 @@ def _fitted_order(steps, errors) -> float:
 
 
 def _data_notes(pointwise) -> list[str]:
-    """How the runs used the diabetes data (none for synthetic data)."""
-    if not pointwise or pointwise[0].data != "diabetes":
+    """How the runs used the real data (none for synthetic data)."""
+    if not pointwise or pointwise[0].data not in REAL_DATA:
         return []
     n, d = pointwise[0].inputs_shape
+    name, target = data_words(pointwise[0].data)
     return [
-        f"data: the standardized diabetes features and target, all {n} samples "
+        f"data: the standardized {name} features and {target}, all {n} samples "
         f"and {d} features. Pointwise: for each input condition c the feature "
         f"columns are multiplied by geomspace(1, 1/c, {d}); the squared loss fits "
-        "the standardized target, the logistic loss its sign (+1 where it is >= 0, "
-        "else -1). Trajectories: the standardized features, unscaled, and the "
-        "squared loss on the standardized target, from a standard random "
+        f"the {target}, the logistic loss its sign (+1 where it is >= 0, "
+        "else -1). Trajectories: the features, unscaled, and the "
+        f"squared loss on the {target}, from a standard random "
         "initialization (no teacher, no added noise)."
     ]
 
@@ -759,6 +780,18 @@ CLAIM = Claim(
     evaluate=_evaluate,
     figure=_figure,
     config_type=Config,
-    data=("synthetic", "diabetes"),
+    data=("synthetic", "diabetes", "breast_cancer"),
+    unsupported={
+        "digits": (
+            "measured, not yet passing: the velocity identity holds on the digits "
+            "features (residual / round-off scale 1e-5 to 0.06, cond(G0) over "
+            "more than 5 decades), but the trajectory comparison does not: at "
+            "width 2 the Gauss-Newton reference loses rank or blows up before "
+            "t = 0.1 on the real target (two neurons are far from fitting it, and "
+            "J(theta) nears rank deficiency), and at width 1 the step-size sweep is not in its "
+            "asymptotic range (Euler order 2.2, Heun 2.8 at h = 0.0125 to "
+            "0.0016); open"
+        ),
+    },
     expected_seconds={"quick": 4.0, "full": 25.0},  # diabetes: 8 and 50
 )

@@ -43,6 +43,7 @@ from threadpoolctl import threadpool_limits
 
 from manifolds.validation import check_positive_int
 from riemgn.verify import _signals
+from riemgn.verify._common import DATA
 from riemgn.verify._core import Claim, Task, Verdict
 from riemgn.verify._style import mark_data
 from riemgn.verify.report import ClaimResult, Report, environment
@@ -50,7 +51,6 @@ from riemgn.verify.report import ClaimResult, Report, environment
 __all__ = ["Progress", "run"]
 
 PRESETS = ("quick", "full")
-DATA = ("synthetic", "diabetes")
 
 
 class Progress:
@@ -511,7 +511,7 @@ def run(
         The claims to check, in order (see :data:`riemgn.verify.CLAIMS`).
     preset : {"quick", "full"}
         Which configuration of each claim to run.
-    data : {"synthetic", "diabetes"}
+    data : {"synthetic", "diabetes", "breast_cancer", "digits"}
         The data the experiments run on; every claim must support it.
     seed : int
         The seed from which every run's generator is derived.

@@ -9,8 +9,10 @@ import pytest
 
 from riemgn.data import (
     MissingExtraError,
+    breast_cancer,
     conditioned_inputs,
     diabetes,
+    digits,
     near_duplicate_inputs,
     teacher_student,
 )
@@ -102,3 +104,35 @@ def test_diabetes_without_scikit_learn_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'riemgn\[data\]'"):
         diabetes()
+
+
+def test_breast_cancer_has_standardized_features_and_plus_minus_one_labels():
+    X, y = breast_cancer()
+    assert X.shape == (569, 30) and y.shape == (569,)
+    np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(X.std(axis=0), 1, rtol=1e-12)
+    assert set(np.unique(y).tolist()) == {-1.0, 1.0}
+    assert int(np.sum(y == 1.0)) == 357  # benign: the +1 of LogisticLoss
+    X2, y2 = breast_cancer()
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+
+
+def test_digits_is_a_standardized_regression_on_the_digit_value():
+    X, y = digits()
+    assert X.shape == (1797, 61) and y.shape == (1797,)
+    np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(X.std(axis=0) * np.sqrt(61), 1, rtol=1e-12)
+    assert y.mean() == pytest.approx(0, abs=1e-12) and y.std() == pytest.approx(1)
+    assert np.unique(y).size == 10  # the ten digit values
+    X2, y2 = digits()
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+
+
+@pytest.mark.parametrize("loader", [breast_cancer, digits])
+def test_real_data_without_scikit_learn_names_the_extra(monkeypatch, loader):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'riemgn\[data\]'"):
+        loader()

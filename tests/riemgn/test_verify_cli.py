@@ -245,6 +245,11 @@ def test_checks_refuse_non_finite_bounds():
             ["--data", "diabetes", "--claims", "C8"],
             "--data diabetes is not supported by C8",
         ),
+        (
+            ["--data", "breast_cancer", "--claims", "C8"],
+            "--data breast_cancer is not supported by C8",
+        ),
+        (["--data", "mnist"], "invalid choice: 'mnist'"),
     ],
 )
 def test_bad_options_are_one_line_errors_with_exit_code_2(
@@ -491,3 +496,74 @@ def test_manifold_accepts_zero_noise_in_any_spelling(zero, capsys):
     argv = ["manifold", "--width", "2", "--alpha", "1", "--n", "10", "--d", "2"]
     assert main([*argv, "--noise", zero]) == 0
     assert "immersion: yes" in capsys.readouterr().out
+
+
+def test_unsupported_data_errors_print_the_claims_reason(capsys, tmp_path):
+    from riemgn.verify import CLAIMS
+
+    with pytest.raises(SystemExit) as info:
+        main(["verify", "--data", "breast_cancer", "--claims", "C2,C5"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    for claim in ("C2", "C5"):
+        assert CLAIMS[claim].unsupported_reason("breast_cancer") in err
+    assert "strongly convex" in err
+
+
+@pytest.mark.parametrize("data", ["diabetes", "breast_cancer", "digits"])
+def test_every_claim_supports_each_data_or_says_why(data):
+    from riemgn.verify import CLAIMS
+    from riemgn.verify._common import data_support
+
+    support = data_support(data)
+    assert support["supported"] == [c.id for c in CLAIMS.values() if data in c.data]
+    assert set(support["supported"]) | set(support["unsupported"]) == set(CLAIMS)
+    for claim_id, reason in support["unsupported"].items():
+        assert data in CLAIMS[claim_id].unsupported, (claim_id, data)
+        assert len(reason) > 40 and reason == CLAIMS[claim_id].unsupported[data]
+
+
+def test_the_supported_claims_per_data_set():
+    from riemgn.verify._common import data_support
+
+    assert data_support("breast_cancer")["supported"] == ["C1"]
+    assert data_support("digits")["supported"] == []
+    assert data_support("synthetic")["unsupported"] == {}
+
+
+def test_the_report_lists_supported_and_unsupported_claims(dummy_claims, tmp_path):
+    assert main(["verify", "--data", "diabetes", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "report.json").read_text())
+    jsonschema.validate(data, schema())
+    assert data["data_set"]["claims"]["supported"] == ["C7"]
+    reason = data["data_set"]["claims"]["unsupported"]["C8"]
+    assert reason
+    text = (tmp_path / "report.md").read_text()
+    assert "Claims that run on the diabetes data: C7." in text
+    assert f"- C8: {reason}." in text
+
+
+def test_data_no_claim_runs_on_is_a_usage_error_with_the_reasons(capsys):
+    from riemgn.verify import CLAIMS
+
+    with pytest.raises(SystemExit) as info:
+        main(["verify", "--data", "digits"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no claim runs on it yet" in err
+    assert CLAIMS["C1"].unsupported_reason("digits") in err
+
+
+def test_config_of_unsupported_data_names_the_reason_and_the_schema_checks_it():
+    from riemgn.verify import CLAIMS
+    from riemgn.verify._common import data_set_description
+
+    with pytest.raises(ValueError, match="C5 does not support data 'digits' \\(the"):
+        CLAIMS["C5"].config("quick", "digits")
+    data_set = data_set_description("breast_cancer")
+    data_schema = schema()["properties"]["data_set"]
+    jsonschema.validate(data_set, data_schema)
+    broken = {**data_set, "claims": {"supported": ["C1"]}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, data_schema)

@@ -108,6 +108,30 @@ def test_the_diabetes_data_run_through_the_command_line(tmp_path):
     assert "diabetes features" in data["claims"][1]["metrics"]["data_kind"]
 
 
+def test_the_breast_cancer_data_run_through_the_command_line(tmp_path):
+    out = tmp_path / "breast_cancer"
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
+        code = main(["verify", "--data", "breast_cancer", "--out", str(out)])
+    data = json.loads((out / "report.json").read_text())
+    jsonschema.validate(data, schema())
+    assert data["data_set"]["n_samples"] == 569 and data["data_set"]["n_features"] == 30
+    assert data["data_set"]["claims"]["supported"] == ["C1"]
+    assert sorted(data["data_set"]["claims"]["unsupported"]) == [
+        "C2",
+        "C3",
+        "C4",
+        "C5",
+        "C6",
+    ]
+    assert [(c["id"], c["status"]) for c in data["claims"]] == [("C1", "pass")]
+    assert code == 0
+    assert any("breast cancer features" in note for note in data["claims"][0]["notes"])
+    assert "Claims that do not, and why:" in (out / "report.md").read_text()
+
+
 def test_the_full_preset_sweeps_the_ranges_the_issue_asks_for():
     import math
 

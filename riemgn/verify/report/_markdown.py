@@ -103,6 +103,23 @@ def _data_lines(description: Mapping[str, Any] | None) -> list[str]:
         lines.append(f"- {description['preprocessing'][-1]}.")
     if description["name"] != "synthetic":
         lines += ["", "How each claim uses the data is noted under the claim."]
+    return lines + _support_lines(description)
+
+
+def _support_lines(description: Mapping[str, Any]) -> list[str]:
+    """Which claims run on the data, and why each of the others does not."""
+    support = description.get("claims")
+    if not support:
+        return []
+    name = description["name"]
+    supported = ", ".join(support["supported"]) or "none"
+    lines = ["", f"Claims that run on the {name} data: {supported}."]
+    if support["unsupported"]:
+        lines += ["", "Claims that do not, and why:", ""]
+        lines += [
+            f"- {claim}: {_cell(reason)}."
+            for claim, reason in support["unsupported"].items()
+        ]
     return lines
 
 

@@ -156,7 +156,7 @@ class Report:
     preset : str
         ``"quick"`` or ``"full"``.
     data : str
-        ``"synthetic"`` or ``"diabetes"``.
+        ``"synthetic"``, ``"diabetes"``, ``"breast_cancer"`` or ``"digits"``.
     seed : int
         The seed every run's generator was derived from.
     jobs : int
