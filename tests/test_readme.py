@@ -36,6 +36,16 @@ def test_readme_dynamics_example_runs(capsys):
     assert float(printed[2]) < 1e-6
 
 
+def test_readme_scale_example_runs(capsys):
+    # JaxOutputMap in three lines; the Krylov manifold agrees with the dense one.
+    code = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)[3]
+    assert "JaxOutputMap" in code
+    exec(compile(code, str(README), "exec"), {"__name__": "readme"})
+    dense, krylov, difference = capsys.readouterr().out.split()
+    assert (dense, krylov) == ("dense", "krylov")
+    assert float(difference) < 1e-8
+
+
 def test_readme_claim_table_lists_every_claim():
     from riemgn.verify import CLAIMS
 

@@ -301,7 +301,7 @@ def data_support(data: str) -> dict:
     dict
         ``supported``: the claim ids; ``unsupported``: ``{claim id: reason}``,
         the reasons declared next to each claim's ``data``
-        (:attr:`riemgn.verify.Claim.unsupported`).
+        (``riemgn.verify.Claim.unsupported``).
 
     Examples
     --------

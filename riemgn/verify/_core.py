@@ -735,6 +735,16 @@ class Claim:
     def unsupported_reason(self, data: str) -> str | None:
         """Why the claim does not run on ``data``; ``None`` if it does.
 
+        Parameters
+        ----------
+        data : str
+            A ``--data`` choice.
+
+        Returns
+        -------
+        str or None
+            The reason declared in ``unsupported``, or a generic one.
+
         Examples
         --------
         >>> from riemgn.verify import CLAIMS
