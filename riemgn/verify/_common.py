@@ -231,6 +231,50 @@ def gram_conditioned_problem(
     )
 
 
+def problem_sizes(config) -> list[dict]:
+    """The synthetic problems' sizes in a claim's ``config``, and the solver ``"auto"`` picks.
+
+    One entry per problem kind a configuration names: ``n`` and ``d`` with
+    the network's ``width`` (:math:`p = m d`), and C1's ``trajectory_n``,
+    ``trajectory_d``. ``solver`` is :func:`manifolds.linalg.resolve_solver`
+    of ``"auto"`` at that size, the choice every flow, solver and manifold
+    the claims build makes (they leave ``solver`` at ``"auto"``). On real
+    data (``n`` is None) there are no entries.
+
+    Examples
+    --------
+    >>> problem_sizes({"n": 4000, "d": 10, "width": 100})
+    [{'problem': 'flows', 'n': 4000, 'p': 1000, 'solver': 'dense'}]
+    >>> problem_sizes({"n": 4000, "d": 20, "width": 2000})[0]["solver"]
+    'krylov'
+    >>> problem_sizes({"n": None, "d": None, "width": 2})
+    []
+    """
+    from manifolds.linalg import resolve_solver
+
+    sizes = []
+    width = config.get("width")
+    for kind, n_key, d_key in (
+        ("flows", "n", "d"),
+        ("trajectories", "trajectory_n", "trajectory_d"),
+    ):
+        n, d = config.get(n_key), config.get(d_key)
+        if n is None or d is None or width is None:
+            continue
+        p = int(width) * int(d)
+        sizes.append(
+            {
+                "problem": kind,
+                "n": int(n),
+                "p": p,
+                "solver": resolve_solver("auto", n, p),
+            }
+        )
+    if len(sizes) == 2:
+        sizes[0]["problem"] = "pointwise"
+    return sizes
+
+
 def data_set_description(data: str) -> dict:
     """What ``--data`` names: its source, size and preprocessing, for the report.
 

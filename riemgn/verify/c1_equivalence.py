@@ -217,6 +217,30 @@ _FULL = {
 }
 
 
+# n = 4000 and p = m d = 1000 (8 n p = 32 MB: the "auto" solver is dense):
+# three input conditions (cond(G0) still spans >= _MIN_DECADES decades, the
+# quick criterion), two points each, and a short trajectory (t_end = 0.1,
+# three steps per scheme) at the same size. The criteria are the quick ones.
+_SCALE = {
+    **_QUICK,
+    "input_conditions": [1.0, 1e2, 1e4],
+    "width": 100,
+    "n_points": 2,
+    "t_end": 0.1,
+    "steps": [0.05, 0.025, 0.0125],
+    "max_draws": 2,
+    "data": {
+        "synthetic": {
+            **_SYNTHETIC,
+            "n": 4000,
+            "d": 10,
+            "trajectory_n": 4000,
+            "trajectory_d": 10,
+        }
+    },
+}
+
+
 @dataclass(frozen=True)
 class Config:
     """C1's configuration: a preset with the user's overrides.
@@ -775,7 +799,7 @@ CLAIM = Claim(
         f"log-log slope within {_ORDER_TOLERANCE:g} of 1 (Euler), 2 (Heun), 4 (RK4); "
         f"every deviation >= {_FLOOR_MARGIN:g} times the GN reference's own error."
     ),
-    presets={"quick": _QUICK, "full": _FULL},
+    presets={"quick": _QUICK, "full": _FULL, "scale": _SCALE},
     tasks=_tasks,
     evaluate=_evaluate,
     figure=_figure,

@@ -154,8 +154,21 @@ def _preset(log10_conditions, seeds, min_decades, diabetes_conditions):
     }
 
 
+# n = 4000, p = m d = 1000 (the "auto" solver is dense); only synthetic data.
+# At this size no draw reaches cond(G0) below ~3e3, so the sweep is the
+# diabetes one (1e4 to 1e10.25: still the quick min_decades = 6 and
+# criterion).
+_SCALE = {
+    **_preset([4.0, 6.0, 8.0, 10.25], 1, 6.0, [4.0, 6.0, 8.0, 10.25]),
+    "n": 4000,
+    "d": 100,
+    "width": 10,
+    "data": {},
+}
+
 PRESETS = {
     "quick": _preset([2.0, 4.0, 6.0, 8.25], 1, 6.0, [4.0, 6.0, 8.0, 10.25]),
+    "scale": _SCALE,
     "full": _preset(
         [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.25],
         5,

@@ -74,6 +74,8 @@ def jsonable(value: Any) -> Any:
 
 def claim_data(result: ClaimResult, figures: Sequence[str] = ()) -> dict[str, Any]:
     """One entry of ``claims`` in ``report.json``, listing the figure files ``figures``."""
+    from riemgn.verify._common import problem_sizes
+
     verdict = result.verdict
     return {
         "id": result.claim.id,
@@ -88,6 +90,7 @@ def claim_data(result: ClaimResult, figures: Sequence[str] = ()) -> dict[str, An
         "notes": list(verdict.notes),
         "figures": list(figures),
         "config": jsonable(result.config),
+        "sizes": problem_sizes(result.config),
         "n_runs": result.n_runs,
         "wall_time_seconds": result.wall_time,
     }

@@ -195,6 +195,13 @@ def _claim_lines(claim: Mapping[str, Any]) -> list[str]:
     for note in claim["notes"]:
         lines += [f"> {note}", ""]
     lines += _figure_lines(claim)
+    sizes = "; ".join(
+        f"{size['problem']}: n = {size['n']}, p = {size['p']}, "
+        f"solver `{size['solver']}`"
+        for size in claim.get("sizes", ())
+    )
+    if sizes:
+        lines += [f"Sizes (solver `auto`): {sizes}.", ""]
     config = "; ".join(
         f"`{name}` = {'none' if value is None else _metric_text(value)}"
         for name, value in claim["config"].items()
