@@ -649,7 +649,11 @@ def test_a_mean_squared_loss_takes_the_same_steps(realizable):
 
 
 def hand_written_gradient_descent(output_map, params0, y, *, target, max_iter):
-    """The loop riemgn.verify.c6_first_order wrote by hand (h* = 0)."""
+    """The loop riemgn.verify.c6_first_order wrote by hand (h* = 0).
+
+    The gradient J^T (u - y) is the map's vjp, as in the solver, which never
+    forms J after theta_0.
+    """
     params = np.array(params0, dtype=float)
     u = output_map.value(params)
     risk = 0.5 * float((u - y) @ (u - y))
@@ -659,7 +663,7 @@ def hand_written_gradient_descent(output_map, params0, y, *, target, max_iter):
     for k in range(max_iter + 1):
         if risk / initial <= target or k == max_iter:
             break
-        gradient = output_map.jacobian(params).T @ (u - y)
+        gradient = output_map.vjp(params, u - y)
         decrease = 1e-4 * float(gradient @ gradient)
         while True:
             trial = params - step * gradient
@@ -715,6 +719,20 @@ def test_gradient_descent_takes_the_hand_written_steps_bit_for_bit(tanh):
     assert s0 * 0.5**halvings == step
     assert result.method == "gradient_descent/armijo"
     assert np.all(np.isnan(result.history.damping))
+
+
+@pytest.mark.parametrize("step_size", [None, 0.05])
+def test_gradient_descent_forms_the_jacobian_at_most_once(step_size):
+    # Matrix-free: each iteration is one vjp; J(theta_0) only for the default step.
+    problem = two_layer(n=40, d=2, width=2, seed=5, build_manifold=False)
+    F = CountingMap(problem.output_map)
+    y = problem.output_map.value(problem.params0 + 0.1)
+    result = gradient_descent(
+        F, problem.params0, SquaredLoss(y), step_size=step_size, max_iter=25
+    )
+    assert result.n_iter == 25
+    assert F.counts["jacobian"] == (1 if step_size is None else 0)
+    assert F.counts["vjp"] == result.n_jacobian_evals == 25
 
 
 def test_gradient_descent_is_slow_where_gauss_newton_is_not(realizable):

@@ -94,7 +94,10 @@ def gradient_descent(
     line_search : bool, default True
         Halve (and keep halved) the step until Armijo's condition holds.
     max_iter : int, default 1000
-        The largest number of iterations (one Jacobian each).
+        The largest number of iterations, each with one vector-Jacobian
+        product :math:`J_k^\top\nabla h(u_k)` (``output_map.vjp``); the
+        Jacobian itself is formed only at :math:`\theta_0`, and only for the
+        default step.
     gtol, ftol, xtol : float
         Tolerances, ``>= 0`` (0 disables a test).
     callback : callable, optional
@@ -114,7 +117,8 @@ def gradient_descent(
         ``history.gain_ratio`` are NaN. Each step evaluates :math:`F` once
         plus once per halving, so ``n_value_evals - 1 - n_iter`` is the
         number of halvings, and the final step size is :math:`s_0
-        2^{-\text{halvings}}`. Status ``non_finite`` if :math:`J` or the
+        2^{-\text{halvings}}`. ``n_jacobian_evals`` counts the
+        vector-Jacobian products. Status ``non_finite`` if :math:`J` or the
         gradient is not finite, or a step without line search leaves the
         domain where :math:`F` and :math:`h` are finite;
         ``line_search_failed`` if the step falls below ``1e-300``.
@@ -172,13 +176,13 @@ def _iterations(
 ) -> SolverResult:
     for _ in range(max_iter):
         gradient = _loss_gradient(loss, run.outputs)
-        J = _jacobian(output_map, run.params, n, p)
-        run.n_jacobian_evals += 1
-        if J is None:
-            return run.finish(SolverStatus.NON_FINITE, "J(theta) is not finite")
-        if step is None:  # 1 / ||J(theta_0)||_2^2
+        if step is None:  # 1 / ||J(theta_0)||_2^2: the only Jacobian formed
+            J = _jacobian(output_map, run.params, n, p)
+            if J is None:
+                return run.finish(SolverStatus.NON_FINITE, "J(theta) is not finite")
             step = 1.0 / singular_values(J)[0] ** 2
-        g = None if gradient is None else J.T @ gradient
+        g = None if gradient is None else _vjp(output_map, run.params, gradient, p)
+        run.n_jacobian_evals += 1
         gg = math.inf if g is None else float(g @ g)
         # sqrt(g . g), from the product Armijo's test needs; safe_norm if it
         # overflows or underflows.
@@ -217,6 +221,23 @@ def _iterations(
         if stop is not None:
             return run.finish(*stop)
     return run.finish(SolverStatus.MAX_ITER, f"max_iter = {max_iter} iterations")
+
+
+def _vjp(output_map, params: np.ndarray, cotangent: np.ndarray, p: int) -> np.ndarray:
+    r""":math:`J(\theta)^\top` ``cotangent`` by the map's ``vjp``, without forming J.
+
+    An overflow gives an infinite vector, which the caller reports as
+    ``non_finite``.
+    """
+    try:
+        g = np.asarray(output_map.vjp(params, cotangent), dtype=np.float64)
+    except OverflowError:  # a model that refuses to overflow
+        return np.full(p, np.inf)
+    if g.shape != (p,):
+        raise ValueError(
+            f"the output map's vjp returned shape {g.shape}, expected ({p},)"
+        )
+    return g
 
 
 def _step(run, output_map, loss, n, g, decrease, step, line_search):
