@@ -240,8 +240,8 @@ def _verify_options(parser: argparse.ArgumentParser) -> None:
         default="synthetic",
         help=(
             "synthetic: teacher-student data with controlled conditioning; "
-            "diabetes, breast_cancer (labels +-1), digits (regression on the "
-            "digit value): scikit-learn's bundled sets (need the 'data' "
+            "diabetes, breast_cancer (labels +-1), digits (3 against 8, "
+            "labels +-1): scikit-learn's bundled sets (need the 'data' "
             "extra), for the claims that support them; the report says why "
             "the others do not"
         ),

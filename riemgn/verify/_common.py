@@ -45,7 +45,7 @@ DATA = ("synthetic", *REAL_DATA)
 _DATA_WORDS = {
     "diabetes": ("diabetes", "standardized target"),
     "breast_cancer": ("breast cancer", "+-1 diagnosis labels"),
-    "digits": ("digits", "standardized digit value"),
+    "digits": ("digits", "+-1 labels (3 against 8)"),
 }
 
 
@@ -171,6 +171,7 @@ def gram_conditioned_problem(
     tolerance: float = 1.5,
     max_draws: int = 1,
     base_inputs: np.ndarray | None = None,
+    input_scale: float = 1.0,
     **options,
 ):
     """A teacher-student problem whose ``cond(G0)`` is within ``tolerance`` of ``target``.
@@ -179,7 +180,10 @@ def gram_conditioned_problem(
     (the singular vectors of X, the initialization, the teacher, the noise)
     drawn from the same stream at every attempt:
 
-    - synthetic data: ``X = conditioned_inputs(n, d, c, rng)``;
+    - synthetic data: ``X = input_scale * conditioned_inputs(n, d, c, rng)``
+      (``input_scale = 1/sqrt(d)`` gives rows of unit mean squared norm, so
+      that ``<w, x>`` stays of order 1 at the standard initialization
+      ``w ~ N(0, I_d)`` and tanh does not saturate);
     - ``base_inputs`` (for example the diabetes features): their columns are
       scaled by ``geomspace(1, 1/c, d)``.
 
@@ -209,7 +213,7 @@ def gram_conditioned_problem(
             middle = 0.0 if attempt == 0 else 0.5 * (low + high)
             rng = run_rng((*entropy, k))
             if base_inputs is None:
-                X = conditioned_inputs(n, d, 10.0**middle, rng)
+                X = input_scale * conditioned_inputs(n, d, 10.0**middle, rng)
             else:
                 X = np.asarray(base_inputs, dtype=float) * np.geomspace(
                     1.0, 10.0**-middle, d
@@ -303,7 +307,7 @@ def data_set_description(data: str) -> dict:
     >>> description["n_samples"], description["n_features"]
     (442, 10)
     >>> data_set_description("digits")["n_features"]
-    61
+    54
     >>> data_set_description("synthetic")["preprocessing"]
     []
     """
@@ -418,18 +422,21 @@ def _digits_description(version: str) -> dict:
             "optical recognition of handwritten digits data), read from the "
             "installed package, no download"
         ),
-        "features": "the grey levels (0-16) of the 8 x 8 pixels of each image",
-        "target": (
-            "the digit value 0-9, as a regression target (the networks have one "
-            "output, and the squared loss is strongly convex)"
+        "features": (
+            "the grey levels (0-16) of the 8 x 8 pixels of the 357 images of "
+            "the digits 3 and 8"
         ),
+        "target": "the digit: +1 a 3 (183), -1 an 8 (174)",
         "preprocessing": [
-            "the 3 pixels blank in every image dropped (they cannot be "
-            "standardized); each other column centred and divided by its "
-            "population standard deviation and by sqrt(61), so that an image "
-            "has unit mean squared norm (else tanh saturates at a standard "
-            "initialization and cond(G0) is of order 1e34)",
-            "the digit value centred and divided by its population standard deviation",
+            "only the images of the digits 3 and 8 kept (a binary task: the "
+            "networks have one output)",
+            "the 10 pixels blank in every one of these images dropped (they "
+            "cannot be standardized); each other column centred and divided by "
+            "its population standard deviation and by sqrt(54), so that an "
+            "image has unit mean squared norm (else tanh saturates at a "
+            "standard initialization)",
+            "the labels mapped to +1 (a 3) and -1 (an 8), the convention of "
+            "riemgn.losses.LogisticLoss",
         ],
     }
 
@@ -447,6 +454,6 @@ def data_words(data: str) -> tuple[str, str]:
     Examples
     --------
     >>> data_words("digits")
-    ('digits', 'standardized digit value')
+    ('digits', '+-1 labels (3 against 8)')
     """
     return _DATA_WORDS[data]

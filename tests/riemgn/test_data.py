@@ -118,13 +118,14 @@ def test_breast_cancer_has_standardized_features_and_plus_minus_one_labels():
     np.testing.assert_array_equal(y, y2)
 
 
-def test_digits_is_a_standardized_regression_on_the_digit_value():
+def test_digits_is_the_binary_task_3_against_8_with_plus_minus_one_labels():
     X, y = digits()
-    assert X.shape == (1797, 61) and y.shape == (1797,)
+    assert X.shape == (357, 54) and y.shape == (357,)
     np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-12)
-    np.testing.assert_allclose(X.std(axis=0) * np.sqrt(61), 1, rtol=1e-12)
-    assert y.mean() == pytest.approx(0, abs=1e-12) and y.std() == pytest.approx(1)
-    assert np.unique(y).size == 10  # the ten digit values
+    np.testing.assert_allclose(X.std(axis=0) * np.sqrt(54), 1, rtol=1e-12)
+    assert set(np.unique(y).tolist()) == {-1.0, 1.0}
+    assert int(np.sum(y == 1.0)) == 183  # the threes: the +1 of LogisticLoss
+    assert np.linalg.matrix_rank(X) == 54  # full column rank: J can be too
     X2, y2 = digits()
     np.testing.assert_array_equal(X, X2)
     np.testing.assert_array_equal(y, y2)

@@ -528,7 +528,7 @@ def test_the_supported_claims_per_data_set():
     from riemgn.verify._common import data_support
 
     assert data_support("breast_cancer")["supported"] == ["C1"]
-    assert data_support("digits")["supported"] == []
+    assert data_support("digits")["supported"] == ["C1"]
     assert data_support("synthetic")["unsupported"] == {}
 
 
@@ -544,15 +544,39 @@ def test_the_report_lists_supported_and_unsupported_claims(dummy_claims, tmp_pat
     assert f"- C8: {reason}." in text
 
 
-def test_data_no_claim_runs_on_is_a_usage_error_with_the_reasons(capsys):
-    from riemgn.verify import CLAIMS
-
+def test_data_no_claim_runs_on_is_a_usage_error_with_the_reasons(capsys, monkeypatch):
+    claims = {
+        "C7": verify_dummy.make("C7", data=("synthetic",)),
+        "C8": verify_dummy.make("C8", data=("synthetic",)),
+    }
+    monkeypatch.setattr(verify, "CLAIMS", claims)
     with pytest.raises(SystemExit) as info:
         main(["verify", "--data", "digits"])
     assert info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no claim runs on it yet" in err
-    assert CLAIMS["C1"].unsupported_reason("digits") in err
+    assert claims["C7"].unsupported_reason("digits") in err
+
+
+def test_c1_runs_and_passes_on_the_digits(tmp_path):
+    """``riemgn verify --data digits`` passes C1 (3 against 8, one neuron), ~6 s."""
+    from riemgn.verify import CLAIMS
+
+    assert "digits" in CLAIMS["C1"].data
+    assert CLAIMS["C1"].unsupported_reason("digits") is None
+    out = tmp_path / "digits"
+    assert (
+        main(["verify", "--data", "digits", "--claims", "C1", "--out", str(out)]) == 0
+    )
+    data = json.loads((out / "report.json").read_text())
+    jsonschema.validate(data, schema())
+    (claim,) = data["claims"]
+    assert claim["status"] == "pass"
+    assert data["data_set"]["n_samples"] == 357
+    metrics = claim["metrics"]
+    assert metrics["trajectory_redrawn"] == [[]]  # the first draw stays on M
+    for scheme, order in (("euler", 1), ("heun", 2), ("rk4", 4)):
+        assert abs(metrics[f"{scheme}_order"] - order) <= 0.3
 
 
 def test_config_of_unsupported_data_names_the_reason_and_the_schema_checks_it():

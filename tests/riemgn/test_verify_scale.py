@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import jsonschema
+import numpy as np
 import pytest
 
 from manifolds.linalg import DENSE_BUDGET, resolve_solver
@@ -19,7 +20,7 @@ from riemgn.verify._common import problem_sizes
 from riemgn.verify.report import write_report
 from riemgn.verify.runner import PRESETS, SCALE_SKIPPED
 
-SCALED = ("C1", "C2")  # C5, C6: not yet (runner.SCALE_SKIPPED)
+SCALED = ("C1", "C2", "C6")  # C5: not at this size (runner.SCALE_SKIPPED)
 
 
 def test_scale_is_a_preset_of_c1_c2_c5_c6_only():
@@ -72,6 +73,27 @@ def test_a_claim_without_scale_is_refused_with_its_reason(claim_id, capsys, tmp_
     err = capsys.readouterr().err
     assert f"--preset scale does not run {claim_id}" in err
     assert SCALE_SKIPPED[claim_id][:40] in err
+
+
+def test_c6_scale_inputs_reach_its_smallest_condition():
+    # Divided by sqrt(d), the inputs keep tanh out of saturation: at input
+    # conditioning 1 the scale problem's cond(G0) is below the sweep's first
+    # target (1e2). With unit-variance inputs it is above 1e4, and GD could not
+    # reach its target at three conditions within the budget.
+    from riemgn.data import conditioned_inputs, teacher_student
+    from riemgn.verify._common import gram_condition
+
+    config = CLAIMS["C6"].config("scale")
+    n, d, width = config["n"], config["d"], config["width"]
+    assert config["input_scale"] == pytest.approx(d**-0.5, rel=1e-15)
+    conditions = {}
+    for scale in (config["input_scale"], 1.0):
+        rng = np.random.default_rng(0)
+        X = scale * conditioned_inputs(n, d, 1.0, rng)
+        problem = teacher_student(n, d, width, rng=rng, X=X, distance=0.1)
+        conditions[scale] = gram_condition(problem.output_map, problem.params0)
+    assert conditions[config["input_scale"]] < 10 ** min(config["log10_conditions"])
+    assert conditions[1.0] > 1e4
 
 
 def test_scale_runs_on_synthetic_data_only():

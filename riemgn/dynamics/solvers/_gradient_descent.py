@@ -90,7 +90,10 @@ def gradient_descent(
         :math:`h`, e.g. :class:`~riemgn.losses.SquaredLoss`, with
         ``loss.n_outputs == output_map.n_outputs``.
     step_size : float, optional
-        :math:`s_0 > 0`; default :math:`1/\|J(\theta_0)\|_2^2`.
+        :math:`s_0 > 0`; default :math:`1/\|J(\theta_0)\|_2^2`, from the
+        Jacobian at :math:`\theta_0` (the only one formed). Pass a step for
+        a model whose :math:`J` does not fit in memory: the iterations are
+        matrix-free.
     line_search : bool, default True
         Halve (and keep halved) the step until Armijo's condition holds.
     max_iter : int, default 1000
