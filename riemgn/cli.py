@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-V", "--version", action="version", version=f"riemgn {__version__}"
     )
-    commands = parser.add_subparsers(dest="command", metavar="{verify,manifold}")
+    commands = parser.add_subparsers(dest="command", metavar="{verify,manifold,sweep}")
 
     verify = commands.add_parser(
         "verify",
@@ -208,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     manifold.set_defaults(command_parser=manifold)
     _manifold_options(manifold)
+    from riemgn.sweeps._cli import add_sweep_parser
+
+    add_sweep_parser(commands, _HelpFormatter)
     return parser
 
 
@@ -416,6 +419,10 @@ def main(argv: list[str] | None = None) -> int:
         return _verify(args, args.command_parser)
     if args.command == "manifold":
         return _manifold(args, args.command_parser)
+    if args.command == "sweep":
+        from riemgn.sweeps._cli import sweep_main
+
+        return sweep_main(args)
     parser.print_help(sys.stderr)
     return 2
 

@@ -31,6 +31,8 @@ LAYERS = (
     ("riemgn.damping", 4),
     ("riemgn.equivalence", 4),
     ("riemgn.verify", 5),
+    # Sweeps run the verify layer's process pool.
+    ("riemgn.sweeps", 5),
     ("riemgn.cli", 6),
     ("riemgn.__main__", 7),
     # The top-level namespace imports its submodules lazily (PEP 562).

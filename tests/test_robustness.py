@@ -1033,6 +1033,19 @@ EXEMPT = {
     "manifolds.validation.max_abs": "overflow-safe helper (its doctests)",
     "manifolds.validation.scale_back": "overflow-safe helper (its doctests)",
     "manifolds.validation.scaled_product": "overflow-safe helper (its doctests)",
+    # sweeps: the specification is checked as a whole, each bad key named with
+    # its file (tests/riemgn/test_sweeps.py::test_an_invalid_spec_names_the_key)
+    "riemgn.sweeps.spec.SpecError": "exception",
+    "riemgn.sweeps.spec.Point": "result record",
+    "riemgn.sweeps.runner.SweepResult": "result record",
+    "riemgn.sweeps.spec.SweepSpec": "built by load_spec",
+    "riemgn.sweeps.experiments.Experiment": "registry record",
+    "riemgn.sweeps.experiments.Parameter": "registry record",
+    "riemgn.sweeps.spec.load_spec": "tests/riemgn/test_sweeps.py",
+    "riemgn.sweeps.spec.parse_spec": "tests/riemgn/test_sweeps.py",
+    "riemgn.sweeps.spec.point_key": "kernel on checked values",
+    "riemgn.sweeps.runner.run_point": "tests/riemgn/test_sweeps.py",
+    "riemgn.sweeps.runner.run_sweep": "tests/riemgn/test_sweeps.py",
 }
 
 

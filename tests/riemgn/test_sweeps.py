@@ -1,0 +1,247 @@
+"""``riemgn sweep run``: specifications, durable records, resume, failures.
+
+Each test sweeps the cheap ``solver`` experiment (n = 12 to 20 samples).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from riemgn.cli import main
+from riemgn.sweeps import (
+    EXPERIMENTS,
+    SpecError,
+    load_spec,
+    parse_spec,
+    run_point,
+    run_sweep,
+)
+
+# 4 solvers-and-widths x 3 conditions x 2 seeds = 24 points.
+SPEC_24 = """
+experiment = "solver"
+description = "24 cheap points"
+seeds = [0, 1]
+
+[options]
+n = 12
+target = 1e-6
+max_iter = 200
+
+[grid]
+solver = ["gauss_newton", "levenberg_marquardt"]
+width = [1, 2]
+input_condition = {start = 1.0, stop = 100.0, num = 3, log = true}
+"""
+
+
+def _without_times(records):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+def _table(out: pathlib.Path):
+    lines = (out / "results.jsonl").read_text().splitlines()
+    return _without_times([json.loads(line) for line in lines])
+
+
+def test_a_sweep_gives_identical_records_serially_and_in_the_pool(tmp_path):
+    spec = parse_spec(SPEC_24)
+    assert len(spec.points()) == 24
+    serial = run_sweep(spec, tmp_path / "serial", progress=False)
+    pool = run_sweep(spec, tmp_path / "pool", jobs=2, progress=False)
+    assert serial.failed == pool.failed == 0
+    assert _without_times(serial.records) == _without_times(pool.records)
+    assert _table(tmp_path / "serial") == _table(tmp_path / "pool")
+    keys = {r["key"] for r in serial.records}
+    assert len(keys) == 24  # one record, one key per point
+    assert sorted(p.name for p in (tmp_path / "pool" / "records").iterdir()) == sorted(
+        f"{k}.json" for k in keys
+    )
+    csv_lines = (tmp_path / "pool" / "results.csv").read_text().splitlines()
+    assert len(csv_lines) == 25 and csv_lines[0].startswith("key,seed,status")
+
+
+def test_resume_runs_only_the_missing_points(tmp_path):
+    spec = parse_spec(SPEC_24)
+    full = run_sweep(spec, tmp_path / "full", progress=False)
+    out = tmp_path / "partial"
+    run_sweep(spec, out, progress=False)
+    removed = sorted((out / "records").iterdir())[:5]
+    for path in removed:
+        path.unlink()
+    with pytest.raises(ValueError, match="holds 19 record"):
+        run_sweep(spec, out, progress=False)  # records there: resume or refuse
+    again = run_sweep(spec, out, resume=True, progress=False)
+    assert (again.ran, again.skipped) == (5, 19)
+    assert _table(out) == _table(tmp_path / "full") == _without_times(full.records)
+
+
+FAILING = """
+experiment = "solver"
+seeds = [0, 1, 2]
+[options]
+n = 20
+target = 1e-6
+[grid]
+width = [1, 2, 30]   # p = 60 > n = 20: the optimal risk, and the point, raise
+"""
+
+
+def test_a_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
+    spec_file = tmp_path / "failing.toml"
+    spec_file.write_text(FAILING)
+    out = tmp_path / "out"
+    code = main(["sweep", "run", str(spec_file), "--out", str(out), "--retries", "2"])
+    assert code == 3  # three points failed (width 30, three seeds)
+    records = [
+        json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()
+    ]
+    assert len(records) == 9
+    failed = [r for r in records if r["status"] == "failed"]
+    assert [r["config"]["width"] for r in failed] == [30, 30, 30]
+    for record in failed:
+        assert record["result"] is None
+        assert "p <= n" in record["error"] and record["error"].startswith("ValueError")
+        assert "Traceback (most recent call last)" in record["traceback"]
+        assert record["attempts"] == 3  # the first and two retries
+    assert all(
+        r["result"]["status"] == "callback_stop" for r in records if r not in failed
+    )
+    assert "9 points, 9 run, 0 already recorded, 3 failed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('experiment = "flows"\nseeds = [0]', "experiment = 'flows'"),
+        ('experiment = "flow"\nseeds = [0]\n[grid]\nwidht = [1, 2]', "grid.widht"),
+        ('experiment = "flow"\nseeds = [0]\n[options]\nsteps = 3', "options.steps"),
+        ('experiment = "flow"\nseeds = [0]\n[grid]\nalpha = []', "grid.alpha is empty"),
+        (
+            'experiment = "flow"\nseeds = [0]\n[grid]\nalpha = {start = 1, stop = 2, num = 0}',
+            "grid.alpha is empty",
+        ),
+        ('experiment = "flow"\nseeds = [0]\n[grid]\nwidth = [1, 2.5]', "grid.width[1]"),
+        ('experiment = "flow"\nseeds = [0]\n[options]\nalpha = "big"', "options.alpha"),
+        ('experiment = "flow"\nseeds = [0]\n[options]\nflow = "adam"', "options.flow"),
+        ('experiment = "flow"\nseeds = []', "seeds is empty"),
+        ('experiment = "flow"\nseeds = [0]\ngird = 1', "unknown key 'gird'"),
+        ('experiment = "flow"\nseeds = [0\n', "not a valid TOML file"),
+    ],
+)
+def test_an_invalid_spec_names_the_key_and_the_file(tmp_path, text, key):
+    spec_file = tmp_path / "bad.toml"
+    spec_file.write_text(text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec_file)
+    message = str(caught.value)
+    assert key in message and str(spec_file) in message, message
+
+
+def test_a_file_that_is_not_toml_is_a_usage_error(tmp_path, capsys):
+    spec_file = tmp_path / "sweep.json"
+    spec_file.write_text('{"experiment": "flow", "seeds": [0]}')
+    with pytest.raises(SystemExit) as exit:
+        main(["sweep", "run", str(spec_file), "--out", str(tmp_path / "out")])
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert "not a valid TOML file" in err and str(spec_file) in err
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_run_sweep_rejects_bad_arguments(tmp_path):
+    spec = parse_spec('experiment = "solver"\nseeds = [0]\n[options]\nn = 12\n')
+    with pytest.raises(TypeError, match="spec"):
+        run_sweep(SPEC_24, tmp_path / "a")
+    with pytest.raises(ValueError, match="jobs"):
+        run_sweep(spec, tmp_path / "b", jobs=0)
+    with pytest.raises(ValueError, match="retries"):
+        run_sweep(spec, tmp_path / "c", retries=-1)
+
+
+def test_a_point_is_determined_by_its_inputs():
+    config = EXPERIMENTS["flow"].config({"n": 12, "t_end": 2.0})
+    first = run_point(experiment="flow", config=config, seed=4, key="k", retries=0)
+    second = run_point(experiment="flow", config=config, seed=4, key="k", retries=0)
+    assert first["status"] == "ok"
+    assert _without_times([first]) == _without_times([second])
+
+
+SLOW = """
+experiment = "solver"
+seeds = {start = 0, stop = 12}
+[options]
+n = 200
+d = 5
+width = 4
+solver = "gradient_descent"
+target = 1e-12
+max_iter = 2500
+"""
+
+
+def _sweep_process(spec_file, out, *extra):
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "riemgn.cli",
+            "sweep",
+            "run",
+            str(spec_file),
+            "--out",
+            str(out),
+            "--no-progress",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+def _records(out):
+    folder = out / "records"
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def test_an_interrupted_sweep_resumes_to_the_uninterrupted_table(tmp_path):
+    spec_file = tmp_path / "slow.toml"
+    spec_file.write_text(SLOW)
+    reference = run_sweep(load_spec(spec_file), tmp_path / "reference", progress=False)
+    out = tmp_path / "out"
+    process = _sweep_process(spec_file, out, "--jobs", "2")
+    deadline = time.monotonic() + 120
+    while len(_records(out)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "--resume finishes the sweep" in err
+    interrupted = len(_records(out))
+    assert 3 <= interrupted < 12, interrupted
+    resumed = _sweep_process(spec_file, out, "--resume")
+    stdout, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    assert f"{12 - interrupted} run, {interrupted} already recorded" in stdout
+    assert len(_records(out)) == 12  # exactly one record per point
+    assert not [p for p in (out / "records").iterdir() if p.name.startswith(".")]
+    assert _table(out) == _without_times(reference.records)
+
+
+def test_the_example_specs_are_valid():
+    examples = sorted(
+        (pathlib.Path(__file__).parents[2] / "examples" / "sweeps").glob("*.toml")
+    )
+    assert examples
+    for spec_file in examples:
+        assert load_spec(spec_file).points()
