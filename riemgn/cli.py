@@ -276,6 +276,9 @@ def _verify_options(parser: argparse.ArgumentParser) -> None:
             "except wall-clock times is identical for every N"
         ),
     )
+    from riemgn.verify._dask import add_dask_options
+
+    add_dask_options(parser)
     parser.add_argument(
         "--format",
         dest="formats",
@@ -511,14 +514,7 @@ def _verify(args, parser) -> int:
                 f"{args.jobs} job(s)",
                 file=sys.stderr,
             )
-            report = run(
-                claims,
-                preset=args.preset,
-                data=args.data,
-                seed=args.seed,
-                jobs=args.jobs,
-                plots=args.plots,
-            )
+            report = _run_claims(run, claims, args, parser)
             try:
                 paths = _publish(
                     report,
@@ -557,6 +553,27 @@ def _verify(args, parser) -> int:
             if created and not written:
                 _remove_if_empty(args.out)
             lock.release()
+
+
+def _run_claims(run, claims, args, parser):
+    """``run`` the claims as ``args`` say; a Dask cluster that cannot be used is a usage error."""
+    from riemgn.verify._dask import dask_options
+
+    dask = dask_options(args, parser)
+    try:
+        return run(
+            claims,
+            preset=args.preset,
+            data=args.data,
+            seed=args.seed,
+            jobs=args.jobs,
+            plots=args.plots,
+            dask=dask,
+        )
+    except (ImportError, OSError) as error:
+        if dask is None:
+            raise
+        parser.error(f"cannot run on the Dask cluster {dask}: {error}")
 
 
 def _remove_if_empty(path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 
 __all__ = ["add_sweep_parser", "sweep_main"]
 
@@ -25,10 +26,11 @@ def add_sweep_parser(commands, formatter) -> None:
     sweep = commands.add_parser(
         "sweep",
         help="run a grid of experiments from a TOML specification, resumably",
-        description=(
+        description=textwrap.fill(
             "Run every point of a grid of a registered experiment (a flow or a "
             "solver on a teacher-student problem), one durable record per "
-            "finished point, and rebuild results.jsonl and results.csv."
+            "finished point, and rebuild results.jsonl and results.csv.",
+            78,
         ),
         formatter_class=formatter,
     )
@@ -37,13 +39,14 @@ def add_sweep_parser(commands, formatter) -> None:
         "run",
         help="run a sweep (or finish one with --resume)",
         formatter_class=formatter,
-        description=(
+        description=textwrap.fill(
             "Exit status: 0 if every point succeeded; the number of failed "
             f"points (at most {MAX_FAILED_CODE}) otherwise; 2 for a usage "
             "error (an invalid specification, an --out that holds records "
             "without --resume or that another sweep holds), before any point "
             "runs; 130 or 143 if interrupted by SIGINT or SIGTERM (the "
-            "finished points are recorded: --resume finishes the sweep)."
+            "finished points are recorded: --resume finishes the sweep).",
+            78,
         ),
     )
     run.add_argument("spec", help="the sweep specification, a TOML file")
@@ -60,6 +63,9 @@ def add_sweep_parser(commands, formatter) -> None:
         default=0,
         help="extra attempts for a point whose experiment raises",
     )
+    from riemgn.verify._dask import add_dask_options
+
+    add_dask_options(run)
     run.add_argument(
         "--no-progress",
         dest="progress",
@@ -100,6 +106,7 @@ def sweep_main(args) -> int:
         The exit code.
     """
     from riemgn.sweeps import SpecError, load_spec, run_sweep
+    from riemgn.verify._dask import dask_options
     from riemgn.verify._signals import Terminated, sigterm_raises
 
     if getattr(args, "sweep_command", None) != "run":
@@ -119,7 +126,10 @@ def sweep_main(args) -> int:
                 resume=args.resume,
                 retries=args.retries,
                 progress=args.progress,
+                dask=dask_options(args, parser),
             )
+        except (ImportError, OSError) as error:  # no dask, or no cluster there
+            parser.error(f"cannot run on the Dask cluster: {error}")
         except ValueError as error:  # --out holds records, or is held
             parser.error(
                 str(error).replace(

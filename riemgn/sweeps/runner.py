@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import pathlib
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -145,7 +146,7 @@ def _tasks(points, experiment: str, retries: int) -> list[Task]:
 
 def _results(tasks, executor):
     """Yield each finished task's record, as it finishes (in order when serial)."""
-    if executor is None:
+    if executor is None or not tasks:
         for task in tasks:
             yield task()
         return
@@ -162,6 +163,7 @@ def run_sweep(
     resume: bool = False,
     retries: int = 0,
     progress: bool = True,
+    dask=None,
 ) -> SweepResult:
     """Run a sweep's points and rebuild its table in ``out``.
 
@@ -181,7 +183,13 @@ def run_sweep(
     retries : int, default 0
         Extra attempts for a point whose experiment raises.
     progress : bool, default True
-        Show a progress bar (done, failed, remaining, ETA) on standard error.
+        Show a progress bar (done, failed, remaining, ETA) on standard error,
+        and where the Dask cluster and its dashboard are.
+    dask : dict, optional
+        Run on a Dask cluster: ``{"cluster": "local"}`` (``jobs`` worker
+        processes), ``{"scheduler": "tcp://HOST:PORT"}`` or
+        ``{"scheduler_file": PATH}`` (the ``distributed`` extra). The records
+        are those of a serial run.
 
     Returns
     -------
@@ -231,7 +239,9 @@ def run_sweep(
         failed = 0
         try:
             with _bar(len(points), len(points) - len(pending), progress) as bar:
-                with _pool(min(jobs, max(len(tasks), 1))) as executor:
+                workers = jobs if dask else min(jobs, max(len(tasks), 1))
+                announce = _stderr if progress else None
+                with _pool(workers, dask, announce) as executor:
                     for record in _results(tasks, executor):
                         write_record(out, record)
                         failed += record["status"] != "ok"
@@ -247,6 +257,10 @@ def run_sweep(
         failed=sum(r["status"] != "ok" for r in records),
         records=records,
     )
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def _bar(total: int, initial: int, enabled: bool):

@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -488,12 +488,29 @@ def _resolve(
 
 
 @contextlib.contextmanager
-def _pool(jobs: int) -> Iterator[Any]:
+def _pool(jobs: int, dask: Mapping[str, Any] | None = None, announce=None):
     """Worker processes for ``jobs > 1`` (else ``None``); none outlives the block.
 
+    ``dask`` (``cluster``, ``scheduler`` or ``scheduler_file``, see
+    :mod:`riemgn.verify._dask`) sends the runs to a Dask cluster instead;
+    ``announce(text)`` is then told where the cluster and its dashboard are.
     On an exception the pending runs are cancelled and the workers stopped;
     a second Ctrl-C meanwhile cannot cut that short.
     """
+    if dask:
+        from riemgn.verify._dask import dask_executor
+
+        executor = dask_executor(jobs, **dask)
+        if announce is not None:
+            announce(executor.description())
+        completed = False
+        try:
+            yield executor
+            completed = True
+        finally:
+            with _signals.deferred():
+                executor.shutdown(cancel_futures=not completed)
+        return
     if jobs == 1:
         yield None
         return
@@ -516,6 +533,10 @@ def _pool(jobs: int) -> Iterator[Any]:
                 _stop_pool(executor, workers_before)
 
 
+def _announce(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 def run(
     claims: Sequence[Claim],
     *,
@@ -526,6 +547,7 @@ def run(
     plots: bool = True,
     progress: Progress | None | bool = None,
     configs: Mapping[str, Mapping[str, Any]] | None = None,
+    dask: Mapping[str, Any] | None = None,
 ) -> Report:
     """Run the experiments of ``claims`` and collect their verdicts.
 
@@ -551,6 +573,11 @@ def run(
     configs : dict, optional
         ``{claim_id: {key: value}}`` overrides of preset entries, for
         smaller or altered experiments.
+    dask : dict, optional
+        Run on a Dask cluster: ``{"cluster": "local"}`` (``jobs`` worker
+        processes), ``{"scheduler": "tcp://HOST:PORT"}`` or
+        ``{"scheduler_file": PATH}`` (needs the ``distributed`` extra). The
+        results are those of a serial run.
 
     Returns
     -------
@@ -607,12 +634,13 @@ def run(
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     resolved = _resolve(claims, preset, data, configs)
+    announce = None if progress is False else _announce
     if progress is None:
         progress = Progress()
     elif progress is False:
         progress = _Silent()
     start = time.perf_counter()
-    with _pool(jobs) as executor:
+    with _pool(jobs, dask, announce) as executor:
         context = _Context(data, seed, executor, plots, progress)
         prepared = [
             _prepare(claim, config, context)

@@ -14,6 +14,7 @@ import sys
 import time
 
 import pytest
+from sweep_specs import SLOW, SPEC_24, table, without_times
 
 from riemgn.cli import main
 from riemgn.sweeps import (
@@ -25,32 +26,6 @@ from riemgn.sweeps import (
     run_sweep,
 )
 
-# 4 solvers-and-widths x 3 conditions x 2 seeds = 24 points.
-SPEC_24 = """
-experiment = "solver"
-description = "24 cheap points"
-seeds = [0, 1]
-
-[options]
-n = 12
-target = 1e-6
-max_iter = 200
-
-[grid]
-solver = ["gauss_newton", "levenberg_marquardt"]
-width = [1, 2]
-input_condition = {start = 1.0, stop = 100.0, num = 3, log = true}
-"""
-
-
-def _without_times(records):
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
-
-
-def _table(out: pathlib.Path):
-    lines = (out / "results.jsonl").read_text().splitlines()
-    return _without_times([json.loads(line) for line in lines])
-
 
 def test_a_sweep_gives_identical_records_serially_and_in_the_pool(tmp_path):
     spec = parse_spec(SPEC_24)
@@ -58,8 +33,8 @@ def test_a_sweep_gives_identical_records_serially_and_in_the_pool(tmp_path):
     serial = run_sweep(spec, tmp_path / "serial", progress=False)
     pool = run_sweep(spec, tmp_path / "pool", jobs=2, progress=False)
     assert serial.failed == pool.failed == 0
-    assert _without_times(serial.records) == _without_times(pool.records)
-    assert _table(tmp_path / "serial") == _table(tmp_path / "pool")
+    assert without_times(serial.records) == without_times(pool.records)
+    assert table(tmp_path / "serial") == table(tmp_path / "pool")
     keys = {r["key"] for r in serial.records}
     assert len(keys) == 24  # one record, one key per point
     assert sorted(p.name for p in (tmp_path / "pool" / "records").iterdir()) == sorted(
@@ -81,7 +56,7 @@ def test_resume_runs_only_the_missing_points(tmp_path):
         run_sweep(spec, out, progress=False)  # records there: resume or refuse
     again = run_sweep(spec, out, resume=True, progress=False)
     assert (again.ran, again.skipped) == (5, 19)
-    assert _table(out) == _table(tmp_path / "full") == _without_times(full.records)
+    assert table(out) == table(tmp_path / "full") == without_times(full.records)
 
 
 FAILING = """
@@ -172,20 +147,7 @@ def test_a_point_is_determined_by_its_inputs():
     first = run_point(experiment="flow", config=config, seed=4, key="k", retries=0)
     second = run_point(experiment="flow", config=config, seed=4, key="k", retries=0)
     assert first["status"] == "ok"
-    assert _without_times([first]) == _without_times([second])
-
-
-SLOW = """
-experiment = "solver"
-seeds = {start = 0, stop = 12}
-[options]
-n = 200
-d = 5
-width = 4
-solver = "gradient_descent"
-target = 1e-12
-max_iter = 2500
-"""
+    assert without_times([first]) == without_times([second])
 
 
 def _sweep_process(spec_file, out, *extra):
@@ -235,7 +197,7 @@ def test_an_interrupted_sweep_resumes_to_the_uninterrupted_table(tmp_path):
     assert f"{12 - interrupted} run, {interrupted} already recorded" in stdout
     assert len(_records(out)) == 12  # exactly one record per point
     assert not [p for p in (out / "records").iterdir() if p.name.startswith(".")]
-    assert _table(out) == _without_times(reference.records)
+    assert table(out) == without_times(reference.records)
 
 
 def test_the_example_specs_are_valid():

@@ -1,0 +1,205 @@
+"""The Dask backend: the same records and reports as a serial run, a lost worker, no extra.
+
+The clusters are started here: a ``distributed.LocalCluster`` in the test
+process, or ``dask scheduler`` and two ``dask worker`` processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from sweep_specs import SPEC_24, table, without_times  # noqa: E402
+
+from benchmarks.rows_verify import differences  # noqa: E402
+from riemgn.cli import main  # noqa: E402
+from riemgn.data import MissingExtraError  # noqa: E402
+from riemgn.sweeps import parse_spec, run_sweep  # noqa: E402
+from riemgn.verify._dask import dask_executor  # noqa: E402
+
+
+@pytest.fixture
+def local_cluster():
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def test_a_sweep_on_a_local_cluster_gives_the_serial_records(tmp_path, local_cluster):
+    spec = parse_spec(SPEC_24)
+    serial = run_sweep(spec, tmp_path / "serial", progress=False)
+    dask = run_sweep(
+        spec,
+        tmp_path / "dask",
+        progress=False,
+        dask={"scheduler": local_cluster.scheduler_address},
+    )
+    assert dask.failed == 0 and dask.n_points == 24
+    assert without_times(dask.records) == without_times(serial.records)
+    assert table(tmp_path / "dask") == table(tmp_path / "serial")
+
+
+SLOW = """
+experiment = "solver"
+seeds = {start = 0, stop = 16}
+[options]
+n = 200
+d = 5
+width = 4
+solver = "gradient_descent"
+target = 1e-12
+max_iter = 2500
+"""
+
+
+def test_a_killed_worker_loses_nothing_after_resume(tmp_path, local_cluster):
+    spec = parse_spec(SLOW)
+    reference = run_sweep(spec, tmp_path / "reference", jobs=2, progress=False)
+    out = tmp_path / "out"
+    with distributed.Client(local_cluster) as client:
+        pids = list(client.run(os.getpid).values())
+
+    def kill_one_worker():
+        deadline = time.monotonic() + 120
+        folder = out / "records"
+        while time.monotonic() < deadline:
+            if folder.is_dir() and len(list(folder.glob("*.json"))) >= 3:
+                os.kill(pids[0], signal.SIGKILL)
+                return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_one_worker)
+    killer.start()
+    options = {"scheduler": local_cluster.scheduler_address}
+    first = run_sweep(spec, out, progress=False, dask=options)
+    killer.join()
+    # The lost worker's task is rescheduled (or, past Dask's allowed failures,
+    # recorded as failed); either way resuming completes the sweep.
+    again = run_sweep(spec, out, resume=True, progress=False, dask=options)
+    assert again.skipped == 16 - first.failed
+    assert again.failed == 0
+    records = sorted((out / "records").glob("*.json"))
+    assert len(records) == 16  # exactly one record per grid point
+    assert table(out) == without_times(reference.records)
+
+
+def _report(directory):
+    return json.loads((directory / "report.json").read_text())
+
+
+def _dask_processes(tmp_path):
+    scheduler_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    processes = [
+        subprocess.Popen(
+            [
+                *dask,
+                "--scheduler-file",
+                str(scheduler_file),
+                "--port",
+                "0",
+                "--dashboard-address",
+                ":0",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+    ]
+    deadline = time.monotonic() + 60
+    while not scheduler_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for _ in range(2):
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "distributed.cli.dask_worker",
+                    "--scheduler-file",
+                    str(scheduler_file),
+                    "--nthreads",
+                    "1",
+                    "--nworkers",
+                    "1",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+        )
+    address = json.loads(scheduler_file.read_text())["address"]
+    with distributed.Client(address) as client:
+        client.wait_for_workers(2, timeout=60)
+    return address, processes
+
+
+def test_verify_on_a_cluster_gives_the_serial_report(tmp_path, capsys):
+    arguments = ["verify", "--claims", "C2,C3", "--no-plots", "--out"]
+    assert main([*arguments, str(tmp_path / "serial")]) == 0
+    assert (
+        main([*arguments, str(tmp_path / "local"), "--cluster", "local", "--jobs", "2"])
+        == 0
+    )
+    assert "Dask scheduler tcp://" in capsys.readouterr().err
+    address, processes = _dask_processes(tmp_path)
+    try:
+        assert main([*arguments, str(tmp_path / "remote"), "--scheduler", address]) == 0
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+    serial = _report(tmp_path / "serial")
+    assert differences(serial, _report(tmp_path / "local")) == []
+    assert differences(serial, _report(tmp_path / "remote")) == []
+
+
+def test_without_distributed_the_dask_options_say_how_to_install(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails
+    with pytest.raises(MissingExtraError, match=r"pip install 'riemgn\[distributed\]'"):
+        dask_executor(2, cluster="local")
+    with pytest.raises(SystemExit) as exit:
+        main(
+            [
+                "verify",
+                "--claims",
+                "C3",
+                "--cluster",
+                "local",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+    assert exit.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "riemgn[distributed]" in err[-1]
+    with pytest.raises(ValueError, match="exactly one"):
+        dask_executor(2)
+
+
+def test_two_dask_options_are_a_usage_error(tmp_path, capsys):
+    spec_file = tmp_path / "sweep.toml"
+    spec_file.write_text('experiment = "solver"\nseeds = [0]\n')
+    command = ["sweep", "run", str(spec_file), "--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as exit:
+        main([*command, "--cluster", "local", "--scheduler", "tcp://h:1"])
+    assert exit.value.code == 2
+    assert "--cluster, --scheduler" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
