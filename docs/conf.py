@@ -40,6 +40,7 @@ extensions = [
     "api_pages",
     "riemgn_docs",
     "verify_pages",
+    "sweep_pages",
     "benchmark_pages",
 ]
 

@@ -4,6 +4,7 @@
 point of a grid of a registered experiment (:data:`EXPERIMENTS`), writes one
 record per finished point and rebuilds ``results.jsonl`` and
 ``results.csv`` from them; ``--resume`` finishes an interrupted sweep.
+``riemgn sweep report DIR`` (:func:`sweep_report`) draws its figures.
 
 Examples
 --------
@@ -24,6 +25,7 @@ Examples
 """
 
 from riemgn.sweeps.experiments import EXPERIMENTS, Experiment, Parameter
+from riemgn.sweeps.report import sweep_report
 from riemgn.sweeps.runner import SweepResult, run_point, run_sweep
 from riemgn.sweeps.spec import (
     Point,
@@ -47,4 +49,5 @@ __all__ = [
     "point_key",
     "run_point",
     "run_sweep",
+    "sweep_report",
 ]

@@ -34,7 +34,7 @@ def add_sweep_parser(commands, formatter) -> None:
         ),
         formatter_class=formatter,
     )
-    actions = sweep.add_subparsers(dest="sweep_command", metavar="{run}")
+    actions = sweep.add_subparsers(dest="sweep_command", metavar="{run,report}")
     run = actions.add_parser(
         "run",
         help="run a sweep (or finish one with --resume)",
@@ -73,6 +73,19 @@ def add_sweep_parser(commands, formatter) -> None:
         help="no progress bar",
     )
     run.set_defaults(command_parser=run, sweep_parser=sweep)
+    report = actions.add_parser(
+        "report",
+        help="draw a sweep's standard figures and write report.md",
+        formatter_class=formatter,
+        description=textwrap.fill(
+            "Draw the standard figures of a sweep's table in DIR/figures (each "
+            "result against cond(G0) and against each numeric grid axis, one "
+            "series per flow or solver) and write DIR/report.md.",
+            78,
+        ),
+    )
+    report.add_argument("out", metavar="DIR", help="the sweep's directory")
+    report.set_defaults(command_parser=report, sweep_parser=sweep)
 
 
 def _positive_int(text: str) -> int:
@@ -109,10 +122,13 @@ def sweep_main(args) -> int:
     from riemgn.verify._dask import dask_options
     from riemgn.verify._signals import Terminated, sigterm_raises
 
-    if getattr(args, "sweep_command", None) != "run":
+    command = getattr(args, "sweep_command", None)
+    if command not in ("run", "report"):
         args.sweep_parser.print_help(sys.stderr)
         return 2
     parser = args.command_parser
+    if command == "report":
+        return _report(args, parser)
     try:
         spec = load_spec(args.spec)
     except SpecError as error:
@@ -154,3 +170,19 @@ def sweep_main(args) -> int:
         f"table: {result.out / 'results.csv'}"
     )
     return min(result.failed, MAX_FAILED_CODE)
+
+
+def _report(args, parser) -> int:
+    from riemgn.sweeps.report import sweep_report
+
+    try:
+        summary = sweep_report(args.out)
+    except ValueError as error:
+        parser.error(str(error))
+    print(
+        f"riemgn sweep report: {summary['points']} points, {summary['recorded']} "
+        f"recorded, {summary['failed']} failed; {summary['report']}"
+    )
+    for path in summary["figures"]:
+        print(f"  {path}")
+    return 0

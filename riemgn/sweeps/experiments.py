@@ -22,6 +22,12 @@ Registered (:data:`EXPERIMENTS`):
 ``solver``
     The same problem and one iterative solver to a relative excess
     ``target``: the iterations it took (``None`` if it did not reach it).
+``c6``
+    The per-run measurement of claim C6
+    (``riemgn.verify.c6_first_order.run_condition``) at one target
+    ``log10_condition``, with the claim's quick settings as defaults:
+    Gauss-Newton's and gradient descent's iterations to the target and
+    their ratio.
 """
 
 from __future__ import annotations
@@ -278,6 +284,49 @@ def run_solver(*, seed: int, **config) -> dict:
     }
 
 
+def run_c6(*, seed: int, log10_condition: float, **fields) -> dict:
+    """Claim C6's measurement at one cond(G0): GN's and GD's iterations to the target."""
+    from riemgn.verify import c6_first_order as c6
+
+    config = c6.Config(log10_conditions=[log10_condition], seeds=1, **fields)
+    run = c6.run_condition(
+        config=config, entropy=(seed,), condition_target=10.0**log10_condition
+    )
+    gn, gd = run.gn.iterations, run.gd.iterations
+    return {
+        "cond_G0": float(run.condition),
+        "gn_iterations": gn,
+        "gd_iterations": gd,
+        "gd_over_gn": gd / max(gn, 1) if gn is not None and gd is not None else None,
+        "gn_status": run.gn.status,
+        "gd_status": run.gd.status,
+        "draws": int(run.draws),
+    }
+
+
+def _c6_parameters() -> dict:
+    from riemgn.verify.c6_first_order import METHODS, PRESETS
+
+    quick = PRESETS["quick"]
+    kinds = {
+        "second_order": str,
+        "gd_budget": int,
+        "gn_budget": int,
+        "n": int,
+        "d": int,
+        "width": int,
+    }
+    parameters = {
+        "log10_condition": Parameter(float, 2.0, "log10 of the target cond(G0)")
+    }
+    for name, value in quick.items():
+        if name in ("log10_conditions", "seeds"):
+            continue
+        choices = METHODS if name == "second_order" else ()
+        parameters[name] = Parameter(kinds.get(name, float), value, name, choices)
+    return parameters
+
+
 #: The registered experiments, by name.
 EXPERIMENTS: dict[str, Experiment] = {
     "flow": Experiment(
@@ -314,5 +363,12 @@ EXPERIMENTS: dict[str, Experiment] = {
         },
         "one iterative solver to a relative excess",
         ("status", "cond_G0", "h_star", "iterations", "final_relative_excess"),
+    ),
+    "c6": Experiment(
+        "c6",
+        run_c6,
+        _c6_parameters(),
+        "claim C6's run: Gauss-Newton and gradient descent at one cond(G0)",
+        ("cond_G0", "gn_iterations", "gd_iterations", "gd_over_gn"),
     ),
 }

@@ -26,7 +26,12 @@ from dataclasses import dataclass
 from threadpoolctl import threadpool_limits
 
 from manifolds.validation import check_positive_int
-from riemgn.sweeps._records import consolidate, read_records, write_record
+from riemgn.sweeps._records import (
+    consolidate,
+    read_records,
+    write_atomic,
+    write_record,
+)
 from riemgn.sweeps.experiments import EXPERIMENTS
 from riemgn.sweeps.spec import SweepSpec
 from riemgn.verify._core import Task
@@ -172,8 +177,9 @@ def run_sweep(
     spec : SweepSpec
         From :func:`riemgn.sweeps.load_spec`.
     out : str or path-like
-        The sweep's directory: ``records/``, ``results.jsonl`` and
-        ``results.csv``. One sweep at a time holds it.
+        The sweep's directory: ``spec.toml`` (the specification),
+        ``records/``, ``results.jsonl`` and ``results.csv``. One sweep at a
+        time holds it.
     jobs : int, default 1
         Worker processes; 1 runs in this process. The records do not depend
         on it.
@@ -232,6 +238,7 @@ def run_sweep(
                 "points without one, or choose another directory"
             )
         out.mkdir(parents=True, exist_ok=True)
+        write_atomic(out / "spec.toml", spec.text)  # what the table is of
         points = spec.points()
         done = {k for k, r in existing.items() if r.get("status") == "ok"}
         pending = [p for p in points if p.key not in done]
@@ -245,8 +252,11 @@ def run_sweep(
                     for record in _results(tasks, executor):
                         write_record(out, record)
                         failed += record["status"] != "ok"
+                        remaining = bar.total - bar.n - 1
+                        bar.set_postfix(
+                            failed=failed, remaining=remaining, refresh=False
+                        )
                         bar.update(1)
-                        bar.set_postfix(failed=failed, refresh=False)
         finally:
             records = consolidate(out, points)
     return SweepResult(

@@ -107,6 +107,8 @@ class SweepSpec:
         The file (or ``"<string>"``).
     description : str
         The specification's ``description``.
+    text : str
+        The TOML text itself (a sweep keeps it as ``spec.toml``).
 
     Examples
     --------
@@ -121,6 +123,7 @@ class SweepSpec:
     seeds: tuple[int, ...]
     source: str
     description: str = ""
+    text: str = ""
 
     def points(self) -> list[Point]:
         """Every grid point, axes in the file's order, the seed varying fastest.
@@ -243,7 +246,7 @@ def parse_spec(text: str, *, source: str = "<string>") -> SweepSpec:
     >>> parse_spec('experiment = "nope"\\nseeds = [0]')
     Traceback (most recent call last):
     ...
-    riemgn.sweeps.spec.SpecError: <string>: experiment = 'nope' is not a registered experiment; choose one of 'flow', 'solver'
+    riemgn.sweeps.spec.SpecError: <string>: experiment = 'nope' is not a registered experiment; choose one of 'flow', 'solver', 'c6'
     """
     try:
         document = tomllib.loads(text)
@@ -262,7 +265,13 @@ def parse_spec(text: str, *, source: str = "<string>") -> SweepSpec:
     if not isinstance(description, str):
         raise SpecError(f"{source}: description must be a string, got {description!r}")
     return SweepSpec(
-        experiment, options, axes, _seeds(document, source), source, description
+        experiment,
+        options,
+        axes,
+        _seeds(document, source),
+        source,
+        description,
+        text,
     )
 
 

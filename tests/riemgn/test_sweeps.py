@@ -207,3 +207,53 @@ def test_the_example_specs_are_valid():
     assert examples
     for spec_file in examples:
         assert load_spec(spec_file).points()
+
+
+def test_the_report_draws_each_result_and_lists_the_failures(tmp_path, capsys):
+    spec_file = tmp_path / "failing.toml"
+    spec_file.write_text(FAILING + "input_condition = [1.0, 10.0]\n")
+    out = tmp_path / "out"
+    assert main(["sweep", "run", str(spec_file), "--out", str(out)]) == 6
+    assert main(["sweep", "report", str(out)]) == 0
+    figures = sorted(p.name for p in (out / "figures").iterdir())
+    # cond(G0) and the numeric axes with more than one value
+    assert figures == [
+        "solver_vs_cond_G0.png",
+        "solver_vs_input_condition.png",
+        "solver_vs_width.png",
+    ]
+    assert all((out / "figures" / name).stat().st_size > 10_000 for name in figures)
+    text = (out / "report.md").read_text()
+    assert "points: 18; recorded: 18; failed: 6; missing: 0" in text
+    assert text.count("p <= n") == 6  # each failed point with its error
+    for name in figures:
+        assert f"(figures/{name})" in text
+    assert "report.md" in capsys.readouterr().out
+
+
+def test_a_report_needs_a_sweep(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["sweep", "report", str(tmp_path)])
+    assert exit.value.code == 2
+    assert "spec.toml is missing" in capsys.readouterr().err
+
+
+def test_the_c6_experiment_is_the_claims_own_run():
+    from riemgn.verify import c6_first_order as c6
+
+    config = EXPERIMENTS["c6"].config({"log10_condition": 2.0})
+    record = run_point(experiment="c6", config=config, seed=3, key="k", retries=0)
+    assert record["status"] == "ok", record["error"]
+    quick = {k: v for k, v in c6.PRESETS["quick"].items() if k != "log10_conditions"}
+    run = c6.run_condition(
+        config=c6.Config(**{**quick, "log10_conditions": [2.0], "seeds": 1}),
+        entropy=(3,),
+        condition_target=100.0,
+    )
+    result = record["result"]
+    assert result["cond_G0"] == run.condition
+    assert (result["gn_iterations"], result["gd_iterations"]) == (
+        run.gn.iterations,
+        run.gd.iterations,
+    )
+    assert result["gd_iterations"] > 100 * result["gn_iterations"]
