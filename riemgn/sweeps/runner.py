@@ -157,7 +157,25 @@ def _results(tasks, executor):
         return
     futures = _submit(tasks, executor)
     for future in concurrent.futures.as_completed(futures):
-        yield future.result()
+        try:
+            yield future.result()
+        except Exception as error:  # the worker was lost, not the experiment
+            yield _lost(tasks[futures[future]], error)
+
+
+def _lost(task: Task, error: Exception) -> dict:
+    """The failed record of a point whose worker died (a killed process or Dask
+    worker): the experiment did not raise, so ``--resume`` runs it again."""
+    lines = traceback.format_exception_only(type(error), error)
+    return {
+        **{k: task.kwargs[k] for k in ("key", "experiment", "config", "seed")},
+        "status": "failed",
+        "result": None,
+        "error": "the worker running it was lost: " + " ".join("".join(lines).split()),
+        "traceback": "".join(traceback.format_exception(error)),
+        "attempts": 1,
+        "seconds": None,
+    }
 
 
 def run_sweep(
@@ -193,7 +211,8 @@ def run_sweep(
         and where the Dask cluster and its dashboard are.
     dask : dict, optional
         Run on a Dask cluster: ``{"cluster": "local"}`` (``jobs`` worker
-        processes), ``{"scheduler": "tcp://HOST:PORT"}`` or
+        processes, one per core if ``jobs`` is 1),
+        ``{"scheduler": "tcp://HOST:PORT"}`` or
         ``{"scheduler_file": PATH}`` (the ``distributed`` extra). The records
         are those of a serial run.
 
@@ -238,7 +257,8 @@ def run_sweep(
                 "points without one, or choose another directory"
             )
         out.mkdir(parents=True, exist_ok=True)
-        write_atomic(out / "spec.toml", spec.text)  # what the table is of
+        if spec.text:  # what the table is of, for riemgn sweep report
+            write_atomic(out / "spec.toml", spec.text)
         points = spec.points()
         done = {k for k, r in existing.items() if r.get("status") == "ok"}
         pending = [p for p in points if p.key not in done]

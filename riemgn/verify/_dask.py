@@ -16,7 +16,8 @@ process's BLAS setting.
 The cluster is one of:
 
 - ``cluster="local"``: an embedded :class:`distributed.LocalCluster` of
-  ``jobs`` single-threaded worker processes (no dashboard port is needed);
+  ``jobs`` single-threaded worker processes, or one per core when ``jobs``
+  is 1 (its dashboard on a free port);
 - ``scheduler="tcp://HOST:PORT"``: a running scheduler;
 - ``scheduler_file=PATH``: a running scheduler, from its file
   (``dask scheduler --scheduler-file PATH``).
@@ -28,6 +29,7 @@ Without ``dask.distributed`` installed, :func:`dask_executor` raises
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import threading
 
 from threadpoolctl import threadpool_limits
@@ -152,7 +154,8 @@ def dask_executor(
     Parameters
     ----------
     jobs : int
-        The worker processes of an embedded ``cluster="local"``.
+        The worker processes of an embedded ``cluster="local"``; 1 means one
+        per core of the machine.
     cluster : {"local"}, optional
         Start an embedded :class:`distributed.LocalCluster`.
     scheduler : str, optional
@@ -197,8 +200,10 @@ def dask_executor(
         raise MissingExtraError(INSTALL) from None
     local = None
     if cluster == "local":
+        # Sized to the machine unless --jobs asks for more than one worker.
+        workers = jobs if jobs > 1 else max(1, os.cpu_count() or 1)
         local = distributed.LocalCluster(
-            n_workers=jobs,
+            n_workers=workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",  # any free port: never a clash
@@ -225,8 +230,9 @@ def add_dask_options(parser) -> None:
     parser.add_argument(
         "--cluster",
         choices=("local",),
-        help="run on an embedded Dask LocalCluster of --jobs worker processes "
-        "(the 'distributed' extra; default: local processes, no Dask)",
+        help="run on an embedded Dask LocalCluster of --jobs worker processes, "
+        "one per core without --jobs (the 'distributed' extra; default: local "
+        "processes, no Dask)",
     )
     parser.add_argument(
         "--scheduler",

@@ -323,7 +323,13 @@ def _execute(tasks: Sequence[Task], futures: dict | None, progress: Progress) ->
         return results
     for future in concurrent.futures.as_completed(futures):
         index = futures[future]
-        results[index] = future.result()
+        try:
+            results[index] = future.result()
+        except Exception as error:  # the worker was lost (a killed process)
+            results[index] = _Failure(
+                tasks[index].label,
+                f"the worker running it was lost: {_describe(error)}",
+            )
         progress.advance(tasks[index].label)
     return results
 
@@ -575,7 +581,8 @@ def run(
         smaller or altered experiments.
     dask : dict, optional
         Run on a Dask cluster: ``{"cluster": "local"}`` (``jobs`` worker
-        processes), ``{"scheduler": "tcp://HOST:PORT"}`` or
+        processes, one per core if ``jobs`` is 1),
+        ``{"scheduler": "tcp://HOST:PORT"}`` or
         ``{"scheduler_file": PATH}`` (needs the ``distributed`` extra). The
         results are those of a serial run.
 

@@ -257,3 +257,35 @@ def test_the_c6_experiment_is_the_claims_own_run():
         run.gd.iterations,
     )
     assert result["gd_iterations"] > 100 * result["gn_iterations"]
+
+
+def test_a_killed_pool_worker_fails_its_points_and_resume_completes(tmp_path):
+    import multiprocessing
+    import threading
+
+    spec = parse_spec(SLOW)
+    reference = run_sweep(spec, tmp_path / "reference", progress=False)
+    out = tmp_path / "out"
+    before = set(multiprocessing.active_children())
+
+    def kill_a_worker():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if len(_records(out)) >= 2:
+                workers = set(multiprocessing.active_children()) - before
+                if workers:
+                    os.kill(next(iter(workers)).pid, signal.SIGKILL)
+                    return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_a_worker)
+    killer.start()
+    first = run_sweep(spec, out, jobs=2, progress=False)
+    killer.join()
+    assert first.failed >= 1  # the pool broke: the points in flight or queued
+    lost = [r for r in first.records if r["status"] == "failed"]
+    assert all("worker running it was lost" in r["error"] for r in lost)
+    again = run_sweep(spec, out, resume=True, jobs=2, progress=False)
+    assert again.ran == first.failed and again.failed == 0
+    assert len(_records(out)) == 12
+    assert table(out) == without_times(reference.records)
