@@ -159,19 +159,24 @@ def _results(tasks, executor):
     for future in concurrent.futures.as_completed(futures):
         try:
             yield future.result()
-        except Exception as error:  # the worker was lost, not the experiment
+        except Exception as error:  # the task did not return: not the experiment
             yield _lost(tasks[futures[future]], error)
 
 
 def _lost(task: Task, error: Exception) -> dict:
-    """The failed record of a point whose worker died (a killed process or Dask
-    worker): the experiment did not raise, so ``--resume`` runs it again."""
+    """The failed record of a point whose task did not return a record.
+
+    Its worker died (a killed process, a lost Dask worker) or its record
+    could not be sent back; the experiment itself did not raise (that is
+    recorded by :func:`run_point`), so ``--resume`` runs the point again.
+    """
     lines = traceback.format_exception_only(type(error), error)
     return {
         **{k: task.kwargs[k] for k in ("key", "experiment", "config", "seed")},
         "status": "failed",
         "result": None,
-        "error": "the worker running it was lost: " + " ".join("".join(lines).split()),
+        "error": "the task did not return (its worker was lost, or its record "
+        "could not be sent back): " + " ".join("".join(lines).split()),
         "traceback": "".join(traceback.format_exception(error)),
         "attempts": 1,
         "seconds": None,

@@ -325,10 +325,11 @@ def _execute(tasks: Sequence[Task], futures: dict | None, progress: Progress) ->
         index = futures[future]
         try:
             results[index] = future.result()
-        except Exception as error:  # the worker was lost (a killed process)
+        except Exception as error:  # a lost worker, or a result not sent back
             results[index] = _Failure(
                 tasks[index].label,
-                f"the worker running it was lost: {_describe(error)}",
+                "the run did not return (its worker was lost, or its result "
+                f"could not be sent back): {_describe(error)}",
             )
         progress.advance(tasks[index].label)
     return results
@@ -503,6 +504,14 @@ def _pool(jobs: int, dask: Mapping[str, Any] | None = None, announce=None):
     On an exception the pending runs are cancelled and the workers stopped;
     a second Ctrl-C meanwhile cannot cut that short.
     """
+    if dask is not None and (
+        not isinstance(dask, Mapping)
+        or not set(dask) <= {"cluster", "scheduler", "scheduler_file"}
+    ):
+        raise ValueError(
+            "`dask` must be a dict with one of the keys 'cluster', 'scheduler' "
+            f"and 'scheduler_file', got {dask!r}"
+        )
     if dask:
         from riemgn.verify._dask import dask_executor
 
@@ -599,8 +608,9 @@ def run(
     ValueError
         For an unknown ``preset`` or ``data``, a non-positive ``jobs``, a
         negative ``seed``, no claims, ``configs`` naming unknown claims or
-        keys, or a claim that does not support ``data``; or whatever a
-        claim's ``config_type`` raises for its configuration.
+        keys, a claim that does not support ``data``, or a ``dask`` other
+        than a dict with one of its three keys; or whatever a claim's
+        ``config_type`` raises for its configuration.
     TypeError
         If ``jobs`` is not an integer, or ``claims`` is not a sequence of
         :class:`riemgn.verify.Claim` (claim ids such as ``["C3"]`` are

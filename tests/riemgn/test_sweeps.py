@@ -140,6 +140,8 @@ def test_run_sweep_rejects_bad_arguments(tmp_path):
         run_sweep(spec, tmp_path / "b", jobs=0)
     with pytest.raises(ValueError, match="retries"):
         run_sweep(spec, tmp_path / "c", retries=-1)
+    with pytest.raises(ValueError, match="`dask`"):
+        run_sweep(spec, tmp_path / "d", progress=False, dask={"clutser": "local"})
 
 
 def test_a_point_is_determined_by_its_inputs():
@@ -284,7 +286,7 @@ def test_a_killed_pool_worker_fails_its_points_and_resume_completes(tmp_path):
     killer.join()
     assert first.failed >= 1  # the pool broke: the points in flight or queued
     lost = [r for r in first.records if r["status"] == "failed"]
-    assert all("worker running it was lost" in r["error"] for r in lost)
+    assert all("its worker was lost" in r["error"] for r in lost)
     again = run_sweep(spec, out, resume=True, jobs=2, progress=False)
     assert again.ran == first.failed and again.failed == 0
     assert len(_records(out)) == 12
