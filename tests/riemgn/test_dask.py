@@ -14,17 +14,15 @@ import sys
 import threading
 import time
 
+import distributed  # the test extra installs riemgn[distributed]: never skipped
 import pytest
+from sweep_specs import SPEC_24, table, without_times
 
-distributed = pytest.importorskip("distributed")
-
-from sweep_specs import SPEC_24, table, without_times  # noqa: E402
-
-from benchmarks.rows_verify import differences  # noqa: E402
-from riemgn.cli import main  # noqa: E402
-from riemgn.data import MissingExtraError  # noqa: E402
-from riemgn.sweeps import parse_spec, run_sweep  # noqa: E402
-from riemgn.verify._dask import dask_executor  # noqa: E402
+from benchmarks.rows_verify import differences
+from riemgn.cli import main
+from riemgn.data import MissingExtraError
+from riemgn.sweeps import parse_spec, run_sweep
+from riemgn.verify._dask import dask_executor
 
 
 @pytest.fixture
