@@ -518,34 +518,35 @@ def _pool(jobs: int, dask: Mapping[str, Any] | None = None, announce=None):
         executor = dask_executor(jobs, **dask)
         if announce is not None:
             announce(executor.description())
-        completed = False
-        try:
-            yield executor
-            completed = True
-        finally:
-            with _signals.deferred():
-                executor.shutdown(cancel_futures=not completed)
-        return
-    if jobs == 1:
+
+        def stop(completed: bool) -> None:
+            executor.shutdown(cancel_futures=not completed)
+
+    elif jobs == 1:
         yield None
         return
-    workers_before = set(multiprocessing.active_children())
-    executor = concurrent.futures.ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(os.getpid(),),
-    )
+    else:
+        workers_before = set(multiprocessing.active_children())
+        executor = concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(os.getpid(),),
+        )
+
+        def stop(completed: bool) -> None:
+            if completed:
+                executor.shutdown(wait=True)
+            else:
+                _stop_pool(executor, workers_before)
+
     completed = False
     try:
         yield executor
         completed = True
     finally:
         with _signals.deferred():
-            if completed:
-                executor.shutdown(wait=True)
-            else:
-                _stop_pool(executor, workers_before)
+            stop(completed)
 
 
 def _announce(text: str) -> None:

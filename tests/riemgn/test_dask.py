@@ -16,7 +16,7 @@ import time
 
 import distributed  # the test extra installs riemgn[distributed]: never skipped
 import pytest
-from sweep_specs import SPEC_24, table, without_times
+from sweep_specs import SLOW, SPEC_24, table, without_times
 
 from benchmarks.rows_verify import differences
 from riemgn.cli import main
@@ -50,19 +50,6 @@ def test_a_sweep_on_a_local_cluster_gives_the_serial_records(tmp_path, local_clu
     assert table(tmp_path / "dask") == table(tmp_path / "serial")
 
 
-SLOW = """
-experiment = "solver"
-seeds = {start = 0, stop = 16}
-[options]
-n = 200
-d = 5
-width = 4
-solver = "gradient_descent"
-target = 1e-12
-max_iter = 2500
-"""
-
-
 def test_a_killed_worker_loses_nothing_after_resume(tmp_path, local_cluster):
     spec = parse_spec(SLOW)
     reference = run_sweep(spec, tmp_path / "reference", jobs=2, progress=False)
@@ -87,10 +74,10 @@ def test_a_killed_worker_loses_nothing_after_resume(tmp_path, local_cluster):
     # The lost worker's task is rescheduled (or, past Dask's allowed failures,
     # recorded as failed); either way resuming completes the sweep.
     again = run_sweep(spec, out, resume=True, progress=False, dask=options)
-    assert again.skipped == 16 - first.failed
+    assert again.skipped == 12 - first.failed
     assert again.failed == 0
     records = sorted((out / "records").glob("*.json"))
-    assert len(records) == 16  # exactly one record per grid point
+    assert len(records) == 12  # exactly one record per grid point
     assert table(out) == without_times(reference.records)
 
 

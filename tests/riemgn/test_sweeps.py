@@ -178,7 +178,12 @@ def _records(out):
     return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
-def test_an_interrupted_sweep_resumes_to_the_uninterrupted_table(tmp_path):
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
+)
+def test_an_interrupted_sweep_resumes_to_the_uninterrupted_table(
+    tmp_path, signum, code
+):
     spec_file = tmp_path / "slow.toml"
     spec_file.write_text(SLOW)
     reference = run_sweep(load_spec(spec_file), tmp_path / "reference", progress=False)
@@ -187,9 +192,9 @@ def test_an_interrupted_sweep_resumes_to_the_uninterrupted_table(tmp_path):
     deadline = time.monotonic() + 120
     while len(_records(out)) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
+    assert process.returncode == code, err
     assert "--resume finishes the sweep" in err
     interrupted = len(_records(out))
     assert 3 <= interrupted < 12, interrupted
@@ -291,3 +296,15 @@ def test_a_killed_pool_worker_fails_its_points_and_resume_completes(tmp_path):
     assert again.ran == first.failed and again.failed == 0
     assert len(_records(out)) == 12
     assert table(out) == without_times(reference.records)
+
+
+def test_a_second_sweep_on_the_same_directory_is_refused(tmp_path):
+    from riemgn.verify._outdir import OutputLock
+
+    spec = parse_spec('experiment = "solver"\nseeds = [0]\n[options]\nn = 12\n')
+    out = tmp_path / "out"
+    with OutputLock(out):  # another sweep holds it
+        with pytest.raises(ValueError, match="out"):
+            run_sweep(spec, out, progress=False)
+    assert not (out / "records").exists()
+    assert run_sweep(spec, out, progress=False).failed == 0  # free again
