@@ -828,6 +828,50 @@ def _ratio(numerator, denominator) -> float:
     return float(numerator / denominator) if denominator > 0 else math.inf
 
 
+def kernel_cg(J, g, lam, precondition, scale, tol, maxiter, progress):
+    r"""Preconditioned CG on :math:`(JJ^\top + \lambda I)x = g`; ``(x, KrylovInfo)``.
+
+    Stops when :math:`\|g - (K+\lambda)x\| \le \mathtt{tol}\,(\|g\| +
+    \mathtt{scale}\,\|x\|)` (``scale`` estimates :math:`\lambda_{max}(K) +
+    \lambda`), checked on the true residual; raises
+    :class:`~manifolds.exceptions.KrylovConvergenceError` after ``maxiter``
+    iterations without it.
+    """
+
+    def operator(x):
+        return J.matvec(J.rmatvec(x)) + lam * x
+
+    bar = _Progress(_progress_enabled(progress), maxiter, "pcg")
+    x, r = np.zeros_like(g), g.copy()
+    z = precondition(r)
+    d, rz = z.copy(), float(r @ z)
+    norm_g, iterations = float(np.linalg.norm(g)), 0
+    try:
+        while iterations < maxiter:
+            if np.linalg.norm(r) <= tol * (norm_g + scale * np.linalg.norm(x)):
+                r = g - operator(x)  # the true residual
+                if np.linalg.norm(r) <= tol * (norm_g + scale * np.linalg.norm(x)):
+                    break
+            Ad = operator(d)
+            alpha = rz / float(d @ Ad)
+            x += alpha * d
+            r -= alpha * Ad
+            z = precondition(r)
+            rz, previous = float(r @ z), rz
+            d = z + (rz / previous) * d
+            iterations += 1
+            bar.update()
+    finally:
+        bar.close()
+    residual = _ratio(
+        np.linalg.norm(g - operator(x)), norm_g + scale * np.linalg.norm(x)
+    )
+    info = KrylovInfo(iterations, residual, tol, residual <= tol)
+    if not info.converged:
+        raise KrylovConvergenceError(iterations, residual, tol)
+    return x, info
+
+
 class _Counted(scipy.sparse.linalg.LinearOperator):
     """``A`` with a progress bar advanced at each ``rmatvec`` (one per LSMR iteration)."""
 
@@ -1003,7 +1047,7 @@ class KrylovKernelFactorization:
         return g, lam, self._pcg(g, lam)
 
     def _pcg(self, g, lam):
-        J, U, values = self.J, self.U, self.nystrom_eigenvalues
+        U, values = self.U, self.nystrom_eigenvalues
         smallest = values[-1] + lam
         if not smallest > 0:
             raise np.linalg.LinAlgError(
@@ -1015,42 +1059,17 @@ class KrylovKernelFactorization:
             coefficients = U.T @ r
             return U @ (coefficients * (smallest / (values + lam) - 1.0)) + r
 
-        def operator(x):
-            return J.matvec(J.rmatvec(x)) + lam * x
-
-        scale = values[0] + lam
         maxiter = self.maxiter or self.J.shape[0] + 100
-        bar = _Progress(_progress_enabled(self._progress), maxiter, "pcg")
-        x, r = np.zeros_like(g), g.copy()
-        z = precondition(r)
-        d, rz = z.copy(), float(r @ z)
-        norm_g, iterations = float(np.linalg.norm(g)), 0
-        try:
-            while iterations < maxiter:
-                if np.linalg.norm(r) <= self.tol * (norm_g + scale * np.linalg.norm(x)):
-                    r = g - operator(x)  # the true residual
-                    if np.linalg.norm(r) <= self.tol * (
-                        norm_g + scale * np.linalg.norm(x)
-                    ):
-                        break
-                Ad = operator(d)
-                alpha = rz / float(d @ Ad)
-                x += alpha * d
-                r -= alpha * Ad
-                z = precondition(r)
-                rz, previous = float(r @ z), rz
-                d = z + (rz / previous) * d
-                iterations += 1
-                bar.update()
-        finally:
-            bar.close()
-        residual = _ratio(
-            np.linalg.norm(g - operator(x)), norm_g + scale * np.linalg.norm(x)
+        x, self.last_info = kernel_cg(
+            self.J,
+            g,
+            lam,
+            precondition,
+            values[0] + lam,
+            self.tol,
+            maxiter,
+            self._progress,
         )
-        converged = residual <= self.tol
-        self.last_info = KrylovInfo(iterations, residual, self.tol, converged)
-        if not converged:
-            raise KrylovConvergenceError(iterations, residual, self.tol)
         return x
 
     def direction(self, g, damping) -> np.ndarray:

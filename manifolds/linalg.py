@@ -141,12 +141,15 @@ __all__ = [
     "KrylovKernelFactorization",  # noqa: F822 - lazy, see __getattr__
     "RankDeficiencyError",
     "RankInfo",
+    "ReferenceKernel",  # noqa: F822 - lazy, see __getattr__
+    "ReferencedKernelFactorization",  # noqa: F822 - lazy, see __getattr__
     "SOLVERS",
     "SquareSystem",
     "default_rank_rtol",
     "factorize",
     "gauss_newton_direction",
     "gram_factor",
+    "kernel_eigen",  # noqa: F822 - lazy, see __getattr__
     "kernel_factorization",
     "least_squares_solution",
     "orthonormal_basis",
@@ -154,6 +157,7 @@ __all__ = [
     "resolve_solver",
     "singular_values",
     "singular_value_decomposition",
+    "smallest_kernel_eigenpair",  # noqa: F822 - lazy, see __getattr__
     "stacked_lm_direction",
 ]
 
@@ -177,20 +181,14 @@ DENSE_BUDGET = 2**30
 #: The default relative tolerance of a Krylov solve (see ``manifolds._krylov``).
 KRYLOV_TOL = 1e-12
 
-# The matrix-free backend, imported on first use (it imports this module).
-_KRYLOV_NAMES = (
-    "JacobianOperator",  # noqa: F822 - lazy, see __getattr__
-    "KrylovFactorization",  # noqa: F822 - lazy, see __getattr__
-    "KrylovInfo",  # noqa: F822 - lazy, see __getattr__
-    "KrylovKernelFactorization",  # noqa: F822 - lazy, see __getattr__
-)
-
-
+# The matrix-free backend and the reference kernel, imported on first use
+# (they import this module): the names of their ``__all__``.
 def __getattr__(name: str):
-    if name in _KRYLOV_NAMES:
-        from manifolds import _krylov
+    from manifolds import _krylov, _reference
 
-        return getattr(_krylov, name)
+    for module in (_krylov, _reference):
+        if name in module.__all__:
+            return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -830,6 +830,14 @@ ENTRIES = [
         },
     ),
     Entry(
+        "manifolds.linalg.ReferenceKernel",
+        lambda ctx, **kw: linalg.ReferenceKernel(
+            linalg.JacobianOperator(ctx.F, ctx.params0), **kw
+        ),
+        lambda ctx: {"tol": 1e-10, "maxiter": 50},
+        {"tol": positive(1.0, 2.0), "maxiter": optional(count())},
+    ),
+    Entry(
         "manifolds.linalg.resolve_solver",
         lambda ctx, **kw: linalg.resolve_solver(**kw),
         lambda ctx: {"solver": "auto", "n": 10, "p": 2},
@@ -1013,6 +1021,9 @@ EXEMPT = {
     "manifolds.linalg.default_rank_rtol": "kernel on checked arrays",
     "manifolds.linalg.gauss_newton_direction": "kernel on checked arrays",
     "manifolds.linalg.kernel_factorization": "kernel on checked arrays",
+    "manifolds._reference.kernel_eigen": "kernel on checked arrays",
+    "manifolds._reference.smallest_kernel_eigenpair": "kernel on checked arrays",
+    "manifolds._reference.ReferencedKernelFactorization": "built by ReferenceKernel.at",
     "manifolds.linalg.least_squares_solution": "kernel on checked arrays",
     "manifolds.linalg.orthonormal_basis": "kernel on checked arrays",
     "manifolds.linalg.singular_values": "kernel on checked arrays",
