@@ -27,6 +27,17 @@ is the QR of the stacked :math:`[J; \sqrt\lambda I]`; from
 come from its triangular factor (:meth:`~manifolds.linalg.JacobianFactorization.damped_solve`),
 a different rounding (relative differences of order :math:`10^{-9}` in a
 flow's outputs) at a fraction of the cost.
+
+*The reference kernel.* In the matrix-free kernel form (:math:`p > n`) from
+``REFERENCE_KERNEL_N`` on, Levenberg-Marquardt diagonalizes the kernel once,
+at the first point, and every later evaluation solves by CG and finds
+:math:`\lambda_{min}(K_t)` preconditioned with it
+(:class:`~manifolds.linalg.ReferenceKernel`). A solve or eigenvalue
+iteration that fails takes a new reference at that point and is redone
+there, exactly; one that needed more than ``REFERENCE_REFRESH_ITERATIONS``
+CG iterations moves the reference to the next point. The gradient flow's
+Rosenbrock-W steps (``GradientFlow.w_solver``) solve through a reference
+kernel the same way.
 """
 
 from __future__ import annotations
@@ -42,7 +53,9 @@ from manifolds.linalg import (
     KRYLOV_TOL,
     JacobianFactorization,
     JacobianOperator,
+    KrylovConvergenceError,
     RankDeficiencyError,
+    ReferenceKernel,
     factorize,
     gauss_newton_direction,
     kernel_factorization,
@@ -70,6 +83,24 @@ def krylov_tolerance(rtol: float) -> float:
     took 24713 evaluations instead of the dense flow's 149; at 1e-14, 157.
     """
     return min(KRYLOV_TOL, max(1e-4 * rtol, 1e-14))
+
+
+#: From this n on, the matrix-free kernel form (p > n) of Levenberg-Marquardt
+#: reuses one kernel eigendecomposition across points (module notes).
+REFERENCE_KERNEL_N = 1000
+#: CG iterations after which the next point takes a new reference.
+REFERENCE_REFRESH_ITERATIONS = 20
+
+
+def w_tolerance(rtol: float) -> float:
+    """The CG tolerance of a Rosenbrock-W step's solves at ``rtol``: ``1e-2 rtol`` in [1e-14, 1e-6].
+
+    An inexact solve perturbs a stage by about the tolerance relative to the
+    state, below the step's error control. Measured at n = 4000, p = 40000
+    (C5's scale problem, rtol 1e-8): 1e-10 and 1e-12 give the same 122
+    steps and rates equal to 1e-6, with 2.1 and 2.8 CG iterations a solve.
+    """
+    return min(1e-6, max(1e-2 * rtol, 1e-14))
 
 
 #: From this n p^2 on, Levenberg-Marquardt (p <= n) factorizes J once per point.
@@ -408,7 +439,29 @@ class LevenbergMarquardt(Dynamics):
             form = "kernel_krylov" if self.kernel_form else "krylov"
         else:
             form = "kernel" if self.kernel_form else "stacked_qr"
+        self.referenced = (
+            solver == "krylov" and self.kernel_form and n >= REFERENCE_KERNEL_N
+        )
+        if self.referenced:
+            form = "kernel_reference"
+        self._reference = None
+        self.n_references = 0
         self.name = "levenberg_marquardt/" + form
+
+    def _referenced_factors(self, params):
+        """The kernel form at ``params`` with the reference kernel (module notes)."""
+        operator = JacobianOperator(self.counter.map, params)
+        if self._reference is None:
+            n = self.counter.map.n_outputs
+            kernel = None
+            if self.closed_form is not None and 8 * n * n <= DENSE_BUDGET:
+                kernel = np.asarray(self.closed_form(params), dtype=np.float64)
+            self._reference = ReferenceKernel(
+                operator, kernel=kernel, tol=self.krylov_tol, progress=self.progress
+            )
+            self.n_references += 1
+        factorization = self._reference.at(operator)
+        return operator, factorization, factorization.kernel_eigenvalues
 
     def _krylov_factors(self, params):
         """The matrix-free factorization at ``params``, with the kernel eigenvalues.
@@ -463,9 +516,24 @@ class LevenbergMarquardt(Dynamics):
         return J, factorization, eigenvalues
 
     def _evaluate(self, t, params):
+        if self.referenced:
+            try:
+                evaluation, info = self._evaluate_at(t, params)
+            except KrylovConvergenceError:  # too far from the reference: a new one here
+                self._reference = None
+                evaluation, info = self._evaluate_at(t, params)
+            if info is not None and info.iterations > REFERENCE_REFRESH_ITERATIONS:
+                self._reference = None
+            return evaluation
+        return self._evaluate_at(t, params)[0]
+
+    def _evaluate_at(self, t, params):
+        """The evaluation at ``params`` and the last Krylov solve's info (or None)."""
         u, g, value = self._outputs_and_gradient(params)
         self.counter.n_solves += 1
-        if self.solver == "krylov":
+        if self.referenced:
+            J, factorization, eigenvalues = self._referenced_factors(params)
+        elif self.solver == "krylov":
             J, factorization, eigenvalues = self._krylov_factors(params)
             if not np.all(np.isfinite(eigenvalues)):
                 raise FlowBreakdown(
@@ -496,7 +564,10 @@ class LevenbergMarquardt(Dynamics):
             else:
                 velocity = -stacked_lm_direction(J, g, lam)
         except np.linalg.LinAlgError as error:
+            if self.referenced and isinstance(error, KrylovConvergenceError):
+                raise  # _evaluate takes a new reference
             raise FlowBreakdown(status_of(error), str(error)) from None
+        info = getattr(factorization, "last_info", None)
         return Evaluation(
             velocity,
             u,
@@ -504,15 +575,84 @@ class LevenbergMarquardt(Dynamics):
             value,
             damping=lam,
             lambda_min=float(eigenvalues[-1]),
-        )
+        ), info
+
+
+#: A Rosenbrock-W step retried this many times from one state takes a new
+#: reference there (GradientFlow.w_solver).
+W_REFRESH_RETRIES = 2
 
 
 class GradientFlow(Dynamics):
     name = "gradient"
 
-    def __init__(self, counter, loss, params0, *, solver="dense"):
+    def __init__(
+        self, counter, loss, params0, *, solver="dense", krylov_tol=KRYLOV_TOL
+    ):
         super().__init__(counter, loss, params0)
         self.solver = solver
+        self.krylov_tol = krylov_tol
+        self._w_reference = None
+        self._w_state = (b"", 0)  # the last state w_solver was called at, and count
+        self.n_references = 0
+
+    def w_solver(self, t, params, c):
+        r"""The map :math:`v \mapsto (I + cJ^\top J)^{-1}v` of a Rosenbrock-W step.
+
+        :math:`A = -J^\top J` at the step's state is the Gauss-Newton part
+        of the right-hand side's Jacobian :math:`-(J^\top J + H_{\nabla h})`
+        (a W-method keeps its order with any :math:`A`), applied through the
+        kernel: :math:`v - J^\top(K + I/c)^{-1}Jv`, by CG preconditioned
+        with a reference kernel's eigendecomposition
+        (:meth:`~manifolds.linalg.ReferencedKernelFactorization.woodbury`),
+        no :math:`p \times p` array. The reference moves to the current
+        state when CG fails or slows (``REFERENCE_REFRESH_ITERATIONS``), or
+        a step from it has been retried ``W_REFRESH_RETRIES`` times.
+        """
+        params = np.asarray(params, dtype=np.float64)
+        key = params.tobytes()
+        count = self._w_state[1] + 1 if key == self._w_state[0] else 0
+        self._w_state = (key, count)
+        if self._w_reference is None or count >= W_REFRESH_RETRIES:
+            self._w_reference = self._reference_at(params)
+            self._w_state = (key, 0)
+        operator = JacobianOperator(self.counter.map, params)
+        here = self._w_reference.at(operator)
+        solve = here.woodbury(c)
+
+        def apply(v):
+            try:
+                with np.errstate(**_QUIET):
+                    x = solve(v)
+            except KrylovConvergenceError:  # a new reference here, exact
+                self._w_reference = self._reference_at(params)
+                try:
+                    x = self._w_reference.at(operator).woodbury(c)(v)
+                except KrylovConvergenceError as error:
+                    raise FlowBreakdown(status_of(error), str(error)) from None
+            info = here.last_info
+            if info is not None and info.iterations > REFERENCE_REFRESH_ITERATIONS:
+                self._w_reference = None
+            return x
+
+        return apply
+
+    def _reference_at(self, params):
+        n = self.counter.map.n_outputs
+        operator = JacobianOperator(self.counter.map, params)
+        closed_form = getattr(self.counter.map, "neural_tangent_kernel", None)
+        kernel = None
+        with np.errstate(**_QUIET):
+            if callable(closed_form) and 8 * n * n <= DENSE_BUDGET:
+                kernel = np.asarray(
+                    domain_call("K(theta)", closed_form, params), dtype=np.float64
+                )
+            reference = domain_call(
+                "the kernel's eigendecomposition",
+                lambda: ReferenceKernel(operator, kernel=kernel, tol=self.krylov_tol),
+            )
+        self.n_references += 1
+        return reference
 
     def _evaluate(self, t, params):
         u, g, value = self._outputs_and_gradient(params)

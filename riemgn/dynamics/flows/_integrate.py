@@ -36,6 +36,7 @@ from manifolds.exceptions import (
     OutsideBallError,
 )
 from riemgn._checks import first_non_finite
+from riemgn.dynamics.flows._rosenbrock import RosenbrockW
 from riemgn.dynamics.flows.trajectory import FLOW_MESSAGES, FlowStatus
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "FlowBreakdown",
     "IntegrationResult",
     "RestTest",
+    "W_METHODS",
     "finite_record",
     "integrate",
     "status_of",
@@ -58,8 +60,11 @@ METHODS = {
     "Radau": scipy.integrate.Radau,
     "BDF": scipy.integrate.BDF,
     "LSODA": scipy.integrate.LSODA,
+    "ROS34PW2": RosenbrockW,
 }
 IMPLICIT_METHODS = ("Radau", "BDF", "LSODA")
+#: The linearly implicit (Rosenbrock-W) methods: they take a ``w_solver``.
+W_METHODS = ("ROS34PW2",)
 
 
 class FlowBreakdown(Exception):
@@ -260,6 +265,7 @@ def integrate(
     atol: float,
     t_eval: np.ndarray | None = None,
     jac=None,
+    w_solver=None,
     events: tuple[Event, ...] = (),
     max_steps: int = 100_000,
     converged: Callable[[float, np.ndarray], str | None] | None = None,
@@ -269,17 +275,23 @@ def integrate(
     ``t_eval`` selects the recorded times after ``t0`` (``None``: every
     accepted step); ``t0`` is always the first sample.
     ``converged(t, y)`` is checked after each accepted step; a non-``None``
-    return is the message of a ``converged`` stop.
+    return is the message of a ``converged`` stop. ``jac`` goes to the
+    implicit methods and ``w_solver`` to the Rosenbrock-W ones, which also
+    step onto the ``t_eval`` times (``tstops``).
     """
     t0, t1 = float(t_span[0]), float(t_span[1])
     options = {"rtol": rtol, "atol": atol}
     if method in IMPLICIT_METHODS and jac is not None:
         options["jac"] = jac
+    if method in W_METHODS and w_solver is not None:
+        options["w_solver"] = w_solver
     # The first sample is always t0; t_eval adds the later ones, and the
     # integration ends at the last of them.
     samples = _Samples(t0, y0, t_eval)
     if samples.pending:
         t1 = min(t1, samples.pending[-1])
+        if method in W_METHODS:  # samples from steps, not from the interpolant
+            options["tstops"] = list(samples.pending)
     t_stop, y_stop = t0, np.array(y0, dtype=np.float64)
 
     def stop(status, message, n_steps):

@@ -95,12 +95,14 @@ from riemgn.dynamics.flows._dynamics import (
     GradientFlow,
     LevenbergMarquardt,
     krylov_tolerance,
+    w_tolerance,
 )
 from riemgn.dynamics.flows._integrate import (
     IMPLICIT_METHODS,
     METHODS,
     REST_MOTION,
     REST_STEPS,
+    W_METHODS,
     Event,
     FlowBreakdown,
     RestTest,
@@ -376,6 +378,13 @@ def _run(
     radius, blow_up, gtol, ftol, max_steps = _check_run_options(
         radius, blow_up, gtol, ftol, max_steps
     )
+    w_solver = getattr(dynamics, "w_solver", None) if method in W_METHODS else None
+    if method in W_METHODS and w_solver is None:
+        raise ValueError(
+            f"`method` = {method!r} (a Rosenbrock-W method) is the gradient flow's "
+            "only (riemgn.flows.gradient_flow); pass an explicit method such as "
+            "'DOP853'"
+        )
     _start(dynamics.counter, dynamics.loss, params0)
     try:
         initial = dynamics.evaluate(t_span[0], params0)
@@ -396,6 +405,7 @@ def _run(
             atol=atol,
             t_eval=t_eval,
             jac=jac,
+            w_solver=w_solver,
             events=events,
             max_steps=max_steps,
             converged=converged,
@@ -677,7 +687,11 @@ def levenberg_marquardt_flow(
         closed-form kernel when it has one (exact eigenvalues, :math:`J^\top`
         by vjp), else preconditioned CG with kernel products and only the
         largest and smallest kernel eigenvalues, estimated (so a damping
-        schedule sees those two). ``"auto"`` is dense while :math:`8np`
+        schedule sees those two). From ``n_outputs >= 1000`` the kernel form
+        diagonalizes the kernel only once, at a reference point, and
+        preconditions CG and the :math:`\lambda_{min}` iteration with it at
+        every other point (:class:`manifolds.linalg.ReferenceKernel`; method
+        ``levenberg_marquardt/kernel_reference``). ``"auto"`` is dense while :math:`8np`
         bytes fit :data:`manifolds.linalg.DENSE_BUDGET`.
     rank_rtol : float, default 1e-13
         The flow stops with ``rank_loss`` when :math:`\lambda_{min}(K) \le`
@@ -815,7 +829,15 @@ def gradient_flow(
         least :math:`100\epsilon \approx 2.2 \times 10^{-14}`, the smallest
         relative tolerance float64 can meet.
     method : str, default "BDF"
-        A ``scipy.integrate.solve_ivp`` method name.
+        A ``scipy.integrate.solve_ivp`` method name, or ``"ROS34PW2"``: the
+        Rosenbrock-W method of Rang and Angermann (order 3, L-stable), for
+        any ``n_params``. Its four linear systems per step,
+        :math:`(I + \gamma h J^\top J)k = r` with the Gauss-Newton part of the
+        Jacobian at the step's state, are solved through the kernel,
+        :math:`r - J^\top(K + I/\gamma h)^{-1}Jr`, by CG preconditioned with
+        the eigendecomposition of a reference kernel
+        (:class:`manifolds.linalg.ReferenceKernel`), and its steps land on
+        the ``t_eval`` times.
     solver : {"auto", "dense", "krylov"}, default "auto"
         ``"krylov"`` takes :math:`J^\top\nabla h` and :math:`\|J\theta'\|`
         from ``vjp`` and ``jvp`` and never forms :math:`J` (then the implicit
@@ -873,7 +895,13 @@ def gradient_flow(
             f"`method` = {method!r} needs the dense Jacobian J, which `solver` = "
             "'krylov' never forms; pass an explicit method such as 'RK45'"
         )
-    dynamics = GradientFlow(Counter(output_map), loss, params0, solver=solver)
+    dynamics = GradientFlow(
+        Counter(output_map),
+        loss,
+        params0,
+        solver=solver,
+        krylov_tol=w_tolerance(rtol),
+    )
     return _run(
         dynamics,
         params0,
