@@ -233,7 +233,7 @@ def _verify_options(parser: argparse.ArgumentParser) -> None:
             "wide sweeps (alpha over >= 4 decades, cond(G0) and lambda_min(K0) "
             "over >= 7, 5 seeds each), about 3 minutes with --jobs 2 on two "
             "cores, 5 with one job; scale: C1, C2, C6 at n = 4000 and "
-            "p = 1000 with the 'auto' solver (C3, C4 and C5 "
+            "p = 1000, C5 at p = 40000, with the 'auto' solver (C3 and C4 "
             "are skipped: see docs/verification.rst)"
         ),
     )

@@ -20,7 +20,7 @@ from riemgn.verify._common import problem_sizes
 from riemgn.verify.report import write_report
 from riemgn.verify.runner import PRESETS, SCALE_SKIPPED
 
-SCALED = ("C1", "C2", "C6")  # C5: not at this size (runner.SCALE_SKIPPED)
+SCALED = ("C1", "C2", "C5", "C6")
 
 
 def test_scale_is_a_preset_of_c1_c2_c5_c6_only():
@@ -40,8 +40,13 @@ def test_scale_sizes_are_n_4000_and_p_1000_and_the_config_is_valid(claim_id):
     for size in sizes:
         assert size["n"] >= 4000 and size["p"] >= 1000, size
         assert size["solver"] == resolve_solver("auto", size["n"], size["p"])
-    assert {s["solver"] for s in sizes} == {"dense"}
-    assert 8 * 4000 * 1000 <= DENSE_BUDGET
+    # C5 is overparameterized, p >= 10 n: the dense J (1.28 GB) exceeds the
+    # budget and "auto" is matrix-free; the others are dense at p = 1000.
+    expected = "krylov" if claim_id == "C5" else "dense"
+    assert {s["solver"] for s in sizes} == {expected}
+    if claim_id == "C5":
+        assert all(s["p"] >= 10 * s["n"] for s in sizes)
+    assert 8 * 4000 * 1000 <= DENSE_BUDGET < 8 * 4000 * 40000
 
 
 @pytest.mark.parametrize("claim_id", SCALED)
@@ -133,3 +138,27 @@ def test_the_report_states_n_p_the_solver_and_the_time(tmp_path):
     assert claim["wall_time_seconds"] >= 0
     text = (tmp_path / "out" / "report.md").read_text()
     assert "flows: n = 4000, p = 1000, solver `dense`" in text
+
+
+def test_c5_scale_spectrum_without_the_svd_matches_it(monkeypatch):
+    # At scale C5 takes lambda_min(K0), its eigenvector and lambda_max(K0)
+    # from the closed-form kernel, never from the SVD of the dense J.
+    from riemgn.data import near_duplicate_inputs
+    from riemgn.networks import TwoLayerNetwork
+    from riemgn.verify import c5_levenberg_marquardt as c5
+
+    rng = np.random.default_rng(0)
+    network = TwoLayerNetwork(10, 30)
+    theta0 = network.init_params(rng, "standard")
+    F = network.output_map(near_duplicate_inputs(40, 10, 1e-3, rng) / np.sqrt(10))
+    dense = c5._kernel_spectrum(F, theta0)
+    monkeypatch.setattr(c5, "_dense", lambda output_map: False)
+    kernel = c5._kernel_spectrum(F, theta0)
+    assert dense[0] < 1e-6 * dense[2]  # an ill-conditioned kernel
+    assert kernel[0] == pytest.approx(dense[0], rel=1e-7)
+    assert abs(abs(kernel[1] @ dense[1]) - 1.0) < 1e-8
+    assert kernel[2] == pytest.approx(dense[2], rel=1e-10)
+    assert kernel[3] == pytest.approx(dense[3], rel=1e-7)
+    config = CLAIMS["C5"].config("scale")
+    spanned = max(config["log10_lambda_mins"]) - min(config["log10_lambda_mins"])
+    assert spanned - 2 * np.log10(1.2) > config["min_decades"]
