@@ -35,8 +35,8 @@ from riemgn.sweeps._records import (
 from riemgn.sweeps.experiments import EXPERIMENTS
 from riemgn.sweeps.spec import SweepSpec
 from riemgn.verify._core import Task
+from riemgn.verify._execution import pool, submit
 from riemgn.verify._outdir import OutputLock
-from riemgn.verify.runner import _pool, _submit
 
 __all__ = ["SweepResult", "run_point", "run_sweep"]
 
@@ -155,7 +155,7 @@ def _results(tasks, executor):
         for task in tasks:
             yield task()
         return
-    futures = _submit(tasks, executor)
+    futures = submit(tasks, executor)
     for future in concurrent.futures.as_completed(futures):
         try:
             yield future.result()
@@ -273,7 +273,7 @@ def run_sweep(
             with _bar(len(points), len(points) - len(pending), progress) as bar:
                 workers = jobs if dask else min(jobs, max(len(tasks), 1))
                 announce = _stderr if progress else None
-                with _pool(workers, dask, announce) as executor:
+                with pool(workers, dask, announce) as executor:
                     for record in _results(tasks, executor):
                         write_record(out, record)
                         failed += record["status"] != "ok"

@@ -9,30 +9,15 @@ function (derived from ``seed``), results are collected in task order, and
 every task runs with one BLAS thread, in this process (``jobs=1``) or in a
 worker process (``jobs > 1``). So the numbers do not depend on ``jobs``.
 
-No process outlives a run. If the run ends with an exception, including
-:class:`KeyboardInterrupt` and ``riemgn.verify._signals.Terminated``
-(SIGTERM, as ``riemgn verify`` installs it), pending runs are cancelled and
-the worker processes are terminated and joined before the exception
-propagates. If the parent is killed outright (SIGKILL), each worker dies
-with it: on Linux the kernel sends it SIGKILL (``prctl(PR_SET_PDEATHSIG)``,
-set in the worker's initializer), and elsewhere a thread in the worker sees
-its parent change and exits. The multiprocessing resource tracker then
-exits by itself, once no process holds its pipe. Workers ignore SIGINT: a
-Ctrl-C at a terminal reaches the whole process group, and the parent alone
-handles it.
+No process outlives a run: the pool, shared with ``riemgn sweep run``, is
+``riemgn.verify._execution``'s, which says how.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import ctypes
 import dataclasses
-import multiprocessing
-import os
-import signal
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -42,9 +27,9 @@ from typing import Any, TextIO
 from threadpoolctl import threadpool_limits
 
 from manifolds.validation import check_positive_int
-from riemgn.verify import _signals
 from riemgn.verify._common import DATA
 from riemgn.verify._core import Claim, Task, Verdict
+from riemgn.verify._execution import Failure, call, pool, submit
 from riemgn.verify._style import mark_data
 from riemgn.verify.report import ClaimResult, Report, environment
 
@@ -214,100 +199,13 @@ class _Silent(Progress):
         pass
 
 
-def _limit_threads() -> None:
-    """One BLAS thread in this process, for results identical to ``jobs=1``."""
-    global _WORKER_LIMITS
-    _WORKER_LIMITS = threadpool_limits(1)
-
-
-_WORKER_LIMITS = None
-_PR_SET_PDEATHSIG = 1
-_PARENT_POLL_SECONDS = 0.5
-
-
-def _watch_parent(parent: int) -> None:
-    while True:
-        time.sleep(_PARENT_POLL_SECONDS)
-        if os.getppid() != parent:
-            os._exit(1)
-
-
-def _die_with_parent(parent: int) -> None:
-    """End this worker when the process ``parent`` dies, even by SIGKILL."""
-    if sys.platform.startswith("linux"):
-        try:
-            prctl = ctypes.CDLL(None, use_errno=True).prctl
-            prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL), 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # it died before the request took effect
-        os._exit(1)
-    threading.Thread(
-        target=_watch_parent, args=(parent,), daemon=True, name="riemgn-parent"
-    ).start()
-
-
-def _init_worker(parent: int) -> None:
-    """Worker initializer: ignore SIGINT, die with ``parent``, one BLAS thread."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see _execute
-    _die_with_parent(parent)
-    _limit_threads()
-
-
-def _stop_pool(executor, workers_before) -> None:
-    """Cancel pending runs, terminate and join the workers, then the pool."""
-    workers = [p for p in multiprocessing.active_children() if p not in workers_before]
-    for process in workers:
-        process.terminate()
-    for process in workers:
-        process.join(timeout=10)
-        if process.is_alive():
-            process.kill()
-            process.join(timeout=10)
-    # The pool's manager thread sees the workers gone, fails what is left and
-    # closes its queues; this joins it.
-    executor.shutdown(wait=True, cancel_futures=True)
-
-
-@dataclass(frozen=True)
-class _Failure:
-    """A run that raised: its label and the error, on one line."""
-
-    label: str
-    error: str
-
-
-def _call(task: Task):
-    try:
-        return task()
-    except Exception as error:  # reported as an inconclusive run, not a crash
-        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-        return _Failure(task.label, detail)
-
-
-def _submit(tasks: Sequence[Task], executor) -> dict | None:
-    """Queue ``tasks`` on the pool (None without one): ``{future: index}``."""
-    if executor is None or not tasks:
-        return None
-    # Workers start as tasks are submitted; with SIGINT blocked here they
-    # inherit the block, so a Ctrl-C before their initializer ignores it
-    # stays pending and is then discarded. This process still gets it: a
-    # blocked signal waits, and one that another thread takes is handled here.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        return {executor.submit(_call, task): i for i, task in enumerate(tasks)}
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-
-
 def _execute(tasks: Sequence[Task], futures: dict | None, progress: Progress) -> list:
     """The results of ``tasks`` in order: run here, or collected from ``futures``."""
     results: list[Any] = [None] * len(tasks)
     if futures is None:
         with threadpool_limits(1):
             for index, task in enumerate(tasks):
-                results[index] = _call(task)
+                results[index] = call(task)
                 progress.advance(task.label)
         return results
     for future in concurrent.futures.as_completed(futures):
@@ -315,7 +213,7 @@ def _execute(tasks: Sequence[Task], futures: dict | None, progress: Progress) ->
         try:
             results[index] = future.result()
         except Exception as error:  # a lost worker, or a result not sent back
-            results[index] = _Failure(
+            results[index] = Failure(
                 tasks[index].label,
                 "the run did not return (its worker was lost, or its result "
                 f"could not be sent back): {_describe(error)}",
@@ -343,7 +241,7 @@ class _Context:
 
 def _verdict(claim: Claim, config, tasks: Sequence[Task], results: list) -> Verdict:
     """The claim's verdict, inconclusive if a run or the evaluation raised."""
-    failures = [r for r in results if isinstance(r, _Failure)]
+    failures = [r for r in results if isinstance(r, Failure)]
     if failures:
         return Verdict.inconclusive(
             f"{len(failures)} of {len(tasks)} runs raised an error; first: "
@@ -412,7 +310,7 @@ def _run_claim(
         verdict = Verdict.inconclusive(prepared.setup_error)
     else:
         verdict = _verdict(claim, settings, tasks, results)
-        if context.plots and not any(isinstance(r, _Failure) for r in results):
+        if context.plots and not any(isinstance(r, Failure) for r in results):
             figure, verdict = _figure(claim, settings, results, verdict, context.data)
     result = ClaimResult(
         claim=claim,
@@ -481,61 +379,6 @@ def _resolve(
         _typed(claim, config)  # a bad value fails now, before any run
         resolved.append(config)
     return resolved
-
-
-@contextlib.contextmanager
-def _pool(jobs: int, dask: Mapping[str, Any] | None = None, announce=None):
-    """Worker processes for ``jobs > 1`` (else ``None``); none outlives the block.
-
-    ``dask`` (``cluster``, ``scheduler`` or ``scheduler_file``, see
-    :mod:`riemgn.verify._dask`) sends the runs to a Dask cluster instead;
-    ``announce(text)`` is then told where the cluster and its dashboard are.
-    On an exception the pending runs are cancelled and the workers stopped;
-    a second Ctrl-C meanwhile cannot cut that short.
-    """
-    if dask is not None and (
-        not isinstance(dask, Mapping)
-        or not set(dask) <= {"cluster", "scheduler", "scheduler_file"}
-    ):
-        raise ValueError(
-            "`dask` must be a dict with one of the keys 'cluster', 'scheduler' "
-            f"and 'scheduler_file', got {dask!r}"
-        )
-    if dask:
-        from riemgn.verify._dask import dask_executor
-
-        executor = dask_executor(jobs, **dask)
-        if announce is not None:
-            announce(executor.description())
-
-        def stop(completed: bool) -> None:
-            executor.shutdown(cancel_futures=not completed)
-
-    elif jobs == 1:
-        yield None
-        return
-    else:
-        workers_before = set(multiprocessing.active_children())
-        executor = concurrent.futures.ProcessPoolExecutor(
-            max_workers=jobs,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(os.getpid(),),
-        )
-
-        def stop(completed: bool) -> None:
-            if completed:
-                executor.shutdown(wait=True)
-            else:
-                _stop_pool(executor, workers_before)
-
-    completed = False
-    try:
-        yield executor
-        completed = True
-    finally:
-        with _signals.deferred():
-            stop(completed)
 
 
 def _announce(text: str) -> None:
@@ -648,7 +491,7 @@ def run(
     elif progress is False:
         progress = _Silent()
     start = time.perf_counter()
-    with _pool(jobs, dask, announce) as executor:
+    with pool(jobs, dask, announce) as executor:
         context = _Context(data, seed, executor, plots, progress)
         prepared = [
             _prepare(claim, config, context)
@@ -657,7 +500,7 @@ def run(
         # Every claim's runs are queued at once, so the pool never idles at
         # the end of a claim: later claims' runs start while an earlier
         # claim's last runs finish. Claims are still collected in order.
-        queued = [_submit(p.tasks, executor) for p in prepared]
+        queued = [submit(p.tasks, executor) for p in prepared]
         results = tuple(
             _run_claim(p, futures, context)
             for p, futures in zip(prepared, queued, strict=True)
