@@ -22,6 +22,12 @@ Registered (:data:`EXPERIMENTS`):
 ``solver``
     The same problem and one iterative solver to a relative excess
     ``target``: the iterations it took (``None`` if it did not reach it).
+``c5``
+    The per-run measurement of claim C5
+    (``riemgn.verify.c5_levenberg_marquardt.run_lambda_min``) at one target
+    ``log10_lambda_min``, with the claim's quick settings as defaults: the
+    rates of the kernel-tied and the constant-damping LM flows and of the
+    gradient flow, over their predictions.
 ``c6``
     The per-run measurement of claim C6
     (``riemgn.verify.c6_first_order.run_condition``) at one target
@@ -304,6 +310,50 @@ def run_c6(*, seed: int, log10_condition: float, **fields) -> dict:
     }
 
 
+def run_c5(*, seed: int, log10_lambda_min: float, **fields) -> dict:
+    """Claim C5's measurement at one lambda_min(K0): the three flows' rates."""
+    from riemgn.verify import c5_levenberg_marquardt as c5
+
+    quick = c5.PRESETS["quick"]
+    config = c5.Config(
+        **{**quick, **fields, "log10_lambda_mins": [log10_lambda_min], "seeds": 1}
+    )
+    run = c5.run_lambda_min(
+        config=config, log10_lambda_min=log10_lambda_min, entropy=(seed,)
+    )
+    return {
+        "lambda_min": run.lambda_min,
+        "lambda_max": run.lambda_max,
+        "lm_rate": run.lm.rate,
+        "lm_ratio": run.lm.rate / run.predicted,
+        "lm_status": run.lm.status,
+        "foil_rate": run.foil.rate,
+        "foil_ratio": run.foil.rate / run.foil_predicted,
+        "gf_rate": run.gf.rate,
+        "gf_rate_over_lambda_min": run.gf.rate / run.lambda_min,
+        "gf_status": run.gf.status,
+    }
+
+
+def _c5_parameters() -> dict:
+    from riemgn.verify.c5_levenberg_marquardt import DAMPINGS, PRESETS
+
+    parameters = {
+        "log10_lambda_min": Parameter(float, -4.0, "log10 of the target lambda_min(K0)")
+    }
+    choices = {
+        "damping": DAMPINGS,
+        "gf_method": ("BDF", "Radau", "ROS34PW2"),
+        "activation": _PROBLEM["activation"].choices,
+    }
+    for name, value in PRESETS["quick"].items():
+        if isinstance(value, list) or name in ("seeds", "min_decades"):
+            continue  # the sweep's own axes, or the claim's criterion
+        kind = type(value) if isinstance(value, int | str) else float
+        parameters[name] = Parameter(kind, value, name, choices.get(name, ()))
+    return parameters
+
+
 def _c6_parameters() -> dict:
     from riemgn.verify.c6_first_order import METHODS, PRESETS
 
@@ -363,6 +413,14 @@ EXPERIMENTS: dict[str, Experiment] = {
         },
         "one iterative solver to a relative excess",
         ("status", "cond_G0", "h_star", "iterations", "final_relative_excess"),
+    ),
+    "c5": Experiment(
+        "c5",
+        run_c5,
+        _c5_parameters(),
+        "claim C5's run: LM (kernel-tied, constant) and gradient flow at one "
+        "lambda_min(K0)",
+        ("lambda_min", "lm_ratio", "foil_ratio", "gf_rate_over_lambda_min"),
     ),
     "c6": Experiment(
         "c6",
