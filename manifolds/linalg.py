@@ -181,6 +181,7 @@ DENSE_BUDGET = 2**30
 #: The default relative tolerance of a Krylov solve (see ``manifolds._krylov``).
 KRYLOV_TOL = 1e-12
 
+
 # The matrix-free backend and the reference kernel, imported on first use
 # (they import this module): the names of their ``__all__``.
 def __getattr__(name: str):
