@@ -211,3 +211,59 @@ def test_the_rosenbrock_gradient_flow_runs_where_bdf_is_refused():
     )
     assert trajectory.status == FlowStatus.T_END
     assert _rate(trajectory, loss, (1e-1, 1e-4)) == pytest.approx(lambda_min, rel=1e-2)
+
+
+def test_a_failed_w_solve_takes_a_new_reference_and_the_flow_goes_on(monkeypatch):
+    import manifolds._reference as reference
+
+    F, theta0, loss, lambda_min = _hard_problem(1e-2)
+    horizon = 20.0 / lambda_min
+    t_eval = np.linspace(0.0, horizon, 41)[1:]
+    expected = gradient_flow(
+        F, theta0, loss, (0.0, horizon), t_eval=t_eval, method="ROS34PW2"
+    )
+    # One CG iteration is exact only at the reference itself: every other
+    # state fails, takes a new reference and solves there.
+    monkeypatch.setattr(reference, "REFERENCE_MAXITER", 1)
+    counts = []
+    original = dynamics.GradientFlow._reference_at
+
+    def counted(self, params):
+        counts.append(1)
+        return original(self, params)
+
+    monkeypatch.setattr(dynamics.GradientFlow, "_reference_at", counted)
+    trajectory = gradient_flow(
+        F, theta0, loss, (0.0, horizon), t_eval=t_eval, method="ROS34PW2"
+    )
+    assert trajectory.status == FlowStatus.T_END
+    assert len(counts) > 10
+    assert _relative(expected.outputs, trajectory.outputs) < 1e-8
+
+
+class BreakingKernel(WithoutClosedForm):
+    """The closed-form kernel once, then NaN."""
+
+    def __init__(self, output_map):
+        super().__init__(output_map)
+        self.calls = 0
+
+    def neural_tangent_kernel(self, params):
+        self.calls += 1
+        K = self._map.neural_tangent_kernel(params)
+        return K if self.calls == 1 else np.full_like(K, np.nan)
+
+
+def test_a_kernel_that_is_not_finite_is_a_blow_up_status(referenced, monkeypatch):
+    monkeypatch.setattr(dynamics, "REFERENCE_REFRESH_ITERATIONS", 0)
+    F, theta0, loss, _ = _hard_problem(1e-2)
+    trajectory = levenberg_marquardt_flow(
+        BreakingKernel(F),
+        theta0,
+        loss,
+        (0.0, 5.0),
+        damping=KernelTied(1.0),
+        solver="krylov",
+    )
+    assert trajectory.status == FlowStatus.BLOW_UP
+    assert "kernel K(theta) is not finite" in trajectory.message

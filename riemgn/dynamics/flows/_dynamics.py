@@ -118,6 +118,40 @@ def domain_call(what: str, function, *args):
         ) from None
 
 
+def reference_kernel(output_map, params, tol, progress=None) -> ReferenceKernel:
+    """The reference kernel at ``params``: the closed form when it fits, else products.
+
+    A kernel that is not finite, or whose eigendecomposition fails, is a
+    :class:`FlowBreakdown`, not an error of the caller.
+    """
+    n = output_map.n_outputs
+    operator = JacobianOperator(output_map, params)
+    closed_form = getattr(output_map, "neural_tangent_kernel", None)
+    kernel = None
+    not_finite = FlowBreakdown(
+        FlowStatus.BLOW_UP,
+        f"the kernel K(theta) is not finite at |theta| = {safe_norm(params):.3e}",
+    )
+    with np.errstate(**_QUIET):
+        if callable(closed_form) and 8 * n * n <= DENSE_BUDGET:
+            kernel = np.asarray(
+                domain_call("K(theta)", closed_form, params), dtype=np.float64
+            )
+            if kernel.shape != (n, n) or not np.all(np.isfinite(kernel)):
+                raise not_finite
+        try:  # without a closed form, K is formed from products
+            return domain_call(
+                "the kernel's eigendecomposition",
+                lambda: ReferenceKernel(
+                    operator, kernel=kernel, tol=tol, progress=progress
+                ),
+            )
+        except ValueError:  # the formed kernel is not finite
+            if kernel is not None:
+                raise
+            raise not_finite from None
+
+
 class Counter:
     """Counts evaluations of F and J on an output map."""
 
@@ -452,12 +486,8 @@ class LevenbergMarquardt(Dynamics):
         """The kernel form at ``params`` with the reference kernel (module notes)."""
         operator = JacobianOperator(self.counter.map, params)
         if self._reference is None:
-            n = self.counter.map.n_outputs
-            kernel = None
-            if self.closed_form is not None and 8 * n * n <= DENSE_BUDGET:
-                kernel = np.asarray(self.closed_form(params), dtype=np.float64)
-            self._reference = ReferenceKernel(
-                operator, kernel=kernel, tol=self.krylov_tol, progress=self.progress
+            self._reference = reference_kernel(
+                self.counter.map, params, self.krylov_tol, self.progress
             )
             self.n_references += 1
         factorization = self._reference.at(operator)
@@ -617,40 +647,28 @@ class GradientFlow(Dynamics):
             self._w_reference = self._reference_at(params)
             self._w_state = (key, 0)
         operator = JacobianOperator(self.counter.map, params)
-        here = self._w_reference.at(operator)
-        solve = here.woodbury(c)
+        step = {"here": self._w_reference.at(operator), "fresh": False}
 
         def apply(v):
-            try:
-                with np.errstate(**_QUIET):
-                    x = solve(v)
-            except KrylovConvergenceError:  # a new reference here, exact
-                self._w_reference = self._reference_at(params)
+            with np.errstate(**_QUIET):
                 try:
-                    x = self._w_reference.at(operator).woodbury(c)(v)
+                    x = step["here"].woodbury(c)(v)
                 except KrylovConvergenceError as error:
-                    raise FlowBreakdown(status_of(error), str(error)) from None
-            info = here.last_info
+                    if step["fresh"]:  # exact preconditioner, and still no
+                        raise FlowBreakdown(status_of(error), str(error)) from None
+                    # A new reference here, for this step's stages and after.
+                    self._w_reference = self._reference_at(params)
+                    step.update(here=self._w_reference.at(operator), fresh=True)
+                    x = step["here"].woodbury(c)(v)
+            info = step["here"].last_info
             if info is not None and info.iterations > REFERENCE_REFRESH_ITERATIONS:
-                self._w_reference = None
+                self._w_reference = None  # the next step takes a new one
             return x
 
         return apply
 
     def _reference_at(self, params):
-        n = self.counter.map.n_outputs
-        operator = JacobianOperator(self.counter.map, params)
-        closed_form = getattr(self.counter.map, "neural_tangent_kernel", None)
-        kernel = None
-        with np.errstate(**_QUIET):
-            if callable(closed_form) and 8 * n * n <= DENSE_BUDGET:
-                kernel = np.asarray(
-                    domain_call("K(theta)", closed_form, params), dtype=np.float64
-                )
-            reference = domain_call(
-                "the kernel's eigendecomposition",
-                lambda: ReferenceKernel(operator, kernel=kernel, tol=self.krylov_tol),
-            )
+        reference = reference_kernel(self.counter.map, params, self.krylov_tol)
         self.n_references += 1
         return reference
 
