@@ -31,9 +31,10 @@ reference point :math:`\theta_r`, and every later point reuses it:
   check (a :class:`~manifolds.exceptions.KrylovConvergenceError`);
 - :math:`\lambda_{max}(K_t)` is estimated by :math:`\lambda_{max}(K_r)`
   (the flows use it only to scale tolerances);
-- :math:`(I + cJ_r^\top J_r)^{-1}v = v - J_r^\top U(\Lambda + I/c)^{-1}U^\top
-  J_rv` (Woodbury), the linear systems of a Rosenbrock-W step for the
-  gradient flow with the Gauss-Newton matrix at :math:`\theta_r`.
+- :math:`(I + cJ_t^\top J_t)^{-1}v = v - J_t^\top(K_t + I/c)^{-1}J_tv`
+  (Woodbury, :meth:`ReferencedKernelFactorization.woodbury`), the linear
+  systems of a Rosenbrock-W step of the gradient flow, with the kernel
+  system solved by the same CG.
 
 When CG or the eigenvalue iteration misses its tolerance the caller takes a
 new reference at the current point, where the preconditioner is exact.
@@ -179,8 +180,7 @@ class ReferenceKernel:
     See the module docstring of ``manifolds._reference``: :meth:`at` gives
     the kernel form at another point :math:`\theta_t` by CG preconditioned
     with :math:`K_r`'s eigendecomposition, and :math:`\lambda_{min}(K_t)`
-    by a preconditioned eigenvalue iteration; :meth:`woodbury` applies
-    :math:`(I + cJ_r^\top J_r)^{-1}`.
+    by a preconditioned eigenvalue iteration.
 
     Parameters
     ----------
@@ -305,48 +305,6 @@ class ReferenceKernel:
 
         def apply(r):
             return U @ ((U.T @ r) / denominator)
-
-        return apply
-
-    def woodbury(self, c: float):
-        r"""The map :math:`v \mapsto (I + cJ_r^\top J_r)^{-1}v`, :math:`c > 0`.
-
-        :math:`v - J_r^\top U(\Lambda + I/c)^{-1}U^\top J_r v`: one product
-        each way, no :math:`p \times p` array.
-
-        Parameters
-        ----------
-        c : float
-            :math:`c > 0`.
-
-        Returns
-        -------
-        callable
-            ``(p,) -> (p,)``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import autograd.numpy as anp
-        >>> from manifolds import AutogradOutputMap
-        >>> from manifolds.linalg import JacobianOperator, ReferenceKernel
-        >>> F = AutogradOutputMap(  # n = 3 outputs, p = 6 parameters
-        ...     lambda w: anp.tanh(X[:3] @ w.reshape(2, 3)).sum(axis=1), n_params=6)
-        >>> theta_r = np.linspace(-0.5, 0.6, 6)
-        >>> theta = theta_r
-        >>> reference = ReferenceKernel(JacobianOperator(F, theta))
-        >>> J = F.jacobian(theta)
-        >>> v = np.arange(6.0)
-        >>> x = reference.woodbury(0.7)(v)
-        >>> bool(np.allclose(x + 0.7 * J.T @ (J @ x), v))
-        True
-        """
-        c = check_positive_real("c", c)
-        J, U = self.J, self.U
-        denominator = self.eigenvalues + 1.0 / c
-
-        def apply(v):
-            return v - J.rmatvec(U @ ((U.T @ J.matvec(v)) / denominator))
 
         return apply
 

@@ -99,16 +99,28 @@ def test_cg_that_misses_its_tolerance_raises():
 
 
 def test_woodbury_inverts_the_gauss_newton_system():
+    # (I + c J^T J)^-1 v = v - J^T (K + I/c)^-1 J v, the kernel system by CG to
+    # tol: the residual in R^p is c J^T times CG's residual, so it is at most
+    # c |J| tol (|Jv| + (lambda_max + 1/c) |x|), plus the rounding of the check.
     output_map, theta_r, rng = _problem(1e-3)
     reference = ReferenceKernel(JacobianOperator(output_map, theta_r))
-    J = output_map.jacobian(theta_r)
+    theta = theta_r + 1e-3
+    here = reference.at(JacobianOperator(output_map, theta))
+    J = output_map.jacobian(theta)
     v = rng.standard_normal(theta_r.size)
-    norm = np.linalg.norm(J, 2) ** 2
+    sigma = np.linalg.norm(J, 2)
     for c in (1e-3, 1.0, 1e6, 1e12):
-        x = reference.woodbury(c)(v)
+        x = here.woodbury(c)(v)
+        inner = here.solve(J @ v, 1.0 / c)
         residual = np.linalg.norm(x + c * (J.T @ (J @ x)) - v)
-        scale = np.linalg.norm(v) + c * norm * np.linalg.norm(x)
-        assert residual <= 1e-12 * scale, c
+        cg = (
+            c
+            * sigma
+            * reference.tol
+            * (np.linalg.norm(J @ v) + (sigma**2 + 1.0 / c) * np.linalg.norm(inner))
+        )
+        rounding = 1e-12 * (np.linalg.norm(v) + c * sigma**2 * np.linalg.norm(x))
+        assert residual <= cg + rounding, c
 
 
 def test_the_closed_form_kernel_and_the_products_give_the_same_reference():
