@@ -28,8 +28,9 @@ def add_sweep_parser(commands, formatter) -> None:
         help="run a grid of experiments from a TOML specification, resumably",
         description=textwrap.fill(
             "Run every point of a grid of a registered experiment (a flow or a "
-            "solver on a teacher-student problem), one durable record per "
-            "finished point, and rebuild results.jsonl and results.csv.",
+            "solver on a teacher-student problem, or a claim's per-run "
+            "measurement: c1, c1_trajectory, c2 to c6), one durable record "
+            "per finished point, and rebuild results.jsonl and results.csv.",
             78,
         ),
         formatter_class=formatter,

@@ -22,18 +22,18 @@ Registered (:data:`EXPERIMENTS`):
 ``solver``
     The same problem and one iterative solver to a relative excess
     ``target``: the iterations it took (``None`` if it did not reach it).
-``c5``
-    The per-run measurement of claim C5
-    (``riemgn.verify.c5_levenberg_marquardt.run_lambda_min``) at one target
-    ``log10_lambda_min``, with the claim's quick settings as defaults: the
-    rates of the kernel-tied and the constant-damping LM flows and of the
-    gradient flow, over their predictions.
-``c6``
-    The per-run measurement of claim C6
-    (``riemgn.verify.c6_first_order.run_condition``) at one target
-    ``log10_condition``, with the claim's quick settings as defaults:
-    Gauss-Newton's and gradient descent's iterations to the target and
-    their ratio.
+``c1``, ``c1_trajectory``, ``c2`` ... ``c6``
+    Each claim's own per-run measurement at one value of its grid
+    (``riemgn.sweeps._claims``), with the claim's quick synthetic settings
+    as the defaults: C1's worst velocity residual on one manifold
+    (``input_condition``) and its deviation of one intrinsic ``scheme`` at
+    one ``step`` from the Gauss-Newton flow; C2's Gauss-Newton and
+    gradient-flow rates at one ``log10_condition``; C3's curvature and
+    movement at one ``alpha``; C4's rank, initial output, rate and travel
+    of one initialization ``scheme`` at one ``alpha``; C5's three flows'
+    rates over their predictions at one ``log10_lambda_min``; C6's
+    iterations of Gauss-Newton and gradient descent at one
+    ``log10_condition``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from riemgn.dynamics.flows.intrinsic import SCHEMES as _INTRINSIC_SCHEMES
+from riemgn.sweeps import _claims
+from riemgn.verify.c2_conditioning import FLOWS as _C2_FLOWS
+from riemgn.verify.c2_conditioning import TEACHERS as _C2_TEACHERS
+from riemgn.verify.c4_initialization import SCHEMES as _INITIALIZATIONS
+from riemgn.verify.c5_levenberg_marquardt import DAMPINGS as _C5_DAMPINGS
+from riemgn.verify.c6_first_order import METHODS as _C6_METHODS
 
 __all__ = ["EXPERIMENTS", "Experiment", "Parameter"]
 
@@ -124,6 +132,12 @@ class Experiment:
         One line on what it measures.
     outputs : tuple of str
         The keys of its result.
+    plotted : tuple of str
+        The results that ``riemgn sweep report`` draws against each x
+        quantity (and whose log-log slopes it gives).
+    measured_x : tuple of str
+        The results that are x quantities of the report's figures, besides
+        the numeric grid axes (for example the measured ``cond_G0``).
 
     Examples
     --------
@@ -139,6 +153,8 @@ class Experiment:
     parameters: Mapping[str, Parameter]
     description: str = ""
     outputs: tuple[str, ...] = field(default=())
+    plotted: tuple[str, ...] = field(default=())
+    measured_x: tuple[str, ...] = field(default=())
 
     def config(self, values: Mapping[str, Any]) -> dict:
         """The defaults with ``values`` over them: the full configuration of a point.
@@ -290,92 +306,25 @@ def run_solver(*, seed: int, **config) -> dict:
     }
 
 
-def run_c6(*, seed: int, log10_condition: float, **fields) -> dict:
-    """Claim C6's measurement at one cond(G0): GN's and GD's iterations to the target."""
-    from riemgn.verify import c6_first_order as c6
-
-    config = c6.Config(log10_conditions=[log10_condition], seeds=1, **fields)
-    run = c6.run_condition(
-        config=config, entropy=(seed,), condition_target=10.0**log10_condition
-    )
-    gn, gd = run.gn.iterations, run.gd.iterations
-    return {
-        "cond_G0": float(run.condition),
-        "gn_iterations": gn,
-        "gd_iterations": gd,
-        "gd_over_gn": gd / max(gn, 1) if gn is not None and gd is not None else None,
-        "gn_status": run.gn.status,
-        "gd_status": run.gd.status,
-        "draws": int(run.draws),
-    }
-
-
-def run_c5(*, seed: int, log10_lambda_min: float, **fields) -> dict:
-    """Claim C5's measurement at one lambda_min(K0): the three flows' rates."""
-    from riemgn.verify import c5_levenberg_marquardt as c5
-
-    quick = c5.PRESETS["quick"]
-    config = c5.Config(
-        **{**quick, **fields, "log10_lambda_mins": [log10_lambda_min], "seeds": 1}
-    )
-    run = c5.run_lambda_min(
-        config=config, log10_lambda_min=log10_lambda_min, entropy=(seed,)
-    )
-    return {
-        "lambda_min": run.lambda_min,
-        "lambda_max": run.lambda_max,
-        "lm_rate": run.lm.rate,
-        "lm_ratio": run.lm.rate / run.predicted,
-        "lm_status": run.lm.status,
-        "foil_rate": run.foil.rate,
-        "foil_ratio": run.foil.rate / run.foil_predicted,
-        "gf_rate": run.gf.rate,
-        "gf_rate_over_lambda_min": run.gf.rate / run.lambda_min,
-        "gf_status": run.gf.status,
-    }
-
-
-def _c5_parameters() -> dict:
-    from riemgn.verify.c5_levenberg_marquardt import DAMPINGS, PRESETS
-
-    parameters = {
-        "log10_lambda_min": Parameter(float, -4.0, "log10 of the target lambda_min(K0)")
-    }
-    choices = {
-        "damping": DAMPINGS,
-        "gf_method": ("BDF", "Radau", "ROS34PW2"),
-        "activation": _PROBLEM["activation"].choices,
-    }
-    for name, value in PRESETS["quick"].items():
-        if isinstance(value, list) or name in ("seeds", "min_decades"):
-            continue  # the sweep's own axes, or the claim's criterion
-        kind = type(value) if isinstance(value, int | str) else float
-        parameters[name] = Parameter(kind, value, name, choices.get(name, ()))
-    return parameters
-
-
-def _c6_parameters() -> dict:
-    from riemgn.verify.c6_first_order import METHODS, PRESETS
-
-    quick = PRESETS["quick"]
-    kinds = {
-        "second_order": str,
-        "gd_budget": int,
-        "gn_budget": int,
-        "n": int,
-        "d": int,
-        "width": int,
-    }
-    parameters = {
-        "log10_condition": Parameter(float, 2.0, "log10 of the target cond(G0)")
-    }
-    for name, value in quick.items():
-        if name in ("log10_conditions", "seeds"):
-            continue
-        choices = METHODS if name == "second_order" else ()
-        parameters[name] = Parameter(kinds.get(name, float), value, name, choices)
-    return parameters
-
+_ACTIVATION = {"activation": _PROBLEM["activation"].choices}
+#: The settings of claim C1 that only its pointwise or only its trajectory
+#: measurement reads.
+_C1_TRAJECTORY_ONLY = (
+    "t_end",
+    "reference_rtol",
+    "floor_ratio",
+    "radius",
+    "max_draws",
+    "trajectory_n",
+    "trajectory_d",
+    "distance",
+    "noise",
+)
+_C1_POINTWISE_ONLY = ("n_points", "n", "d")
+_C1_TRAJECTORY = {
+    "scheme": Parameter(str, "rk4", "the intrinsic scheme", tuple(_INTRINSIC_SCHEMES)),
+    "step": Parameter(float, 0.05, "the intrinsic scheme's fixed step"),
+}
 
 #: The registered experiments, by name.
 EXPERIMENTS: dict[str, Experiment] = {
@@ -395,7 +344,17 @@ EXPERIMENTS: dict[str, Experiment] = {
             "rtol": Parameter(float, 1e-8, "the integrator's relative tolerance"),
         },
         "one flow on a teacher-student problem",
-        ("status", "cond_G0", "h_star", "rate", "final_relative_excess", "travel"),
+        (
+            "status",
+            "cond_G0",
+            "h_star",
+            "rate",
+            "final_relative_excess",
+            "travel",
+            "n_value_evals",
+        ),
+        plotted=("rate", "travel", "final_relative_excess"),
+        measured_x=("cond_G0",),
     ),
     "solver": Experiment(
         "solver",
@@ -413,20 +372,185 @@ EXPERIMENTS: dict[str, Experiment] = {
         },
         "one iterative solver to a relative excess",
         ("status", "cond_G0", "h_star", "iterations", "final_relative_excess"),
+        plotted=("iterations", "final_relative_excess"),
+        measured_x=("cond_G0",),
+    ),
+    "c1": Experiment(
+        "c1",
+        _claims.run_c1,
+        _claims.claim_parameters(
+            "C1",
+            {"input_condition": Parameter(float, 1.0, "cond(X) of the inputs")},
+            exclude=_C1_TRAJECTORY_ONLY,
+        ),
+        "claim C1's pointwise check: the worst GN/Riemannian velocity "
+        "residual at random points of one manifold",
+        (
+            "cond_G0",
+            *(
+                f"{kind}_{loss}"
+                for kind in ("residual", "ratio", "scale")
+                for loss in ("squared", "logistic")
+            ),
+            "worst_ratio",
+        ),
+        plotted=("residual_squared", "residual_logistic", "worst_ratio"),
+        measured_x=("cond_G0",),
+    ),
+    "c1_trajectory": Experiment(
+        "c1_trajectory",
+        _claims.run_c1_trajectory,
+        _claims.claim_parameters("C1", _C1_TRAJECTORY, exclude=_C1_POINTWISE_ONLY),
+        "claim C1's trajectory check: the deviation of one intrinsic scheme at "
+        "one step from the GN flow",
+        (
+            "cond_G0",
+            "error",
+            "floor",
+            "error_over_floor",
+            "status",
+            "reference_status",
+            "redrawn",
+        ),
+        plotted=("error",),
+    ),
+    "c2": Experiment(
+        "c2",
+        _claims.run_c2,
+        _claims.claim_parameters(
+            "C2",
+            {
+                "log10_condition": Parameter(
+                    float, 2.0, "log10 of the target cond(G0)"
+                ),
+                "noise": Parameter(float, 0.0, "the label noise"),
+            },
+            {"teacher": _C2_TEACHERS, "gn_flow": _C2_FLOWS, "gd_flow": _C2_FLOWS},
+        ),
+        "claim C2's run: the Gauss-Newton and gradient-flow rates at one cond(G0)",
+        (
+            "cond_G0",
+            "lambda_min",
+            "gn_rate",
+            "gd_rate",
+            "gd_rate_over_lambda_min",
+            "gn_reliable",
+            "gd_reliable",
+            "gn_status",
+            "gd_status",
+            "h_star_consistent",
+            "draws",
+        ),
+        plotted=("gn_rate", "gd_rate", "gd_rate_over_lambda_min"),
+        measured_x=("cond_G0",),
+    ),
+    "c3": Experiment(
+        "c3",
+        _claims.run_c3,
+        _claims.claim_parameters(
+            "C3",
+            {"alpha": Parameter(float, 1.0, "the scaling factor")},
+            {**_ACTIVATION, "init": _PROBLEM["init"].choices},
+        ),
+        "claim C3's run: the curvature at the start and the GN flow's movement "
+        "at one alpha",
+        (
+            "curvature",
+            "movement",
+            "status",
+            "t_final",
+            "final_loss",
+            "initial_loss",
+            "initial_output_norm",
+        ),
+        plotted=("curvature", "movement", "final_loss"),
+    ),
+    "c4": Experiment(
+        "c4",
+        _claims.run_c4,
+        _claims.claim_parameters(
+            "C4",
+            {
+                "scheme": Parameter(
+                    str, "centered", "the initialization", _INITIALIZATIONS
+                ),
+                "alpha": Parameter(float, 1.0, "the scaling factor"),
+            },
+            _ACTIVATION,
+        ),
+        "claim C4's run: one initialization at one alpha (rank, initial output, "
+        "rate and travel of its flow)",
+        (
+            "rank",
+            "sigma_ratio",
+            "output_norm",
+            "initial_residual",
+            "gn_refused",
+            "flow",
+            "damping",
+            "status",
+            "rate",
+            "reliable",
+            "band_low",
+            "band_high",
+            "h_star_consistent",
+            "final_excess",
+            "travel",
+        ),
+        plotted=("rate", "travel", "output_norm"),
     ),
     "c5": Experiment(
         "c5",
-        run_c5,
-        _c5_parameters(),
+        _claims.run_c5,
+        _claims.claim_parameters(
+            "C5",
+            {
+                "log10_lambda_min": Parameter(
+                    float, -4.0, "log10 of the target lambda_min(K0)"
+                )
+            },
+            {
+                **_ACTIVATION,
+                "damping": _C5_DAMPINGS,
+                "gf_method": ("BDF", "Radau", "ROS34PW2"),
+            },
+        ),
         "claim C5's run: LM (kernel-tied, constant) and gradient flow at one "
         "lambda_min(K0)",
-        ("lambda_min", "lm_ratio", "foil_ratio", "gf_rate_over_lambda_min"),
+        (
+            "lambda_min",
+            "lambda_max",
+            "lm_rate",
+            "lm_ratio",
+            "lm_status",
+            "foil_rate",
+            "foil_ratio",
+            "gf_rate",
+            "gf_rate_over_lambda_min",
+            "gf_status",
+        ),
+        plotted=("lm_ratio", "foil_ratio", "gf_rate_over_lambda_min"),
+        measured_x=("lambda_min",),
     ),
     "c6": Experiment(
         "c6",
-        run_c6,
-        _c6_parameters(),
+        _claims.run_c6,
+        _claims.claim_parameters(
+            "C6",
+            {"log10_condition": Parameter(float, 2.0, "log10 of the target cond(G0)")},
+            {"second_order": _C6_METHODS},
+        ),
         "claim C6's run: Gauss-Newton and gradient descent at one cond(G0)",
-        ("cond_G0", "gn_iterations", "gd_iterations", "gd_over_gn"),
+        (
+            "cond_G0",
+            "gn_iterations",
+            "gd_iterations",
+            "gd_over_gn",
+            "gn_status",
+            "gd_status",
+            "draws",
+        ),
+        plotted=("gn_iterations", "gd_iterations", "gd_over_gn"),
+        measured_x=("cond_G0",),
     ),
 }

@@ -246,7 +246,7 @@ def parse_spec(text: str, *, source: str = "<string>") -> SweepSpec:
     >>> parse_spec('experiment = "nope"\\nseeds = [0]')
     Traceback (most recent call last):
     ...
-    riemgn.sweeps.spec.SpecError: <string>: experiment = 'nope' is not a registered experiment; choose one of 'flow', 'solver', 'c5', 'c6'
+    riemgn.sweeps.spec.SpecError: <string>: experiment = 'nope' is not a registered experiment; choose one of 'flow', 'solver', 'c1', 'c1_trajectory', 'c2', 'c3', 'c4', 'c5', 'c6'
     """
     try:
         document = tomllib.loads(text)

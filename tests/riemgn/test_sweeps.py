@@ -245,27 +245,6 @@ def test_a_report_needs_a_sweep(tmp_path, capsys):
     assert "spec.toml is missing" in capsys.readouterr().err
 
 
-def test_the_c6_experiment_is_the_claims_own_run():
-    from riemgn.verify import c6_first_order as c6
-
-    config = EXPERIMENTS["c6"].config({"log10_condition": 2.0})
-    record = run_point(experiment="c6", config=config, seed=3, key="k", retries=0)
-    assert record["status"] == "ok", record["error"]
-    quick = {k: v for k, v in c6.PRESETS["quick"].items() if k != "log10_conditions"}
-    run = c6.run_condition(
-        config=c6.Config(**{**quick, "log10_conditions": [2.0], "seeds": 1}),
-        entropy=(3,),
-        condition_target=100.0,
-    )
-    result = record["result"]
-    assert result["cond_G0"] == run.condition
-    assert (result["gn_iterations"], result["gd_iterations"]) == (
-        run.gn.iterations,
-        run.gd.iterations,
-    )
-    assert result["gd_iterations"] > 100 * result["gn_iterations"]
-
-
 def test_a_killed_pool_worker_fails_its_points_and_resume_completes(tmp_path):
     import multiprocessing
     import threading
@@ -308,32 +287,3 @@ def test_a_second_sweep_on_the_same_directory_is_refused(tmp_path):
             run_sweep(spec, out, progress=False)
     assert not (out / "records").exists()
     assert run_sweep(spec, out, progress=False).failed == 0  # free again
-
-
-def test_the_c5_experiment_is_the_claims_own_run():
-    from riemgn.verify import c5_levenberg_marquardt as c5
-
-    config = EXPERIMENTS["c5"].config({"log10_lambda_min": -4.0})
-    assert "window" not in config and "min_decades" not in config
-    record = run_point(experiment="c5", config=config, seed=2, key="k", retries=0)
-    assert record["status"] == "ok", record["error"]
-    quick = dict(c5.PRESETS["quick"], log10_lambda_mins=[-4.0], seeds=1)
-    run = c5.run_lambda_min(
-        config=c5.Config(**quick), log10_lambda_min=-4.0, entropy=(2,)
-    )
-    result = record["result"]
-    assert result["lambda_min"] == run.lambda_min
-    assert result["lm_rate"] == run.lm.rate and result["gf_rate"] == run.gf.rate
-    # The claim's criterion holds on this run: LM at 1/(1+eps), GF at lambda_min.
-    assert abs(result["lm_ratio"] - 1.0) < 0.02
-    assert abs(result["gf_rate_over_lambda_min"] - 1.0) < 0.1
-
-
-def test_a_c5_spec_with_a_bad_value_is_refused(tmp_path):
-    path = tmp_path / "c5.toml"
-    path.write_text(
-        'experiment = "c5"\nseeds = [0]\n[grid]\nlog10_lambda_min = [-4.0]\n'
-        '[options]\ngf_method = "Euler"\n'
-    )
-    with pytest.raises(SpecError, match="gf_method"):
-        load_spec(path)
