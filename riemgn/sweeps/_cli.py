@@ -165,6 +165,13 @@ def sweep_main(args) -> int:
                 file=sys.stderr,
             )
             return code
+    if result.scheduler_lost:
+        print(
+            "riemgn sweep: the connection to the Dask scheduler was lost: the "
+            "points not finished are recorded as failed; --resume (with a "
+            "running scheduler) finishes the sweep",
+            file=sys.stderr,
+        )
     print(
         f"riemgn sweep: {result.n_points} points, {result.ran} run, "
         f"{result.skipped} already recorded, {result.failed} failed; "

@@ -60,6 +60,9 @@ class SweepResult:
         records of an earlier run are run again on ``resume``).
     records : list of dict
         Every point's record, in grid order.
+    scheduler_lost : bool
+        The Dask scheduler was lost during the sweep: the points not
+        finished by then are recorded as failed (``resume`` runs them).
 
     Examples
     --------
@@ -76,6 +79,7 @@ class SweepResult:
     skipped: int
     failed: int
     records: list
+    scheduler_lost: bool = False
 
 
 def run_point(*, experiment: str, config: dict, seed: int, key: str, retries: int):
@@ -268,7 +272,7 @@ def run_sweep(
         done = {k for k, r in existing.items() if r.get("status") == "ok"}
         pending = [p for p in points if p.key not in done]
         tasks = _tasks(pending, spec.experiment.name, retries)
-        failed = 0
+        failed, lost = 0, False
         try:
             with _bar(len(points), len(points) - len(pending), progress) as bar:
                 workers = jobs if dask else min(jobs, max(len(tasks), 1))
@@ -282,6 +286,10 @@ def run_sweep(
                             failed=failed, remaining=remaining, refresh=False
                         )
                         bar.update(1)
+                    lost = (
+                        hasattr(executor, "scheduler_lost")
+                        and executor.scheduler_lost()
+                    )
         finally:
             records = consolidate(out, points)
     return SweepResult(
@@ -291,6 +299,7 @@ def run_sweep(
         skipped=len(points) - len(pending),
         failed=sum(r["status"] != "ok" for r in records),
         records=records,
+        scheduler_lost=lost,
     )
 
 

@@ -29,6 +29,8 @@ Without ``dask.distributed`` installed, :func:`dask_executor` raises
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import logging
 import os
 import threading
 
@@ -48,6 +50,18 @@ def _one_blas_thread() -> None:
     """Keep this worker's BLAS at one thread (run on each worker at connection)."""
     global _WORKER_LIMITS
     _WORKER_LIMITS = threadpool_limits(1)
+
+
+@contextlib.contextmanager
+def _silenced(name: str):
+    """No records from the logger ``name`` inside the block."""
+    logger = logging.getLogger(name)
+    disabled = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
 
 
 def _limited(function, *args):
@@ -112,8 +126,11 @@ class DaskExecutor:
         def done(finished) -> None:
             with self._lock:
                 self._pending.pop(finished.key, None)
-            if finished.cancelled():
-                bridge.set_exception(concurrent.futures.CancelledError())
+            if finished.cancelled():  # by shutdown, or the scheduler is gone
+                reason = "cancelled"
+                if self.scheduler_lost():
+                    reason = "the connection to the Dask scheduler was lost"
+                bridge.set_exception(concurrent.futures.CancelledError(reason))
                 return
             try:
                 bridge.set_result(finished.result())
@@ -122,6 +139,17 @@ class DaskExecutor:
 
         future.add_done_callback(done)
         return bridge
+
+    def scheduler_lost(self) -> bool:
+        """Whether the client has lost its scheduler (and is reconnecting or closed).
+
+        Returns
+        -------
+        bool
+            True once the connection is gone: every pending task was
+            cancelled by the client.
+        """
+        return self.client.status not in ("running", "newly-created")
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
         """Cancel what is pending (if asked), then close the client and cluster.
@@ -135,9 +163,15 @@ class DaskExecutor:
         """
         with self._lock:
             pending = list(self._pending.values())
-        if cancel_futures and pending:
-            self.client.cancel(pending, force=True)
-        self.client.close()
+        if self.scheduler_lost():
+            # Closing stops the client's attempts to reconnect, which it logs
+            # as an error with a traceback; the lost points are recorded.
+            with _silenced("distributed.client"):
+                self.client.close()
+        else:
+            if cancel_futures and pending:
+                self.client.cancel(pending, force=True)
+            self.client.close()
         if self.cluster is not None:
             self.cluster.close()
 

@@ -81,6 +81,69 @@ def test_a_killed_worker_loses_nothing_after_resume(tmp_path, local_cluster):
     assert table(out) == without_times(reference.records)
 
 
+def _stop(processes):
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.wait(timeout=30)
+
+
+def test_a_lost_scheduler_fails_the_unfinished_points_and_resume_completes(
+    tmp_path,
+):
+    spec_file = tmp_path / "slow.toml"
+    spec_file.write_text(SLOW)
+    reference = run_sweep(parse_spec(SLOW), tmp_path / "reference", progress=False)
+    (tmp_path / "first").mkdir()
+    address, processes = _dask_processes(tmp_path / "first")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "riemgn.cli", "sweep", "run", str(spec_file)]
+    command += ["--out", str(out), "--no-progress", "--scheduler"]
+    sweep = subprocess.Popen(
+        [*command, address],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(_records(out)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        processes[0].kill()  # the scheduler
+        stdout, err = sweep.communicate(timeout=120)
+    finally:
+        sweep.kill()
+        _stop(processes)
+    records = [json.loads(p.read_text()) for p in _records(out)]
+    failed = [r for r in records if r["status"] == "failed"]
+    assert len(records) == 12 and 1 <= len(failed) <= 10  # lost, not run
+    assert sweep.returncode == len(failed), err
+    assert all("Dask scheduler was lost" in r["error"] for r in failed)
+    assert "--resume (with a running scheduler) finishes the sweep" in err
+    assert "Traceback" not in err  # the client's reconnection is not logged
+    (tmp_path / "second").mkdir()
+    address, processes = _dask_processes(tmp_path / "second")
+    try:
+        resumed = subprocess.run(
+            [*command, address, "--resume"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        _stop(processes)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(failed)} run, {12 - len(failed)} already recorded" in resumed.stdout
+    assert len(_records(out)) == 12  # exactly one record per grid point
+    assert table(out) == without_times(reference.records)
+
+
+def _records(out):
+    folder = out / "records"
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
 def _report(directory):
     return json.loads((directory / "report.json").read_text())
 
