@@ -63,6 +63,8 @@ def claim_parameters(
 
     ``choices`` gives the allowed values of some settings; the settings in
     ``exclude`` are not parameters (the measurement does not read them).
+    The integer settings are counts (samples, neurons, draws, budgets):
+    each must be at least 1.
     """
     from riemgn.sweeps.experiments import Parameter  # defined before it calls this
 
@@ -76,8 +78,13 @@ def claim_parameters(
             or isinstance(value, (list, tuple, dict))
         ):
             continue
+        kind = _kind(value)
         parameters[name] = Parameter(
-            _kind(value), value, name, (choices or {}).get(name, ())
+            kind,
+            value,
+            name,
+            (choices or {}).get(name, ()),
+            minimum=1 if kind is int else None,  # every count: n, width, draws, ...
         )
     return parameters
 
@@ -116,6 +123,11 @@ def run_c1_trajectory(*, seed: int, scheme: str, step: float, **fields) -> dict:
     """Claim C1's trajectory measurement for one scheme and one step."""
     from riemgn.verify import c1_equivalence as c1
 
+    if step > fields["t_end"]:
+        raise ValueError(
+            f"step = {step!r} must be at most t_end = {fields['t_end']!r}: the "
+            "intrinsic flow takes at least one step"
+        )
     result = c1.trajectory_errors(
         config=_config("C1", fields, schemes=[scheme], steps=[step]),
         data="synthetic",

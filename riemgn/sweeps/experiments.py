@@ -74,6 +74,10 @@ class Parameter:
         What it is, in a few words.
     choices : tuple
         The allowed values; empty for any value of ``kind``.
+    minimum : float, optional
+        The smallest allowed number (``None``: no bound).
+    exclusive : bool, default False
+        The number must be strictly greater than ``minimum``.
 
     Examples
     --------
@@ -81,12 +85,38 @@ class Parameter:
     True
     >>> Parameter(int, 1).accepts(True)
     False
+    >>> Parameter(float, 0.1, minimum=0.0, exclusive=True).accepts(0.0)
+    False
     """
 
     kind: type
     default: Any
     doc: str = ""
     choices: tuple = ()
+    minimum: float | None = None
+    exclusive: bool = False
+
+    def requirement(self) -> str:
+        """What a value must be, in words, for an error message.
+
+        Returns
+        -------
+        str
+            For example ``"a finite float > 0"`` or ``"one of 'tanh', 'erf'"``.
+
+        Examples
+        --------
+        >>> Parameter(int, 5, minimum=1).requirement()
+        'an int >= 1'
+        """
+        if self.choices:
+            return "one of " + ", ".join(map(repr, self.choices))
+        text = "a finite float" if self.kind is float else f"a {self.kind.__name__}"
+        if self.kind is int:
+            text = "an int"
+        if self.minimum is not None:
+            text += f" {'>' if self.exclusive else '>='} {self.minimum:g}"
+        return text
 
     def accepts(self, value) -> bool:
         """Whether ``value`` has this parameter's type (and is a choice, if any).
@@ -112,7 +142,11 @@ class Parameter:
             typed = isinstance(value, (int, float)) and math.isfinite(value)
         else:
             typed = isinstance(value, self.kind)
-        return typed and (not self.choices or value in self.choices)
+        if not typed or (self.choices and value not in self.choices):
+            return False
+        if self.minimum is None:
+            return True
+        return value > self.minimum if self.exclusive else value >= self.minimum
 
 
 @dataclass(frozen=True)
@@ -307,6 +341,7 @@ def run_solver(*, seed: int, **config) -> dict:
 
 
 _ACTIVATION = {"activation": _PROBLEM["activation"].choices}
+_ALPHA = Parameter(float, 1.0, "the scaling factor", minimum=0.0, exclusive=True)
 #: The settings of claim C1 that only its pointwise or only its trajectory
 #: measurement reads.
 _C1_TRAJECTORY_ONLY = (
@@ -323,7 +358,9 @@ _C1_TRAJECTORY_ONLY = (
 _C1_POINTWISE_ONLY = ("n_points", "n", "d")
 _C1_TRAJECTORY = {
     "scheme": Parameter(str, "rk4", "the intrinsic scheme", tuple(_INTRINSIC_SCHEMES)),
-    "step": Parameter(float, 0.05, "the intrinsic scheme's fixed step"),
+    "step": Parameter(
+        float, 0.05, "the intrinsic scheme's fixed step", minimum=0.0, exclusive=True
+    ),
 }
 
 #: The registered experiments, by name.
@@ -380,7 +417,11 @@ EXPERIMENTS: dict[str, Experiment] = {
         _claims.run_c1,
         _claims.claim_parameters(
             "C1",
-            {"input_condition": Parameter(float, 1.0, "cond(X) of the inputs")},
+            {
+                "input_condition": Parameter(
+                    float, 1.0, "cond(X) of the inputs", minimum=1.0
+                )
+            },
             exclude=_C1_TRAJECTORY_ONLY,
         ),
         "claim C1's pointwise check: the worst GN/Riemannian velocity "
@@ -423,7 +464,7 @@ EXPERIMENTS: dict[str, Experiment] = {
                 "log10_condition": Parameter(
                     float, 2.0, "log10 of the target cond(G0)"
                 ),
-                "noise": Parameter(float, 0.0, "the label noise"),
+                "noise": Parameter(float, 0.0, "the label noise", minimum=0.0),
             },
             {"teacher": _C2_TEACHERS, "gn_flow": _C2_FLOWS, "gd_flow": _C2_FLOWS},
         ),
@@ -449,7 +490,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         _claims.run_c3,
         _claims.claim_parameters(
             "C3",
-            {"alpha": Parameter(float, 1.0, "the scaling factor")},
+            {"alpha": _ALPHA},
             {**_ACTIVATION, "init": _PROBLEM["init"].choices},
         ),
         "claim C3's run: the curvature at the start and the GN flow's movement "
@@ -474,7 +515,7 @@ EXPERIMENTS: dict[str, Experiment] = {
                 "scheme": Parameter(
                     str, "centered", "the initialization", _INITIALIZATIONS
                 ),
-                "alpha": Parameter(float, 1.0, "the scaling factor"),
+                "alpha": _ALPHA,
             },
             _ACTIVATION,
         ),

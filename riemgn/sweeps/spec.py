@@ -16,7 +16,8 @@ r"""A sweep specification: a TOML file naming an experiment, its grid and its se
 The grid is the product of the axes, in the file's order, times the seeds.
 :func:`load_spec` checks the whole file before anything runs: an unknown
 experiment, key, parameter or axis, an empty list or range, a value of the
-wrong type and a file that is not TOML each raise :class:`SpecError`, whose
+wrong type or out of its parameter's range and a file that is not TOML each
+raise :class:`SpecError`, whose
 message names the file and the key.
 """
 
@@ -294,14 +295,9 @@ def _names() -> str:
 def _check_value(experiment, key, name, value, source) -> None:
     parameter = experiment.parameters[name]
     if not parameter.accepts(value):
-        allowed = (
-            "one of " + ", ".join(map(repr, parameter.choices))
-            if parameter.choices
-            else f"a finite {parameter.kind.__name__}"
-            if parameter.kind is float
-            else f"a {parameter.kind.__name__}"
+        raise SpecError(
+            f"{source}: {key} = {value!r} must be {parameter.requirement()}"
         )
-        raise SpecError(f"{source}: {key} = {value!r} must be {allowed}")
 
 
 def _unknown_parameter(experiment, key, name, source) -> SpecError:

@@ -145,6 +145,14 @@ def test_the_c5_experiment_is_the_claims_own_run():
         ("c2", "noisy_log10_condition = 3.0", "noisy_log10_condition"),
         ("c3", "curvature_tolerance = 1e-9", "curvature_tolerance"),
         ("c1", "t_end = 2.0", "t_end"),
+        # Out of range: refused before anything runs, not a NaN row or an
+        # IndexError in the claim's code.
+        ("c1_trajectory", "step = 0.0", "step = 0.0 must be a finite float > 0"),
+        ("c1", "n_points = 0", "n_points = 0 must be an int >= 1"),
+        ("c1", "input_condition = 0.5", "input_condition = 0.5 must be"),
+        ("c4", "alpha = -1.0", "alpha = -1.0 must be a finite float > 0"),
+        ("c2", "noise = -0.1", "noise = -0.1 must be a finite float >= 0"),
+        ("c6", "gd_budget = 0", "gd_budget = 0 must be an int >= 1"),
     ],
 )
 def test_a_claim_spec_with_a_bad_option_is_refused(tmp_path, experiment, options, key):
@@ -153,6 +161,27 @@ def test_a_claim_spec_with_a_bad_option_is_refused(tmp_path, experiment, options
     with pytest.raises(SpecError, match=key) as error:
         load_spec(path)
     assert str(path) in str(error.value)
+
+
+def test_a_grid_value_out_of_range_is_refused(tmp_path):
+    path = tmp_path / "alpha.toml"
+    path.write_text(
+        'experiment = "c3"\nseeds = [0]\n[grid]\n'
+        "alpha = {start = 0.0, stop = 1.0, num = 3}\n"
+    )
+    with pytest.raises(
+        SpecError, match=r"grid.alpha\[0\] = 0.0 must be a finite float > 0"
+    ):
+        load_spec(path)
+
+
+def test_a_step_longer_than_the_horizon_fails_with_its_reason():
+    config = EXPERIMENTS["c1_trajectory"].config({"step": 2.0})
+    record = run_point(
+        experiment="c1_trajectory", config=config, seed=0, key="k", retries=0
+    )
+    assert record["status"] == "failed"
+    assert "step = 2.0 must be at most t_end = 1.0" in record["error"]
 
 
 def _slopes(text: str, axis: str) -> dict[str, list[float]]:
